@@ -1,0 +1,218 @@
+/* kernels/ops.c — the ops_* wrappers: dispatch to the backend table, own the
+ * arena, and report every op and allocation to the observer. */
+#include "ops.h"
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static char last_error[512];
+
+const char *ops_last_error(void) { return last_error; }
+
+void ops_set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *ops_phase_name(ops_phase p)
+{
+    static const char *names[OPS_PHASE_COUNT] = {"other", "forward", "backward", "optimizer"};
+    return (unsigned)p < OPS_PHASE_COUNT ? names[p] : "?";
+}
+
+int ops_conv_out_dim(int in, int r, int stride, int pad) { return (in + 2 * pad - r) / stride + 1; }
+
+ops_conv_shape ops_conv_make(int n, int c, int h, int w, int k, int r, int stride, int pad)
+{
+    ops_conv_shape s = {n, c, h, w, k, r, stride, pad, ops_conv_out_dim(h, r, stride, pad),
+                        ops_conv_out_dim(w, r, stride, pad)};
+    return s;
+}
+
+void ops_close(ops_backend *b)
+{
+    if (!b->i) return;
+    if (b->arena.base) b->i->release(b->ctx, b->arena.base, b->arena.capacity_bytes);
+    arena_destroy(&b->arena);
+    if (b->i->destroy) b->i->destroy(b->ctx);
+    memset(b, 0, sizeof *b);
+}
+
+// ----------------------------------------------------------------------------
+// memory
+
+static void notify_mem(ops_backend *b)
+{
+    if (b->observer.on_mem) b->observer.on_mem(b->observer.user, b->arena.live_bytes, b->phase, b->micro_batch);
+}
+
+ops_status ops_reserve(ops_backend *b, size_t capacity_bytes, size_t cap_bytes)
+{
+    void *base = NULL;
+    capacity_bytes = ops_align(capacity_bytes);
+    ops_status st = b->i->reserve(b->ctx, capacity_bytes, &base);
+    if (st != OPS_OK) {
+        b->arena.failed_request_bytes = capacity_bytes;
+        return st;
+    }
+    st = arena_init(&b->arena, base, capacity_bytes, cap_bytes);
+    if (st != OPS_OK) b->i->release(b->ctx, base, capacity_bytes);
+    return st;
+}
+
+ops_status ops_alloc(ops_backend *b, size_t bytes, void **out)
+{
+    ops_status st = arena_alloc(&b->arena, bytes, out);
+    if (st == OPS_OK && bytes) notify_mem(b);
+    return st;
+}
+
+void ops_free(ops_backend *b, void *p)
+{
+    if (arena_free(&b->arena, p)) notify_mem(b);
+}
+
+void ops_reset_high_water(ops_backend *b) { b->arena.high_water_bytes = b->arena.live_bytes; }
+
+ops_status ops_alloc_untracked(ops_backend *b, size_t bytes, void **out)
+{
+    *out = NULL;
+    if (!bytes) return OPS_OK;
+    ops_status st = b->i->reserve(b->ctx, bytes, out);
+    if (st == OPS_OK) b->untracked_bytes += bytes;
+    return st;
+}
+
+void ops_free_untracked(ops_backend *b, void *p, size_t bytes)
+{
+    if (!p) return;
+    b->i->release(b->ctx, p, bytes);
+    b->untracked_bytes -= bytes;
+}
+
+void ops_set_phase(ops_backend *b, ops_phase phase, int micro_batch)
+{
+    b->phase = phase;
+    b->micro_batch = micro_batch;
+}
+
+ops_status ops_upload(ops_backend *b, void *dst, const void *src, size_t bytes)
+{
+    return bytes ? b->i->upload(b->ctx, dst, src, bytes) : OPS_OK;
+}
+
+ops_status ops_download(ops_backend *b, void *dst, const void *src, size_t bytes)
+{
+    return bytes ? b->i->download(b->ctx, dst, src, bytes) : OPS_OK;
+}
+
+ops_status ops_synchronize(ops_backend *b) { return b->i->synchronize ? b->i->synchronize(b->ctx) : OPS_OK; }
+
+size_t ops_conv_workspace_bytes(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir)
+{
+    return b->i->conv_workspace_bytes(b->ctx, s, dir);
+}
+
+// ----------------------------------------------------------------------------
+// compute: notify, then dispatch
+
+#define OPS_DISPATCH(slot, ...)                                                        \
+    do {                                                                               \
+        if (b->observer.on_op) b->observer.on_op(b->observer.user, #slot, b->phase, b->micro_batch); \
+        return b->i->slot(b->ctx, __VA_ARGS__);                                        \
+    } while (0)
+
+ops_status ops_gemm(ops_backend *b, const ops_gemm_desc *d, const float *a, const float *bm, float *c)
+{ OPS_DISPATCH(gemm, d, a, bm, c); }
+
+ops_status ops_conv2d_fwd(ops_backend *b, const ops_conv_shape *s, const float *x, const float *w,
+                          float *y, void *ws, size_t ws_bytes)
+{ OPS_DISPATCH(conv2d_fwd, s, x, w, y, ws, ws_bytes); }
+
+ops_status ops_conv2d_bwd_data(ops_backend *b, const ops_conv_shape *s, const float *w, const float *dy,
+                               float beta, float *dx, void *ws, size_t ws_bytes)
+{ OPS_DISPATCH(conv2d_bwd_data, s, w, dy, beta, dx, ws, ws_bytes); }
+
+ops_status ops_conv2d_bwd_filter(ops_backend *b, const ops_conv_shape *s, const float *x, const float *dy,
+                                 float *dw, void *ws, size_t ws_bytes)
+{ OPS_DISPATCH(conv2d_bwd_filter, s, x, dy, dw, ws, ws_bytes); }
+
+ops_status ops_batchnorm_fwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *gamma,
+                             const float *bias, float *y, float *running_mean, float *running_var,
+                             float *save_mean, float *save_invstd)
+{ OPS_DISPATCH(batchnorm_fwd, s, x, gamma, bias, y, running_mean, running_var, save_mean, save_invstd); }
+
+ops_status ops_batchnorm_bwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *dy,
+                             const float *gamma, const float *save_mean, const float *save_invstd,
+                             float beta, float *dx, float *dgamma, float *dbias)
+{ OPS_DISPATCH(batchnorm_bwd, s, x, dy, gamma, save_mean, save_invstd, beta, dx, dgamma, dbias); }
+
+ops_status ops_groupnorm_fwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *gamma,
+                             const float *bias, float *y, float *save_mean, float *save_rstd)
+{ OPS_DISPATCH(groupnorm_fwd, s, x, gamma, bias, y, save_mean, save_rstd); }
+
+ops_status ops_groupnorm_bwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *dy,
+                             const float *gamma, const float *save_mean, const float *save_rstd,
+                             float beta, float *dx, float *dgamma, float *dbias)
+{ OPS_DISPATCH(groupnorm_bwd, s, x, dy, gamma, save_mean, save_rstd, beta, dx, dgamma, dbias); }
+
+ops_status ops_relu_fwd(ops_backend *b, size_t n, const float *x, float *y)
+{ OPS_DISPATCH(relu_fwd, n, x, y); }
+
+ops_status ops_relu_bwd(ops_backend *b, size_t n, const float *y, const float *dy, float beta, float *dx)
+{ OPS_DISPATCH(relu_bwd, n, y, dy, beta, dx); }
+
+ops_status ops_add(ops_backend *b, size_t n, const float *a, const float *bv, float *y)
+{ OPS_DISPATCH(add, n, a, bv, y); }
+
+ops_status ops_avgpool_fwd(ops_backend *b, int n, int c, int hw, const float *x, float *y)
+{ OPS_DISPATCH(avgpool_fwd, n, c, hw, x, y); }
+
+ops_status ops_avgpool_bwd(ops_backend *b, int n, int c, int hw, const float *dy, float beta, float *dx)
+{ OPS_DISPATCH(avgpool_bwd, n, c, hw, dy, beta, dx); }
+
+ops_status ops_softmax_xent_fwd(ops_backend *b, int n, int classes, const float *logits,
+                                const int32_t *targets, float *probs, float *losses)
+{ OPS_DISPATCH(softmax_xent_fwd, n, classes, logits, targets, probs, losses); }
+
+ops_status ops_softmax_xent_bwd(ops_backend *b, int n, int classes, const float *probs,
+                                const int32_t *targets, float scale, float *dlogits)
+{ OPS_DISPATCH(softmax_xent_bwd, n, classes, probs, targets, scale, dlogits); }
+
+ops_status ops_sgd_step(ops_backend *b, size_t n, float *param, const float *grad, float *momentum_buf,
+                        const ops_sgd_hparams *h)
+{ OPS_DISPATCH(sgd_step, n, param, grad, momentum_buf, h); }
+
+ops_status ops_adamw_step(ops_backend *b, size_t n, float *param, const float *grad, float *m, float *v,
+                          const ops_adamw_hparams *h)
+{ OPS_DISPATCH(adamw_step, n, param, grad, m, v, h); }
+
+ops_status ops_fill(ops_backend *b, size_t n, float *x, float value) { OPS_DISPATCH(fill, n, x, value); }
+
+ops_status ops_scale(ops_backend *b, size_t n, float *x, float alpha) { OPS_DISPATCH(scale, n, x, alpha); }
+
+ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float *y)
+{ OPS_DISPATCH(axpy, n, alpha, x, y); }
+
+ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y) { OPS_DISPATCH(copy, n, x, y); }
+
+// ----------------------------------------------------------------------------
+
+int ops_backend_missing_slot(const ops_backend_i *i, const char **missing)
+{
+#define REQUIRE(slot) if (!i->slot) { *missing = #slot; return 1; }
+    REQUIRE(name) REQUIRE(reserve) REQUIRE(release) REQUIRE(upload) REQUIRE(download)
+    REQUIRE(conv_workspace_bytes) REQUIRE(gemm) REQUIRE(conv2d_fwd) REQUIRE(conv2d_bwd_data)
+    REQUIRE(conv2d_bwd_filter) REQUIRE(batchnorm_fwd) REQUIRE(batchnorm_bwd) REQUIRE(groupnorm_fwd)
+    REQUIRE(groupnorm_bwd) REQUIRE(relu_fwd) REQUIRE(relu_bwd) REQUIRE(add) REQUIRE(avgpool_fwd)
+    REQUIRE(avgpool_bwd) REQUIRE(softmax_xent_fwd) REQUIRE(softmax_xent_bwd) REQUIRE(sgd_step)
+    REQUIRE(adamw_step) REQUIRE(fill) REQUIRE(scale) REQUIRE(axpy) REQUIRE(copy)
+#undef REQUIRE
+    *missing = NULL;
+    return 0;
+}

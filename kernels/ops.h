@@ -1,0 +1,238 @@
+/* kernels/ops.h — the compute backend interface.
+ *
+ * A backend is a table of function pointers plus a context (as in ggml's
+ * ggml-backend-impl.h). bench/ reaches every op only through the ops_*
+ * wrappers at the end of this file; they own the sub-allocator (live bytes,
+ * high-water, --mem-limit cap) and tell an optional observer about every op
+ * and allocation, which is how order-of-operations tests, per-op timing and
+ * memory timelines see a run without knowing the backend.
+ *
+ * Conventions shared by every backend:
+ * - tensors are row-major float32 in backend memory, images NCHW;
+ * - an output argument paired with `beta`: beta == 0 assigns (the output is
+ *   not read, so it may hold garbage), beta == 1 adds into it;
+ * - parameter gradients (dw, dgamma, dbeta) are always added into (+=), so
+ *   zeroing them once per optimizer step is the strategy's job;
+ * - targets are int32 class indices in backend memory.
+ */
+#ifndef ACCUMBENCH_OPS_H
+#define ACCUMBENCH_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    OPS_OK = 0,
+    OPS_ERR_OOM,        /* allocation over the cap or the reservation */
+    OPS_ERR_BACKEND,    /* a library call failed; message in ops_last_error */
+    OPS_ERR_INVALID,    /* shapes or arguments the backend cannot take */
+} ops_status;
+
+typedef enum {
+    OPS_PHASE_OTHER = 0,
+    OPS_PHASE_FORWARD,
+    OPS_PHASE_BACKWARD,
+    OPS_PHASE_OPTIMIZER,
+    OPS_PHASE_COUNT
+} ops_phase;
+
+const char *ops_phase_name(ops_phase p);
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major; lda,
+ * ldb, ldc are the row strides of A, B, C as stored (before op()). */
+typedef struct {
+    int trans_a, trans_b;
+    int m, n, k;
+    int lda, ldb, ldc;
+    float alpha, beta;
+} ops_gemm_desc;
+
+/* 2-D cross-correlation without bias, square kernel, same stride and padding
+ * in both dimensions: x (n, c, h, w) * w (k, c, r, r) -> y (n, k, p, q). */
+typedef struct {
+    int n, c, h, w;     /* input */
+    int k, r;           /* output channels, kernel size */
+    int stride, pad;
+    int p, q;           /* output height and width, see ops_conv_out_dim */
+} ops_conv_shape;
+
+typedef enum { OPS_CONV_FWD = 0, OPS_CONV_BWD_DATA, OPS_CONV_BWD_FILTER, OPS_CONV_DIR_COUNT } ops_conv_dir;
+
+int ops_conv_out_dim(int in, int r, int stride, int pad);
+ops_conv_shape ops_conv_make(int n, int c, int h, int w, int k, int r, int stride, int pad);
+
+/* Normalisation over x (n, c, hw). BatchNorm: statistics per channel over
+ * (n, hw), saved mean/invstd have c entries. GroupNorm: statistics per
+ * (sample, group) over (c/groups, hw), saved mean/rstd have n*groups. */
+typedef struct {
+    int n, c, hw;
+    int groups;         /* GroupNorm only */
+    float eps;
+    float momentum;     /* BatchNorm running statistics: new = (1-m)*old + m*batch */
+} ops_norm_shape;
+
+typedef struct { float lr, momentum, weight_decay; } ops_sgd_hparams;
+typedef struct { float lr, beta1, beta2, eps, weight_decay; int t; /* step, from 1 */ } ops_adamw_hparams;
+
+/* The backend function table. One slot per line so a gap shows; optional
+ * slots may be NULL and the wrapper supplies the default. */
+typedef struct ops_backend_i {
+    const char *name;
+    void (*destroy)(void *ctx);
+    /* raw memory: one reservation per run, sub-allocated by ops_arena */
+    ops_status (*reserve)(void *ctx, size_t bytes, void **base);
+    void (*release)(void *ctx, void *base, size_t bytes);
+    ops_status (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
+    ops_status (*download)(void *ctx, void *dst, const void *src, size_t bytes);
+    ops_status (*synchronize)(void *ctx);                         /* optional */
+    /* workspace each conv direction needs for this shape, in bytes */
+    size_t (*conv_workspace_bytes)(void *ctx, const ops_conv_shape *s, ops_conv_dir dir);
+
+    ops_status (*gemm)(void *ctx, const ops_gemm_desc *d, const float *a, const float *b, float *c);
+    ops_status (*conv2d_fwd)(void *ctx, const ops_conv_shape *s, const float *x, const float *w,
+                             float *y, void *ws, size_t ws_bytes);
+    ops_status (*conv2d_bwd_data)(void *ctx, const ops_conv_shape *s, const float *w, const float *dy,
+                                  float beta, float *dx, void *ws, size_t ws_bytes);
+    ops_status (*conv2d_bwd_filter)(void *ctx, const ops_conv_shape *s, const float *x, const float *dy,
+                                    float *dw, void *ws, size_t ws_bytes);
+    ops_status (*batchnorm_fwd)(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
+                                const float *bias, float *y, float *running_mean, float *running_var,
+                                float *save_mean, float *save_invstd);
+    ops_status (*batchnorm_bwd)(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
+                                const float *gamma, const float *save_mean, const float *save_invstd,
+                                float beta, float *dx, float *dgamma, float *dbias);
+    ops_status (*groupnorm_fwd)(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
+                                const float *bias, float *y, float *save_mean, float *save_rstd);
+    ops_status (*groupnorm_bwd)(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
+                                const float *gamma, const float *save_mean, const float *save_rstd,
+                                float beta, float *dx, float *dgamma, float *dbias);
+    ops_status (*relu_fwd)(void *ctx, size_t n, const float *x, float *y);
+    ops_status (*relu_bwd)(void *ctx, size_t n, const float *y, const float *dy, float beta, float *dx);
+    ops_status (*add)(void *ctx, size_t n, const float *a, const float *b, float *y);
+    ops_status (*avgpool_fwd)(void *ctx, int n, int c, int hw, const float *x, float *y);
+    ops_status (*avgpool_bwd)(void *ctx, int n, int c, int hw, const float *dy, float beta, float *dx);
+    /* probs (n, classes) = softmax(logits); losses (n) = -log probs[target] */
+    ops_status (*softmax_xent_fwd)(void *ctx, int n, int classes, const float *logits,
+                                   const int32_t *targets, float *probs, float *losses);
+    /* dlogits = scale * (probs - onehot(target)) */
+    ops_status (*softmax_xent_bwd)(void *ctx, int n, int classes, const float *probs,
+                                   const int32_t *targets, float scale, float *dlogits);
+    ops_status (*sgd_step)(void *ctx, size_t n, float *param, const float *grad, float *momentum_buf,
+                           const ops_sgd_hparams *h);
+    ops_status (*adamw_step)(void *ctx, size_t n, float *param, const float *grad, float *m, float *v,
+                             const ops_adamw_hparams *h);
+    ops_status (*fill)(void *ctx, size_t n, float *x, float value);
+    ops_status (*scale)(void *ctx, size_t n, float *x, float alpha);
+    ops_status (*axpy)(void *ctx, size_t n, float alpha, const float *x, float *y);
+    ops_status (*copy)(void *ctx, size_t n, const float *x, float *y);
+} ops_backend_i;
+
+/* ---------------------------------------------------------------------------
+ * Sub-allocator over one reservation: first fit over address-ordered blocks,
+ * coalescing on free, every block rounded to OPS_ALIGN_BYTES. Live bytes count
+ * rounded sizes; an allocation that would take live bytes over the cap, or
+ * finds no free block, fails with OPS_ERR_OOM like a real device OOM. */
+#define OPS_ALIGN_BYTES ((size_t)256)
+
+typedef struct { size_t offset, bytes; int used; } ops_block;
+
+typedef struct {
+    char *base;
+    size_t capacity_bytes;      /* the reservation */
+    size_t cap_bytes;           /* --mem-limit, <= capacity */
+    size_t live_bytes, high_water_bytes;
+    size_t failed_request_bytes; /* last OOM: bytes asked */
+    ops_block *blocks;
+    size_t n_blocks, blocks_cap;
+} ops_arena;
+
+size_t ops_align(size_t bytes);
+
+/* Observer: every op and allocation of a backend, in issue order. */
+typedef struct {
+    void *user;
+    void (*on_op)(void *user, const char *op, ops_phase phase, int micro_batch);
+    void (*on_mem)(void *user, size_t live_bytes, ops_phase phase, int micro_batch);
+} ops_observer;
+
+typedef struct ops_backend {
+    const ops_backend_i *i;
+    void *ctx;
+    ops_arena arena;
+    size_t untracked_bytes;     /* data reservations, reported as data_bytes */
+    ops_phase phase;
+    int micro_batch;            /* 1-based index inside the step, 0 outside */
+    ops_observer observer;
+} ops_backend;
+
+/* Backend selection: "cpu", "cuda" or "auto" (CUDA when usable). On failure
+ * `why` says why; on auto falling back to CPU, `why` says why too. */
+ops_status ops_open(ops_backend *b, const char *name, char *why, size_t why_len);
+void ops_close(ops_backend *b);
+int ops_cuda_compiled(void);
+/* the last backend error, with call, file and line */
+const char *ops_last_error(void);
+void ops_set_error(const char *fmt, ...);
+
+ops_status ops_reserve(ops_backend *b, size_t capacity_bytes, size_t cap_bytes);
+ops_status ops_alloc(ops_backend *b, size_t bytes, void **out);  /* 0 bytes -> NULL, OK */
+void ops_free(ops_backend *b, void *p);                            /* NULL ok */
+void ops_reset_high_water(ops_backend *b);
+/* memory outside the tracked arena (synthetic data) */
+ops_status ops_alloc_untracked(ops_backend *b, size_t bytes, void **out);
+void ops_free_untracked(ops_backend *b, void *p, size_t bytes);
+
+void ops_set_phase(ops_backend *b, ops_phase phase, int micro_batch);
+
+ops_status ops_upload(ops_backend *b, void *dst, const void *src, size_t bytes);
+ops_status ops_download(ops_backend *b, void *dst, const void *src, size_t bytes);
+ops_status ops_synchronize(ops_backend *b);
+size_t ops_conv_workspace_bytes(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir);
+
+ops_status ops_gemm(ops_backend *b, const ops_gemm_desc *d, const float *a, const float *bm, float *c);
+ops_status ops_conv2d_fwd(ops_backend *b, const ops_conv_shape *s, const float *x, const float *w,
+                          float *y, void *ws, size_t ws_bytes);
+ops_status ops_conv2d_bwd_data(ops_backend *b, const ops_conv_shape *s, const float *w, const float *dy,
+                               float beta, float *dx, void *ws, size_t ws_bytes);
+ops_status ops_conv2d_bwd_filter(ops_backend *b, const ops_conv_shape *s, const float *x, const float *dy,
+                                 float *dw, void *ws, size_t ws_bytes);
+ops_status ops_batchnorm_fwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *gamma,
+                             const float *bias, float *y, float *running_mean, float *running_var,
+                             float *save_mean, float *save_invstd);
+ops_status ops_batchnorm_bwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *dy,
+                             const float *gamma, const float *save_mean, const float *save_invstd,
+                             float beta, float *dx, float *dgamma, float *dbias);
+ops_status ops_groupnorm_fwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *gamma,
+                             const float *bias, float *y, float *save_mean, float *save_rstd);
+ops_status ops_groupnorm_bwd(ops_backend *b, const ops_norm_shape *s, const float *x, const float *dy,
+                             const float *gamma, const float *save_mean, const float *save_rstd,
+                             float beta, float *dx, float *dgamma, float *dbias);
+ops_status ops_relu_fwd(ops_backend *b, size_t n, const float *x, float *y);
+ops_status ops_relu_bwd(ops_backend *b, size_t n, const float *y, const float *dy, float beta, float *dx);
+ops_status ops_add(ops_backend *b, size_t n, const float *a, const float *bv, float *y);
+ops_status ops_avgpool_fwd(ops_backend *b, int n, int c, int hw, const float *x, float *y);
+ops_status ops_avgpool_bwd(ops_backend *b, int n, int c, int hw, const float *dy, float beta, float *dx);
+ops_status ops_softmax_xent_fwd(ops_backend *b, int n, int classes, const float *logits,
+                                const int32_t *targets, float *probs, float *losses);
+ops_status ops_softmax_xent_bwd(ops_backend *b, int n, int classes, const float *probs,
+                                const int32_t *targets, float scale, float *dlogits);
+ops_status ops_sgd_step(ops_backend *b, size_t n, float *param, const float *grad, float *momentum_buf,
+                        const ops_sgd_hparams *h);
+ops_status ops_adamw_step(ops_backend *b, size_t n, float *param, const float *grad, float *m, float *v,
+                          const ops_adamw_hparams *h);
+ops_status ops_fill(ops_backend *b, size_t n, float *x, float value);
+ops_status ops_scale(ops_backend *b, size_t n, float *x, float alpha);
+ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float *y);
+ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y);
+
+/* Names of the required slots, for the "no empty slot" check. */
+int ops_backend_missing_slot(const ops_backend_i *i, const char **missing);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
