@@ -1,0 +1,39 @@
+/* bench/results.h — one results.csv row: the key columns, then the
+ * measurements, in the design's column order. Printers (JSON, CSV) walk the
+ * columns; a column that does not apply is NULL (empty cell, JSON null). */
+#ifndef ACCUMBENCH_RESULTS_H
+#define ACCUMBENCH_RESULTS_H
+
+#include "config.h"
+
+#include <stdio.h>
+
+#define RESULT_UNSET (-1.0)
+
+typedef struct {
+    char engine[16], backend[8];
+    run_config cfg;
+    int repeat;
+    char status[16];            /* ok | oom | error */
+    int steps_timed;
+    char stop_reason[16];
+    double step_median_ns, step_p10_ns, step_p90_ns, noise_rel;
+    double samples_per_s, steps_per_s;
+    /* memory figures; RESULT_UNSET where the backend does not measure them */
+    double mem_tracked_bytes, mem_reserved_bytes, mem_device_bytes, mem_driver_bytes;
+    double rss_delta_bytes, data_bytes, mem_analytic_bytes;
+    char error[256];
+} result_row;
+
+void result_init(result_row *r, const run_config *c, const char *backend);
+
+/* Calls emit once per column in order: text is NULL for an empty cell;
+ * is_text says whether the value is a string (quoted in JSON). */
+typedef void (*result_emit_fn)(void *user, const char *column, const char *text, int is_text);
+void result_columns(const result_row *r, result_emit_fn emit, void *user);
+
+void result_print_json(const result_row *r, FILE *f);
+void result_print_csv_header(FILE *f);
+void result_print_csv(const result_row *r, FILE *f);
+
+#endif
