@@ -91,6 +91,8 @@ int parse_size(const char *s, uint64_t *out, char *why, size_t why_len)
             v = strtod(num, NULL);
         }
     }
+    /* plain integers exactly, beyond double's 53 bits */
+    if (digits && !*p && !strchr(s, '.') && parse_u64(s, out, why, why_len) == 0 && *out > 0) return 0;
     for (size_t i = 0; isfinite(v) && i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(p, units[i].suffix) != 0) continue;
         double bytes = floor(v * units[i].mult);
