@@ -19,12 +19,31 @@ memory_estimate memory_analytic(const model *m, const run_config *c, strategy_ki
     int nmax = memory_max_batch(c, s);
     e.ones = ops_align((size_t)nmax * sizeof(float));
     e.workspace = ops_align(workspace_bytes);
-    if (s == STRATEGY_FULL) e.activations = model_act_bytes(m, c->effective_batch);
-    else if (s == STRATEGY_RETAIN)
-        e.activations = (size_t)(c->iter_size - 1) * model_act_bytes(m, c->micro_batch) +
-                        model_act_bytes(m, c->last_micro_batch);
-    else e.activations = model_act_bytes(m, c->micro_batch);
-    e.transient = model_grad_transient_bytes(m, nmax);
+    /* the step's peak: the start of some micro-batch's backward, with every
+     * micro-batch still held, plus that backward's transient */
+    size_t peak;
+    if (s == STRATEGY_FULL) {
+        e.activations = model_act_bytes(m, c->effective_batch);
+        peak = e.activations + model_grad_transient_bytes(m, c->effective_batch);
+    } else if (s == STRATEGY_RETAIN) {
+        size_t held = 0;
+        peak = 0;
+        for (int i = 0; i < c->iter_size; i++) {
+            int n = config_micro_batch_size(c, i);
+            held += model_act_bytes(m, n);
+            if (i >= c->iter_size - 2) {    /* only the last two sizes differ */
+                size_t p = held + model_grad_transient_bytes(m, n);
+                if (p > peak) peak = p;
+            }
+        }
+        e.activations = held;
+    } else {
+        size_t pm = model_act_bytes(m, c->micro_batch) + model_grad_transient_bytes(m, c->micro_batch);
+        size_t pl = model_act_bytes(m, c->last_micro_batch) + model_grad_transient_bytes(m, c->last_micro_batch);
+        peak = pm > pl ? pm : pl;
+        e.activations = model_act_bytes(m, c->micro_batch);
+    }
+    e.transient = peak - e.activations;
     e.total = e.params + e.grads + e.optimizer + e.buffers + e.ones + e.workspace + e.activations + e.transient;
     return e;
 }

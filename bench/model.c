@@ -273,17 +273,32 @@ size_t model_act_bytes(const model *m, int n)
     return bytes;
 }
 
+/* Walks backward over the shapes with model_backward's freeing rule: the
+ * dlogits buffer comes first, probs and losses go; each layer allocates the
+ * input gradients it is first to produce, then its output value, output
+ * gradient and saved statistics go. The peak above the start of backward is
+ * the transient. */
 size_t model_grad_transient_bytes(const model *m, int n)
 {
-    size_t worst = ops_align((size_t)n * MODEL_CLASSES * sizeof(float)) * 2; /* dlogits + probs */
-    for (int i = 0; i < m->n_layers; i++) {
+    size_t fl = sizeof(float);
+    long long live = (long long)ops_align((size_t)n * MODEL_CLASSES * fl), peak = live;
+    live -= (long long)(ops_align((size_t)n * MODEL_CLASSES * fl) + ops_align((size_t)n * fl));
+    unsigned char *has_grad = calloc((size_t)m->n_values, 1);
+    if (!has_grad) return 0;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
         const layer *l = &m->layers[i];
-        size_t t = model_value_bytes(m, l->out, n);
-        for (int j = 0; j < 2; j++)
-            if (l->in[j] > 0) t += model_value_bytes(m, l->in[j], n);
-        if (t > worst) worst = t;
+        for (int j = 0; j < 2; j++) {
+            int v = l->in[j];
+            if (v <= 0 || has_grad[v]) continue;
+            has_grad[v] = 1;
+            live += (long long)model_value_bytes(m, v, n);
+            if (live > peak) peak = live;
+        }
+        live -= 2 * (long long)model_value_bytes(m, l->out, n);
+        if (l->kind == LAYER_NORM) live -= 2 * (long long)ops_align(norm_stat_floats(&l->norm, n) * fl);
     }
-    return worst;
+    free(has_grad);
+    return (size_t)peak;
 }
 
 static ops_conv_shape conv_shape(const conv_layer *cl, int n)

@@ -259,36 +259,6 @@ static void test_order_and_live_bytes(void)
 // ----------------------------------------------------------------------------
 // memory: analytic model by hand, and measured peaks against it
 
-/* mlp D=4, H=3, L=1, m=2, k=3, SGD. Every tensor is rounded to 256 bytes:
- * params: W0 12, b0 3, W1 30, b1 10 floats -> 4 x 256 = 1024 bytes; grads and
- * momentum the same. ones: 2 floats -> 256. No workspace, no buffers.
- * A(2): linear0 out (6), relu (6), fc out (20), probs (20), losses (2) -> 5 x 256 = 1280.
- * transient: relu or fc backward holds dy + dx = 256 + 256 = 512.
- * accumulate: 3 x 1024 + 256 + 1280 + 512 = 5120; retain: 3 x 1024 + 256 + 3 x 1280 + 512 = 7680;
- * full (B = 6): ones 256, A(6) again 5 x 256: 5120; AdamW adds 1024. */
-static void test_analytic_tiny_mlp(void)
-{
-    static const struct { const char *extra; strategy_kind s; size_t want; } cases[] = {
-        {"", STRATEGY_ACCUMULATE, 5120},
-        {"", STRATEGY_RETAIN, 7680},
-        {"", STRATEGY_FULL, 5120},
-        {"--optimizer adamw", STRATEGY_RETAIN, 8704},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char flags[200];
-        snprintf(flags, sizeof flags, "--model mlp --input-dim 4 --hidden 3 --layers 1 --micro-batch 2 --iter-size 3 %s",
-                 cases[i].extra);
-        run_config c;
-        config_from(flags, &c);
-        model m;
-        model_build(&m, &c.model);
-        memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0);
-        CHECK(est.total == cases[i].want, "tiny mlp %s %s: analytic %zu, hand-derived %zu", strategy_name(cases[i].s),
-              cases[i].extra, est.total, cases[i].want);
-        model_free(&m);
-    }
-}
-
 static size_t step_peak(const char *flags, strategy_kind s, size_t *analytic, size_t *act)
 {
     run_config c;
@@ -311,6 +281,43 @@ static size_t step_peak(const char *flags, strategy_kind s, size_t *analytic, si
     return peak;
 }
 
+/* mlp D=4, H=3, L=1, m=2, k=3, SGD. Every tensor is rounded to 256 bytes:
+ * params: W0 12, b0 3, W1 30, b1 10 floats -> 4 x 256 = 1024 bytes; grads and
+ * momentum the same. ones: 2 floats -> 256. No workspace, no buffers.
+ * A(2): linear0 out (6), relu (6), fc out (20), probs (20), losses (2) -> 5 x 256 = 1280.
+ * transient: backward first allocates dlogits (20 floats -> 256) while all
+ * activations are held; then probs and losses (512) are freed before any other
+ * gradient, and each later gradient (256) comes after its layer's output and
+ * output gradient were freed: 256.
+ * accumulate: 3 x 1024 + 256 + 1280 + 256 = 4864; retain: 3 x 1024 + 256 + 3 x 1280 + 256 = 7424;
+ * full (B = 6): ones 256, A(6) again 5 x 256: 4864; AdamW adds 1024. */
+static void test_analytic_tiny_mlp(void)
+{
+    static const struct { const char *extra; strategy_kind s; size_t want; } cases[] = {
+        {"", STRATEGY_ACCUMULATE, 4864},
+        {"", STRATEGY_RETAIN, 7424},
+        {"", STRATEGY_FULL, 4864},
+        {"--optimizer adamw", STRATEGY_RETAIN, 8448},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char flags[200];
+        snprintf(flags, sizeof flags, "--model mlp --input-dim 4 --hidden 3 --layers 1 --micro-batch 2 --iter-size 3 %s",
+                 cases[i].extra);
+        run_config c;
+        config_from(flags, &c);
+        model m;
+        model_build(&m, &c.model);
+        memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0);
+        CHECK(est.total == cases[i].want, "tiny mlp %s %s: analytic %zu, hand-derived %zu", strategy_name(cases[i].s),
+              cases[i].extra, est.total, cases[i].want);
+        size_t an, act;
+        size_t measured = step_peak(flags, cases[i].s, &an, &act);
+        CHECK(measured == cases[i].want, "tiny mlp %s %s: measured peak %zu, hand-derived %zu",
+              strategy_name(cases[i].s), cases[i].extra, measured, cases[i].want);
+        model_free(&m);
+    }
+}
+
 static void test_measured_peaks(void)
 {
     const char *models[] = {
@@ -327,6 +334,8 @@ static void test_measured_peaks(void)
             size_t acc = step_peak(flags, STRATEGY_ACCUMULATE, &an_a, &act);
             printf("%s k=%d: retain peak %zu (analytic %zu), accumulate peak %zu (analytic %zu)\n", models[mi], k,
                    retain, an_r, acc, an_a);
+            /* the analytic model is an upper bound; 5% covers allocator rounding
+             * the shapes do not see (none expected: observed exact) */
             CHECK(retain <= an_r && retain >= 0.95 * an_r, "retain k=%d peak %zu vs analytic %zu", k, retain, an_r);
             CHECK(acc <= an_a && acc >= 0.95 * an_a, "accumulate k=%d peak %zu vs analytic %zu", k, acc, an_a);
             if (k > 1)
