@@ -1,0 +1,488 @@
+/* kernels/cpu/cpu_backend.c — the reference backend every other backend is
+ * checked against: OpenBLAS SGEMM, im2col convolution (cpu_conv.c), and plain
+ * loops over kernels/common/ops_math.h for the rest, so both backends share
+ * each element formula. Reductions (norm statistics and gradient sums,
+ * average pooling) accumulate in double, which makes this the more accurate
+ * side of every comparison.
+ *
+ * Conventions are those of ops.h: an output paired with `beta` is assigned
+ * when beta == 0 (never read, it may hold NaN) and added into otherwise;
+ * parameter gradients are always added into. Memory is host memory, so
+ * upload/download are memcpy and there is nothing to synchronize. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
+#include "cpu_backend.h"
+#include "cpu_conv.h"
+#include "common/ops_math.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/mman.h>
+
+// ----------------------------------------------------------------------------
+// lifetime and memory
+
+/* The CPU backend keeps no state: its context is NULL. */
+static void cpu_destroy(void *ctx) { (void)ctx; }
+
+ops_status cpu_backend_create(void **ctx, char *why, size_t why_len)
+{
+    (void)why;
+    (void)why_len;
+    /* OpenBLAS allocates its thread buffers on the first call; make that
+     * happen here, before the caller takes its RSS baseline, so that they
+     * are not counted as the first step's memory. */
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+    *ctx = NULL;
+    return OPS_OK;
+}
+
+/* MAP_NORESERVE: untouched pages cost no RSS or swap reservation, so the
+ * reservation is only as expensive as what the arena hands out and uses. */
+static ops_status cpu_reserve(void *ctx, size_t bytes, void **base)
+{
+    (void)ctx;
+    *base = NULL;
+    if (!bytes) return OPS_OK;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        ops_set_error("cpu reserve: mmap of %zu bytes: %s", bytes, strerror(errno));
+        return OPS_ERR_OOM;
+    }
+    *base = p;
+    return OPS_OK;
+}
+
+static void cpu_release(void *ctx, void *base, size_t bytes)
+{
+    (void)ctx;
+    if (base) munmap(base, bytes);
+}
+
+static ops_status cpu_upload(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    memcpy(dst, src, bytes);
+    return OPS_OK;
+}
+
+static ops_status cpu_download(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    memcpy(dst, src, bytes);
+    return OPS_OK;
+}
+
+/* Every op has finished when it returns. */
+static ops_status cpu_synchronize(void *ctx)
+{
+    (void)ctx;
+    return OPS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// GEMM
+
+static ops_status cpu_gemm(void *ctx, const ops_gemm_desc *d, const float *a, const float *b, float *c)
+{
+    (void)ctx;
+    /* the stored row length of A is k (or m when transposed), of B n (or k) */
+    int a_cols = d->trans_a ? d->m : d->k, b_cols = d->trans_b ? d->k : d->n;
+    if (d->m < 0 || d->n < 0 || d->k < 0 || d->lda < (a_cols > 1 ? a_cols : 1) ||
+        d->ldb < (b_cols > 1 ? b_cols : 1) || d->ldc < (d->n > 1 ? d->n : 1)) {
+        ops_set_error("gemm: bad shape m=%d n=%d k=%d lda=%d ldb=%d ldc=%d trans=%d%d", d->m, d->n, d->k,
+                      d->lda, d->ldb, d->ldc, d->trans_a, d->trans_b);
+        return OPS_ERR_INVALID;
+    }
+    /* OpenBLAS's beta == 0 path stores zeros without reading C (BLAS rule) */
+    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans,
+                d->m, d->n, d->k, d->alpha, a, d->lda, b, d->ldb, d->beta, c, d->ldc);
+    return OPS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// normalisation
+
+static ops_status norm_check(const char *op, const ops_norm_shape *s, int groups)
+{
+    if (s->n < 0 || s->c <= 0 || s->hw <= 0 || groups <= 0 || s->c % groups != 0) {
+        ops_set_error("%s: bad shape n=%d c=%d hw=%d groups=%d", op, s->n, s->c, s->hw, groups);
+        return OPS_ERR_INVALID;
+    }
+    return OPS_OK;
+}
+
+/* Reductions accumulate in double over SUM_LANES independent partial sums:
+ * that breaks the add-latency chain and lets the basic-block vectorizer use
+ * vector adds, where a plain FP reduction loop is never vectorized (without
+ * -ffast-math the compiler may not reassociate). */
+#define SUM_LANES 8
+
+static double sum_lanes(const double acc[SUM_LANES])
+{
+    double s = 0.0;
+    for (int l = 0; l < SUM_LANES; l++) s += acc[l];
+    return s;
+}
+
+static double sum_f32(const float *x, size_t len)
+{
+    double acc[SUM_LANES] = {0};
+    size_t e = 0;
+    for (; e + SUM_LANES <= len; e += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++) acc[l] += x[e + l];
+    for (; e < len; e++) acc[0] += x[e];
+    return sum_lanes(acc);
+}
+
+static double sum_sq_dev(const float *x, size_t len, double mu)
+{
+    double acc[SUM_LANES] = {0};
+    size_t e = 0;
+    for (; e + SUM_LANES <= len; e += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++) acc[l] += (x[e + l] - mu) * (x[e + l] - mu);
+    for (; e < len; e++) acc[0] += (x[e] - mu) * (x[e] - mu);
+    return sum_lanes(acc);
+}
+
+/* Mean and biased variance of the `rows` rows of `len` floats at x, row j
+ * starting at x + j*stride; two passes, so no cancellation. */
+static void norm_moments(const float *x, size_t rows, size_t len, size_t stride, double *mean, double *var)
+{
+    double sum = 0.0, sq = 0.0, cnt = (double)rows * (double)len;
+    for (size_t j = 0; j < rows; j++) sum += sum_f32(x + j * stride, len);
+    double mu = sum / cnt;
+    for (size_t j = 0; j < rows; j++) sq += sum_sq_dev(x + j * stride, len, mu);
+    *mean = mu;
+    *var = sq / cnt;
+}
+
+/* Over one row: sum(dy) and sum(dy * xhat), xhat = (x - mean) * rstd. */
+static void norm_grad_sums(const float *x, const float *dy, size_t len, float mean, float rstd, double *sum_dy,
+                           double *sum_dy_xhat)
+{
+    double a1[SUM_LANES] = {0}, a2[SUM_LANES] = {0};
+    size_t e = 0;
+    for (; e + SUM_LANES <= len; e += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++) {
+            a1[l] += dy[e + l];
+            a2[l] += (double)dy[e + l] * ((x[e + l] - mean) * rstd);
+        }
+    for (; e < len; e++) {
+        a1[0] += dy[e];
+        a2[0] += (double)dy[e] * ((x[e] - mean) * rstd);
+    }
+    *sum_dy = sum_lanes(a1);
+    *sum_dy_xhat = sum_lanes(a2);
+}
+
+/* One row of an input gradient, given the set's mean_dyg = S1/count and
+ * mean_dyg_xhat = S2/count (see ab_norm_dx). */
+static void norm_dx_row(const float *x, const float *dy, size_t len, float mean, float rstd, float gamma,
+                        float mean_dyg, float mean_dyg_xhat, float beta, float *dx)
+{
+    for (size_t e = 0; e < len; e++) {
+        float xhat = (x[e] - mean) * rstd;
+        dx[e] = ab_store(beta, dx[e], ab_norm_dx(dy[e], gamma, xhat, rstd, mean_dyg, mean_dyg_xhat));
+    }
+}
+
+/* BatchNorm2d training forward: statistics per channel over (n, hw). */
+static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
+                                    const float *bias, float *y, float *running_mean, float *running_var,
+                                    float *save_mean, float *save_invstd)
+{
+    (void)ctx;
+    ops_status st = norm_check("batchnorm_fwd", s, 1);
+    if (st != OPS_OK) return st;
+    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
+    if (cnt < 2) {
+        /* the unbiased variance needs two values (PyTorch raises here too) */
+        ops_set_error("batchnorm_fwd: %zu value(s) per channel, training needs more than 1", cnt);
+        return OPS_ERR_INVALID;
+    }
+    for (int ch = 0; ch < s->c; ch++) {
+        double mean, var;
+        norm_moments(x + ch * hw, (size_t)s->n, hw, chw, &mean, &var);
+        float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps), g = gamma[ch], b = bias[ch];
+        save_mean[ch] = m;
+        save_invstd[ch] = rstd;
+        running_mean[ch] = ab_running_update(running_mean[ch], m, s->momentum);
+        running_var[ch] = ab_running_update(running_var[ch], (float)(var * (double)cnt / (double)(cnt - 1)),
+                                            s->momentum);
+        for (int i = 0; i < s->n; i++) {
+            const float *xr = x + i * chw + ch * hw;
+            float *yr = y + i * chw + ch * hw;
+            for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
+        }
+    }
+    return OPS_OK;
+}
+
+static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
+                                    const float *gamma, const float *save_mean, const float *save_invstd,
+                                    float beta, float *dx, float *dgamma, float *dbias)
+{
+    (void)ctx;
+    ops_status st = norm_check("batchnorm_bwd", s, 1);
+    if (st != OPS_OK) return st;
+    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw;
+    const double cnt = (double)s->n * (double)hw;
+    for (int ch = 0; ch < s->c; ch++) {
+        const float m = save_mean[ch], rstd = save_invstd[ch], g = gamma[ch];
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int i = 0; i < s->n; i++) {
+            double s1, s2;
+            norm_grad_sums(x + i * chw + ch * hw, dy + i * chw + ch * hw, hw, m, rstd, &s1, &s2);
+            sum_dy += s1;
+            sum_dy_xhat += s2;
+        }
+        dgamma[ch] += (float)sum_dy_xhat;
+        dbias[ch] += (float)sum_dy;
+        float mean_dyg = (float)(g * sum_dy / cnt), mean_dyg_xhat = (float)(g * sum_dy_xhat / cnt);
+        for (int i = 0; i < s->n; i++) {
+            size_t at = i * chw + ch * hw;
+            norm_dx_row(x + at, dy + at, hw, m, rstd, g, mean_dyg, mean_dyg_xhat, beta, dx + at);
+        }
+    }
+    return OPS_OK;
+}
+
+/* GroupNorm forward: statistics per (sample, group) over the group's
+ * contiguous (c/groups, hw) block; saved mean/rstd are (n, groups). */
+static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
+                                    const float *bias, float *y, float *save_mean, float *save_rstd)
+{
+    (void)ctx;
+    ops_status st = norm_check("groupnorm_fwd", s, s->groups);
+    if (st != OPS_OK) return st;
+    const int cpg = s->c / s->groups;
+    const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
+    for (int i = 0; i < s->n; i++)
+        for (int gi = 0; gi < s->groups; gi++) {
+            const size_t at = ((size_t)i * s->groups + gi) * block;
+            double mean, var;
+            norm_moments(x + at, 1, block, 0, &mean, &var);
+            float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps);
+            save_mean[i * s->groups + gi] = m;
+            save_rstd[i * s->groups + gi] = rstd;
+            for (int j = 0; j < cpg; j++) {
+                const int ch = gi * cpg + j;
+                const float g = gamma[ch], b = bias[ch], *xr = x + at + j * hw;
+                float *yr = y + at + j * hw;
+                for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
+            }
+        }
+    return OPS_OK;
+}
+
+static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
+                                    const float *gamma, const float *save_mean, const float *save_rstd,
+                                    float beta, float *dx, float *dgamma, float *dbias)
+{
+    (void)ctx;
+    ops_status st = norm_check("groupnorm_bwd", s, s->groups);
+    if (st != OPS_OK) return st;
+    const int cpg = s->c / s->groups;
+    const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
+    for (int i = 0; i < s->n; i++)
+        for (int gi = 0; gi < s->groups; gi++) {
+            const size_t at = ((size_t)i * s->groups + gi) * block;
+            const float m = save_mean[i * s->groups + gi], rstd = save_rstd[i * s->groups + gi];
+            /* S1 = sum(dy*gamma), S2 = sum(dy*gamma*xhat) over the block;
+             * the per-channel parts are also this sample's dbias, dgamma */
+            double s1 = 0.0, s2 = 0.0;
+            for (int j = 0; j < cpg; j++) {
+                const int ch = gi * cpg + j;
+                double sum_dy, sum_dy_xhat;
+                norm_grad_sums(x + at + j * hw, dy + at + j * hw, hw, m, rstd, &sum_dy, &sum_dy_xhat);
+                dgamma[ch] += (float)sum_dy_xhat;
+                dbias[ch] += (float)sum_dy;
+                s1 += gamma[ch] * sum_dy;
+                s2 += gamma[ch] * sum_dy_xhat;
+            }
+            const float mean_dyg = (float)(s1 / (double)block), mean_dyg_xhat = (float)(s2 / (double)block);
+            for (int j = 0; j < cpg; j++) {
+                const size_t row = at + j * hw;
+                norm_dx_row(x + row, dy + row, hw, m, rstd, gamma[gi * cpg + j], mean_dyg, mean_dyg_xhat, beta,
+                            dx + row);
+            }
+        }
+    return OPS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// element-wise, pooling, loss
+
+static ops_status cpu_relu_fwd(void *ctx, size_t n, const float *x, float *y)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) y[i] = ab_relu(x[i]);
+    return OPS_OK;
+}
+
+static ops_status cpu_relu_bwd(void *ctx, size_t n, const float *y, const float *dy, float beta, float *dx)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) dx[i] = ab_store(beta, dx[i], ab_relu_grad(y[i], dy[i]));
+    return OPS_OK;
+}
+
+static ops_status cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+    return OPS_OK;
+}
+
+/* Global average pooling: x (n, c, hw) -> y (n, c). */
+static ops_status cpu_avgpool_fwd(void *ctx, int n, int c, int hw, const float *x, float *y)
+{
+    (void)ctx;
+    const size_t rows = (size_t)n * c;
+    for (size_t j = 0; j < rows; j++) {
+        y[j] = (float)(sum_f32(x + j * hw, (size_t)hw) / hw);
+    }
+    return OPS_OK;
+}
+
+static ops_status cpu_avgpool_bwd(void *ctx, int n, int c, int hw, const float *dy, float beta, float *dx)
+{
+    (void)ctx;
+    const size_t rows = (size_t)n * c;
+    for (size_t j = 0; j < rows; j++) {
+        const float v = dy[j] / (float)hw;
+        float *dxr = dx + j * hw;
+        for (int e = 0; e < hw; e++) dxr[e] = ab_store(beta, dxr[e], v);
+    }
+    return OPS_OK;
+}
+
+static ops_status targets_check(const char *op, int n, int classes, const int32_t *targets)
+{
+    for (int i = 0; i < n; i++)
+        if (targets[i] < 0 || targets[i] >= classes) {
+            ops_set_error("%s: target[%d] = %d outside [0, %d)", op, i, (int)targets[i], classes);
+            return OPS_ERR_INVALID;
+        }
+    return OPS_OK;
+}
+
+static ops_status cpu_softmax_xent_fwd(void *ctx, int n, int classes, const float *logits, const int32_t *targets,
+                                       float *probs, float *losses)
+{
+    (void)ctx;
+    ops_status st = targets_check("softmax_xent_fwd", n, classes, targets);
+    if (st != OPS_OK) return st;
+    for (int i = 0; i < n; i++) {
+        const size_t at = (size_t)i * classes;
+        losses[i] = ab_softmax_xent_row(logits + at, classes, targets[i], probs + at);
+    }
+    return OPS_OK;
+}
+
+static ops_status cpu_softmax_xent_bwd(void *ctx, int n, int classes, const float *probs, const int32_t *targets,
+                                       float scale, float *dlogits)
+{
+    (void)ctx;
+    ops_status st = targets_check("softmax_xent_bwd", n, classes, targets);
+    if (st != OPS_OK) return st;
+    for (int i = 0; i < n; i++) {
+        const size_t at = (size_t)i * classes;
+        const int t = targets[i];
+        for (int j = 0; j < classes; j++) dlogits[at + j] = ab_softmax_xent_grad(probs[at + j], j == t, scale);
+    }
+    return OPS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// optimizers and vector ops
+
+static ops_status cpu_sgd_step(void *ctx, size_t n, float *param, const float *grad, float *momentum_buf,
+                               const ops_sgd_hparams *h)
+{
+    (void)ctx;
+    const float lr = h->lr, mom = h->momentum, wd = h->weight_decay;
+    for (size_t i = 0; i < n; i++) ab_sgd_update(&param[i], grad[i], &momentum_buf[i], lr, mom, wd);
+    return OPS_OK;
+}
+
+static ops_status cpu_adamw_step(void *ctx, size_t n, float *param, const float *grad, float *m, float *v,
+                                 const ops_adamw_hparams *h)
+{
+    (void)ctx;
+    if (h->t < 1) {
+        ops_set_error("adamw_step: step t = %d, counts from 1", h->t);
+        return OPS_ERR_INVALID;
+    }
+    /* in double, as torch.optim.AdamW computes 1 - beta**step in Python */
+    const float bc1 = (float)(1.0 - pow(h->beta1, h->t)), bc2 = (float)(1.0 - pow(h->beta2, h->t));
+    const float lr = h->lr, b1 = h->beta1, b2 = h->beta2, eps = h->eps, wd = h->weight_decay;
+    for (size_t i = 0; i < n; i++) ab_adamw_update(&param[i], grad[i], &m[i], &v[i], lr, b1, b2, eps, wd, bc1, bc2);
+    return OPS_OK;
+}
+
+static ops_status cpu_fill(void *ctx, size_t n, float *x, float value)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) x[i] = value;
+    return OPS_OK;
+}
+
+static ops_status cpu_scale(void *ctx, size_t n, float *x, float alpha)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) x[i] *= alpha;
+    return OPS_OK;
+}
+
+/* A plain loop rather than cblas_saxpy, whose int count caps n at 2^31. */
+static ops_status cpu_axpy(void *ctx, size_t n, float alpha, const float *x, float *y)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
+    return OPS_OK;
+}
+
+static ops_status cpu_copy(void *ctx, size_t n, const float *x, float *y)
+{
+    (void)ctx;
+    memmove(y, x, n * sizeof(float));
+    return OPS_OK;
+}
+
+// ----------------------------------------------------------------------------
+
+const ops_backend_i cpu_backend_i = {
+    .name = "cpu",
+    .destroy = cpu_destroy,
+    .reserve = cpu_reserve,
+    .release = cpu_release,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .synchronize = cpu_synchronize,
+    .conv_workspace_bytes = cpu_conv_workspace_bytes,
+    .gemm = cpu_gemm,
+    .conv2d_fwd = cpu_conv2d_fwd,
+    .conv2d_bwd_data = cpu_conv2d_bwd_data,
+    .conv2d_bwd_filter = cpu_conv2d_bwd_filter,
+    .batchnorm_fwd = cpu_batchnorm_fwd,
+    .batchnorm_bwd = cpu_batchnorm_bwd,
+    .groupnorm_fwd = cpu_groupnorm_fwd,
+    .groupnorm_bwd = cpu_groupnorm_bwd,
+    .relu_fwd = cpu_relu_fwd,
+    .relu_bwd = cpu_relu_bwd,
+    .add = cpu_add,
+    .avgpool_fwd = cpu_avgpool_fwd,
+    .avgpool_bwd = cpu_avgpool_bwd,
+    .softmax_xent_fwd = cpu_softmax_xent_fwd,
+    .softmax_xent_bwd = cpu_softmax_xent_bwd,
+    .sgd_step = cpu_sgd_step,
+    .adamw_step = cpu_adamw_step,
+    .fill = cpu_fill,
+    .scale = cpu_scale,
+    .axpy = cpu_axpy,
+    .copy = cpu_copy,
+};
