@@ -10,7 +10,8 @@
  * Conventions shared by every backend:
  * - tensors are row-major float32 in backend memory, images NCHW;
  * - an output argument paired with `beta`: beta == 0 assigns (the output is
- *   not read, so it may hold garbage), beta == 1 adds into it;
+ *   not read, so it may hold garbage), any other beta (1 in practice) adds
+ *   into it; ops_gemm_desc.beta is BLAS's scale factor;
  * - parameter gradients (dw, dgamma, dbeta) are always added into (+=), so
  *   zeroing them once per optimizer step is the strategy's job;
  * - targets are int32 class indices in backend memory.
@@ -65,7 +66,9 @@ typedef enum { OPS_CONV_FWD = 0, OPS_CONV_BWD_DATA, OPS_CONV_BWD_FILTER, OPS_CON
 int ops_conv_out_dim(int in, int r, int stride, int pad);
 ops_conv_shape ops_conv_make(int n, int c, int h, int w, int k, int r, int stride, int pad);
 
-/* Normalisation over x (n, c, hw). BatchNorm: statistics per channel over
+/* Normalisation over x (n, c, hw). BatchNorm with one value per channel
+ * (n * hw == 1) is OPS_ERR_INVALID, as in PyTorch: the unbiased running
+ * variance would divide by zero. BatchNorm: statistics per channel over
  * (n, hw), saved mean/invstd have c entries. GroupNorm: statistics per
  * (sample, group) over (c/groups, hw), saved mean/rstd have n*groups. */
 typedef struct {
