@@ -117,6 +117,8 @@ static const flag_spec flags[] = {
     {"--max-time", F_DOUBLE, 0, 0, NULL, RUN},
     {"--warmup", F_INT, 0, 1000000, NULL, RUN},
     {"--json", F_BOOL, 0, 0, NULL, RUN},
+    {"--kernels", F_INT, 1, 100000, NULL, RUN},
+    {"--out", F_PATH, 0, 0, NULL, RUN},
     {"--dump", F_PATH, 0, 0, NULL, VERIFY},
 };
 #define N_FLAGS (sizeof flags / sizeof flags[0])
@@ -255,7 +257,7 @@ int cli_parse(cli_command cmd, int argc, char **argv, int first, run_config *c, 
         case F_INT: {
             long n;
             rc = parse_int(v, f->lo, f->hi, &n, why, sizeof why);
-            if (!rc) *int_target(f->name, c) = (int)n;
+            if (!rc) *(strcmp(f->name, "--kernels") ? int_target(f->name, c) : &x->kernels) = (int)n;
             break;
         }
         case F_CHOICE: {
@@ -280,7 +282,8 @@ int cli_parse(cli_command cmd, int argc, char **argv, int first, run_config *c, 
             if (!*v) {
                 snprintf(why, sizeof why, "must be a directory path (got '')");
                 rc = -1;
-            } else x->dump_dir = v;
+            } else if (!strcmp(f->name, "--out")) x->out_dir = v;
+            else x->dump_dir = v;
             break;
         case F_BOOL:
             break;
@@ -322,7 +325,9 @@ void cli_usage(cli_command cmd, FILE *f)
         fputs("measurement:\n"
               "  --warmup N (3)  --min-steps N (10)  --max-steps N (1000)  --max-time SECONDS (30)\n"
               "  --noise F (0.01)   stop when the median's 95% CI half-width / median < F\n"
-              "  --json             print one JSON object with the results.csv columns\n",
+              "  --json             print one JSON object with the results.csv columns\n"
+              "  --kernels N        print the N ops/kernels with the most time in the profiled steps\n"
+              "  --out DIR          write results.csv, steps.csv, kernels.csv, memory.csv to DIR\n",
               f);
     else fputs("  --dump DIR         write parameters, inputs, targets and gradients as .npy + manifest.json\n", f);
 }

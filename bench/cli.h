@@ -16,6 +16,8 @@
 /* Extra flags a command takes besides the config flags. */
 typedef struct {
     int json;                   /* run --json */
+    int kernels;                /* run --kernels N: print the top N kernels */
+    const char *out_dir;        /* run --out DIR: write the sweep's file formats */
     const char *dump_dir;       /* verify --dump DIR */
 } cli_extras;
 

@@ -2,33 +2,25 @@
  * little-endian u16 header length and a Python dict literal padded with
  * spaces so the data starts on a 64-byte boundary (NumPy's NEP 1). */
 #include "npy.h"
+#include "files.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-static int write_all_then_rename(const char *path, const void *head, size_t head_len, const void *body,
-                                 size_t body_len)
+typedef struct { const void *head, *body; size_t head_len, body_len; } blob;
+
+static int write_blob(FILE *f, void *user)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return -1;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return -1;
-    int ok = fwrite(head, 1, head_len, f) == head_len && (body_len == 0 || fwrite(body, 1, body_len, f) == body_len);
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    const blob *b = user;
+    if (fwrite(b->head, 1, b->head_len, f) != b->head_len) return -1;
+    return b->body_len && fwrite(b->body, 1, b->body_len, f) != b->body_len ? -1 : 0;
 }
 
 int file_write_atomic(const char *path, const char *text, size_t len)
 {
-    return write_all_then_rename(path, text, len, NULL, 0);
+    blob b = {text, NULL, len, 0};
+    return files_write_atomic(path, write_blob, &b);
 }
 
 int npy_write(const char *path, const char *descr, const void *data, size_t elem_bytes, const int *shape, int ndim)
@@ -50,5 +42,6 @@ int npy_write(const char *path, const char *descr, const void *data, size_t elem
     memcpy(head + 10, dict, (size_t)dl);
     memset(head + 10 + dl, ' ', padded - 10 - (size_t)dl - 1);
     head[padded - 1] = '\n';
-    return write_all_then_rename(path, head, padded, data, count * elem_bytes);
+    blob b = {head, data, padded, count * elem_bytes};
+    return files_write_atomic(path, write_blob, &b);
 }

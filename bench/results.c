@@ -47,9 +47,9 @@ static void col_num(emitter *e, const char *name, double v)
     e->emit(e->user, name, buf, 0);
 }
 
-void result_columns(const result_row *r, result_emit_fn emit, void *user)
+static void key_columns(emitter *ep, const result_row *r)
 {
-    emitter e = {emit, user};
+    emitter e = *ep;
     const run_config *c = &r->cfg;
     int mlp = c->model.kind == MODEL_MLP;
     col_text(&e, "engine", r->engine);
@@ -61,7 +61,7 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user)
     col_int(&e, "width", c->model.width, !mlp);
     col_int(&e, "stages", c->model.stages, !mlp);
     col_int(&e, "blocks", c->model.blocks, !mlp);
-    e.emit(user, "norm", mlp ? NULL : norm_name(c->model.norm), 1);
+    e.emit(e.user, "norm", mlp ? NULL : norm_name(c->model.norm), 1);
     col_text(&e, "strategy", strategy_name(c->strategy));
     col_text(&e, "loss_norm", loss_norm_name(c->loss_norm));
     col_int(&e, "micro_batch", c->micro_batch, 1);
@@ -73,6 +73,18 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user)
     col_text(&e, "optimizer", optimizer_name(c->optimizer));
     col_int(&e, "seed", (long long)c->seed, 1);
     col_int(&e, "repeat", r->repeat, 1);
+}
+
+void result_key_columns(const result_row *r, result_emit_fn emit, void *user)
+{
+    emitter e = {emit, user};
+    key_columns(&e, r);
+}
+
+void result_columns(const result_row *r, result_emit_fn emit, void *user)
+{
+    emitter e = {emit, user};
+    key_columns(&e, r);
     col_text(&e, "status", r->status);
     col_int(&e, "steps_timed", r->steps_timed, 1);
     e.emit(user, "stop_reason", r->stop_reason[0] ? r->stop_reason : NULL, 1);
@@ -132,7 +144,7 @@ void result_print_json(const result_row *r, FILE *f)
     fputs("}\n", f);
 }
 
-static void csv_field(FILE *f, const char *s)
+void result_csv_field(FILE *f, const char *s)
 {
     if (!s) return;
     if (!strpbrk(s, ",\"\r\n")) {
@@ -154,7 +166,7 @@ static void csv_emit(void *user, const char *column, const char *text, int is_te
     (void)is_text;
     csv_state *cs = user;
     if (cs->n++) fputc(',', cs->f);
-    csv_field(cs->f, cs->header ? column : text);
+    result_csv_field(cs->f, cs->header ? column : text);
 }
 
 void result_print_csv_header(FILE *f)
@@ -173,4 +185,28 @@ void result_print_csv(const result_row *r, FILE *f)
     csv_state cs = {f, 0, 0};
     result_columns(r, csv_emit, &cs);
     fputs("\r\n", f);
+}
+
+static void csv_key_emit(void *user, const char *column, const char *text, int is_text)
+{
+    (void)is_text;
+    csv_state *cs = user;
+    result_csv_field(cs->f, cs->header ? column : text);
+    fputc(',', cs->f);
+}
+
+void result_csv_key_header(FILE *f)
+{
+    result_row r;
+    run_config c;
+    memset(&c, 0, sizeof c);
+    result_init(&r, &c, "");
+    csv_state cs = {f, 0, 1};
+    result_key_columns(&r, csv_key_emit, &cs);
+}
+
+void result_csv_key_prefix(const result_row *r, FILE *f)
+{
+    csv_state cs = {f, 0, 0};
+    result_key_columns(r, csv_key_emit, &cs);
 }

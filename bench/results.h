@@ -32,8 +32,15 @@ void result_init(result_row *r, const run_config *c, const char *backend);
 typedef void (*result_emit_fn)(void *user, const char *column, const char *text, int is_text);
 void result_columns(const result_row *r, result_emit_fn emit, void *user);
 
+void result_key_columns(const result_row *r, result_emit_fn emit, void *user);
+
 void result_print_json(const result_row *r, FILE *f);
 void result_print_csv_header(FILE *f);
 void result_print_csv(const result_row *r, FILE *f);
+/* the key columns, each followed by a comma, for the other CSVs' rows */
+void result_csv_key_header(FILE *f);
+void result_csv_key_prefix(const result_row *r, FILE *f);
+/* one RFC 4180 field (quoted when it holds a comma, quote or line break) */
+void result_csv_field(FILE *f, const char *s);
 
 #endif

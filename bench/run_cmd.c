@@ -1,25 +1,25 @@
-/* bench/run_cmd.c — `accumbench run`: one configuration, warm-up steps, then
- * timed steps until the stopping rule says the median is known; the tracked
- * high-water and the max-RSS are reset after warm-up so each figure is the
- * timed steps' own. */
+/* bench/run_cmd.c — `accumbench run`: one configuration.
+ *
+ * Warm-up steps, then timed steps until the stopping rule says the median is
+ * known, then a few profiled steps with the op recorder attached (its cost
+ * never lands in the timed steps). The tracked high-water and the max-RSS are
+ * reset after warm-up, so each memory figure is the timed steps' own. An OOM
+ * anywhere still produces a row (status oom) and exits 3. */
 #include "backend_open.h"
 #include "cli.h"
 #include "commands.h"
 #include "engine.h"
-#include "results.h"
+#include "files.h"
+#include "outputs.h"
 #include "stats.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+/* enough steps for stable per-op means, few enough to cost little */
+#define PROFILED_STEPS 3
 
 /* VmRSS or VmHWM from /proc/self/status, in bytes (0 if unreadable). */
 static size_t proc_status_bytes(const char *key)
@@ -46,25 +46,103 @@ static void reset_peak_rss(void)
     }
 }
 
-static void print_bytes(FILE *f, double bytes)
+typedef struct {
+    engine e;
+    ops_backend b;
+    step_log steps;
+    kernel_table kernels;
+    memory_timeline timeline;
+    double profiled_ns;
+    size_t rss_base;
+    stop_reason stop;
+} run_state;
+
+static ops_status timed_step(run_state *rs, step_kind kind, double *ns)
 {
-    if (bytes < 0) fputs("-", f);
-    else if (bytes >= 1073741824.0) fprintf(f, "%.2f GiB", bytes / 1073741824.0);
-    else if (bytes >= 1048576.0) fprintf(f, "%.2f MiB", bytes / 1048576.0);
-    else fprintf(f, "%.1f KiB", bytes / 1024.0);
+    double t0 = monotonic_ns();
+    ops_status st = engine_step(&rs->e, rs->e.cfg.strategy, 1);
+    if (st == OPS_OK) st = ops_synchronize(&rs->b);
+    *ns = monotonic_ns() - t0;
+    if (st == OPS_OK && step_log_add(&rs->steps, kind, *ns) != 0) st = OPS_ERR_OOM;
+    return st;
 }
 
-static void print_human(const result_row *r, const engine *e)
+static ops_status measure(run_state *rs, result_row *r)
+{
+    const run_config *c = &rs->e.cfg;
+    strategy_kind s = c->strategy;
+    double ns;
+    ops_status st = engine_prepare(&rs->e, &s, 1);
+    for (int i = 0; i < c->warmup && st == OPS_OK; i++) st = timed_step(rs, STEP_WARMUP, &ns);
+    if (st != OPS_OK) return st;
+
+    ops_reset_high_water(&rs->b);
+    reset_peak_rss();
+    double *times = malloc((size_t)c->max_steps * sizeof *times);
+    if (!times) return OPS_ERR_OOM;
+    size_t n = 0;
+    double t_start = monotonic_ns();
+    while (rs->stop == STOP_NONE) {
+        st = timed_step(rs, STEP_TIMED, &times[n]);
+        if (st != OPS_OK) break;
+        n++;
+        rs->stop = stats_should_stop(times, n, c->noise, c->min_steps, c->max_steps,
+                                     (monotonic_ns() - t_start) * 1e-9, c->max_time_s);
+    }
+    if (st == OPS_OK) {
+        step_stats ss = stats_compute(times, n);
+        r->steps_timed = (int)n;
+        snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop_reason_name(rs->stop));
+        r->step_median_ns = ss.median;
+        r->step_p10_ns = ss.p10;
+        r->step_p90_ns = ss.p90;
+        r->noise_rel = ss.noise_rel;
+        r->steps_per_s = 1e9 / ss.median;
+        r->samples_per_s = (double)c->effective_batch * r->steps_per_s;
+        r->mem_tracked_bytes = (double)rs->b.arena.high_water_bytes;
+        if (!strcmp(rs->b.i->name, "cpu")) {
+            size_t hwm = proc_status_bytes("VmHWM");
+            r->rss_delta_bytes = hwm > rs->rss_base ? (double)(hwm - rs->rss_base) : 0.0;
+        }
+    }
+    free(times);
+    if (st != OPS_OK) return st;
+
+    op_recorder rec = {&rs->kernels, &rs->timeline, 0, 0, 0};
+    rs->b.observer = op_recorder_observer(&rec);
+    for (int i = 0; i < PROFILED_STEPS && st == OPS_OK; i++) {
+        rec.timeline = i == 0 ? &rs->timeline : NULL;
+        rec.step_start_ns = monotonic_ns();
+        st = timed_step(rs, STEP_PROFILED, &ns);
+        rs->profiled_ns += ns;
+    }
+    memset(&rs->b.observer, 0, sizeof rs->b.observer);
+    return st;
+}
+
+// ----------------------------------------------------------------------------
+// printing
+
+static void print_bytes(double bytes)
+{
+    if (bytes < 0) fputs("-", stdout);
+    else if (bytes >= 1073741824.0) printf("%.2f GiB", bytes / 1073741824.0);
+    else if (bytes >= 1048576.0) printf("%.2f MiB", bytes / 1048576.0);
+    else printf("%.1f KiB", bytes / 1024.0);
+}
+
+static void print_human(const result_row *r, const run_state *rs, int top_kernels)
 {
     const run_config *c = &r->cfg;
+    const model *m = &rs->e.m;
+    size_t n_params = 0;
+    for (int i = 0; i < m->n_params; i++) n_params += m->params[i].numel;
     printf("accumbench run: backend %s, model ", r->backend);
     if (c->model.kind == MODEL_MLP)
         printf("mlp (input %d, hidden %d x %d layers)", c->model.input_dim, c->model.hidden, c->model.layers);
     else
         printf("cnn (width %d, %d stages x %d blocks, norm %s)", c->model.width, c->model.stages,
                c->model.blocks, norm_name(c->model.norm));
-    size_t n_params = 0;
-    for (int i = 0; i < e->m.n_params; i++) n_params += e->m.params[i].numel;
     printf(", %zu parameters\n", n_params);
     printf("  strategy %s, loss-norm %s, optimizer %s: micro-batch %d x iter-size %d = effective batch %d",
            strategy_name(c->strategy), loss_norm_name(c->loss_norm), optimizer_name(c->optimizer),
@@ -75,18 +153,33 @@ static void print_human(const result_row *r, const engine *e)
     printf("  step time: median %.3f ms (p10 %.3f, p90 %.3f)   %.1f samples/s\n", r->step_median_ns / 1e6,
            r->step_p10_ns / 1e6, r->step_p90_ns / 1e6, r->samples_per_s);
     printf("  memory: tracked peak ");
-    print_bytes(stdout, r->mem_tracked_bytes);
+    print_bytes(r->mem_tracked_bytes);
     printf(", analytic ");
-    print_bytes(stdout, r->mem_analytic_bytes);
+    print_bytes(r->mem_analytic_bytes);
     printf(" (%.1f%%)", 100.0 * r->mem_tracked_bytes / r->mem_analytic_bytes);
     if (r->rss_delta_bytes >= 0) {
         printf(", max-RSS delta ");
-        print_bytes(stdout, r->rss_delta_bytes);
+        print_bytes(r->rss_delta_bytes);
     }
     printf("; data ");
-    print_bytes(stdout, r->data_bytes);
+    print_bytes(r->data_bytes);
     printf(" (not counted)\n");
+    if (top_kernels <= 0) return;
+    const kernel_table *t = &rs->kernels;
+    size_t *order = kernel_table_order(t);
+    if (!order) return;
+    printf("  top ops over %d profiled steps:\n  %-10s %-28s %8s %12s %10s %7s\n", PROFILED_STEPS, "phase", "name",
+           "calls", "total ms", "mean us", "share");
+    for (size_t j = 0; j < t->n && j < (size_t)top_kernels; j++) {
+        const kernel_stat *k = &t->v[order[j]];
+        printf("  %-10s %-28s %8llu %12.3f %10.1f %6.1f%%\n", ops_phase_name(k->phase), k->name,
+               (unsigned long long)k->calls, k->total_ns / 1e6, k->total_ns / (double)k->calls / 1e3,
+               100.0 * k->total_ns / rs->profiled_ns);
+    }
+    free(order);
 }
+
+// ----------------------------------------------------------------------------
 
 int cmd_run(int argc, char **argv)
 {
@@ -103,70 +196,54 @@ int cmd_run(int argc, char **argv)
         cli_usage(CLI_CMD_RUN, stdout);
         return CLI_EXIT_OK;
     }
-    ops_backend b;
-    int rc = backend_open(&b, &c);
-    if (rc) return rc;
-
-    engine e;
-    ops_status st = engine_open(&e, &c, &b);
-    size_t rss_base = proc_status_bytes("VmRSS");
-    reset_peak_rss();
-    strategy_kind s = c.strategy;
-    if (st == OPS_OK) st = engine_prepare(&e, &s, 1);
-    for (int i = 0; i < c.warmup && st == OPS_OK; i++) {
-        st = engine_step(&e, s, 1);
-        if (st == OPS_OK) st = ops_synchronize(&b);
+    if (x.out_dir && files_mkdir_p(x.out_dir) != 0) {
+        cli_error("--out: cannot create directory '%s': %s", x.out_dir, strerror(errno));
+        return CLI_EXIT_USAGE;
     }
-    double *times = malloc((size_t)c.max_steps * sizeof *times);
-    if (!times && st == OPS_OK) st = OPS_ERR_OOM;
-    if (st != OPS_OK) {
-        rc = backend_fail(&b, st, "while setting up and warming up");
-        goto out;
+    run_state *rs = calloc(1, sizeof *rs);
+    if (!rs) {
+        cli_error("out of host memory");
+        return CLI_EXIT_OOM;
     }
-    ops_reset_high_water(&b);
-    reset_peak_rss();
-    size_t n = 0;
-    stop_reason why = STOP_NONE;
-    double t_start = now_s();
-    while (why == STOP_NONE) {
-        double t0 = now_s();
-        st = engine_step(&e, s, 1);
-        if (st == OPS_OK) st = ops_synchronize(&b);
-        if (st != OPS_OK) {
-            rc = backend_fail(&b, st, "in a timed step");
-            goto out;
-        }
-        double t1 = now_s();
-        times[n++] = (t1 - t0) * 1e9;
-        why = stats_should_stop(times, n, c.noise, c.min_steps, c.max_steps, t1 - t_start, c.max_time_s);
+    int rc = backend_open(&rs->b, &c);
+    if (rc) {
+        free(rs);
+        return rc;
     }
-
     result_row r;
-    result_init(&r, &c, b.i->name);
-    step_stats ss = stats_compute(times, n);
-    r.steps_timed = (int)n;
-    snprintf(r.stop_reason, sizeof r.stop_reason, "%s", stop_reason_name(why));
-    r.step_median_ns = ss.median;
-    r.step_p10_ns = ss.p10;
-    r.step_p90_ns = ss.p90;
-    r.noise_rel = ss.noise_rel;
-    r.steps_per_s = 1e9 / ss.median;
-    r.samples_per_s = (double)c.effective_batch * r.steps_per_s;
-    r.mem_tracked_bytes = (double)b.arena.high_water_bytes;
-    r.mem_analytic_bytes = (double)e.estimate.total;
-    r.data_bytes = (double)e.data_bytes;
-    if (!strcmp(b.i->name, "cpu")) {
-        size_t hwm = proc_status_bytes("VmHWM");
-        r.rss_delta_bytes = hwm > rss_base ? (double)(hwm - rss_base) : 0.0;
-    } else {
-        r.mem_reserved_bytes = (double)b.arena.capacity_bytes;
+    result_init(&r, &c, rs->b.i->name);
+    ops_status st = engine_open(&rs->e, &c, &rs->b);
+    rs->rss_base = proc_status_bytes("VmRSS");
+    reset_peak_rss();
+    if (st == OPS_OK) st = measure(rs, &r);
+    r.mem_analytic_bytes = (double)rs->e.estimate.total;
+    r.data_bytes = (double)rs->e.data_bytes;
+    if (strcmp(rs->b.i->name, "cpu") != 0 && rs->b.arena.capacity_bytes)
+        r.mem_reserved_bytes = (double)rs->b.arena.capacity_bytes;
+    if (st != OPS_OK) {
+        rc = backend_fail(&rs->b, st, r.steps_timed ? "in a profiled step" : "in setup, warm-up or a timed step");
+        snprintf(r.status, sizeof r.status, "%s", st == OPS_ERR_OOM ? "oom" : "error");
+        if (st == OPS_ERR_OOM)
+            snprintf(r.error, sizeof r.error, "out of memory: asked %zu bytes with %zu in use (cap %zu)",
+                     rs->b.arena.failed_request_bytes, rs->b.arena.live_bytes, rs->b.arena.cap_bytes);
+        else snprintf(r.error, sizeof r.error, "%s", ops_last_error());
+        /* the memory figures of a failed run are not measurements */
+        r.mem_tracked_bytes = r.rss_delta_bytes = RESULT_UNSET;
+    }
+    if (x.out_dir) {
+        fragment f = {&r, &rs->steps, &rs->kernels, rs->profiled_ns, &rs->timeline};
+        if (outputs_write_fragment(x.out_dir, &f) != 0) {
+            cli_error("--out: writing results to '%s' failed: %s", x.out_dir, strerror(errno));
+            if (!rc) rc = CLI_EXIT_CHECK;
+        }
     }
     if (x.json) result_print_json(&r, stdout);
-    else print_human(&r, &e);
-    rc = CLI_EXIT_OK;
-out:
-    free(times);
-    engine_close(&e);
-    ops_close(&b);
+    else if (st == OPS_OK) print_human(&r, rs, x.kernels);
+    step_log_free(&rs->steps);
+    kernel_table_free(&rs->kernels);
+    memory_timeline_free(&rs->timeline);
+    engine_close(&rs->e);
+    ops_close(&rs->b);
+    free(rs);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "engine.h"
+#include "files.h"
 #include "npy.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* fp32 gradients of the same sum in different orders (GEMMs over B vs m,
  * micro-batches added in other orders) differ by ~1e-7..1e-6 relative; 1e-4
@@ -40,21 +40,6 @@ static double rel_diff(const float *a, const float *b, size_t n, double b_scale)
 
 // ----------------------------------------------------------------------------
 // --dump
-
-static int mkdir_p(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return -1;
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
-}
 
 typedef struct { char *buf; size_t len, cap; } text;
 
@@ -181,7 +166,7 @@ int cmd_verify(int argc, char **argv)
         cli_usage(CLI_CMD_VERIFY, stdout);
         return CLI_EXIT_OK;
     }
-    if (x.dump_dir && mkdir_p(x.dump_dir) != 0) {
+    if (x.dump_dir && files_mkdir_p(x.dump_dir) != 0) {
         cli_error("--dump: cannot create directory '%s': %s", x.dump_dir, strerror(errno ? errno : ENOTDIR));
         return CLI_EXIT_USAGE;
     }

@@ -123,8 +123,11 @@ size_t ops_conv_workspace_bytes(ops_backend *b, const ops_conv_shape *s, ops_con
 
 #define OPS_DISPATCH(slot, ...)                                                        \
     do {                                                                               \
-        if (b->observer.on_op) b->observer.on_op(b->observer.user, #slot, b->phase, b->micro_batch); \
-        return b->i->slot(b->ctx, __VA_ARGS__);                                        \
+        const ops_observer *o_ = &b->observer;                                         \
+        if (o_->on_op) o_->on_op(o_->user, #slot, b->phase, b->micro_batch);           \
+        ops_status st_ = b->i->slot(b->ctx, __VA_ARGS__);                              \
+        if (o_->on_op_end) o_->on_op_end(o_->user, #slot, b->phase, b->micro_batch);   \
+        return st_;                                                                    \
     } while (0)
 
 ops_status ops_gemm(ops_backend *b, const ops_gemm_desc *d, const float *a, const float *bm, float *c)

@@ -155,10 +155,14 @@ typedef struct {
 
 size_t ops_align(size_t bytes);
 
-/* Observer: every op and allocation of a backend, in issue order. */
+/* Observer: every op and allocation of a backend, in issue order. on_op is
+ * called before the op is issued and on_op_end after it returns (on the CPU
+ * backend ops are synchronous, so the interval is the op's run time). Any
+ * callback may be NULL. */
 typedef struct {
     void *user;
     void (*on_op)(void *user, const char *op, ops_phase phase, int micro_batch);
+    void (*on_op_end)(void *user, const char *op, ops_phase phase, int micro_batch);
     void (*on_mem)(void *user, size_t live_bytes, ops_phase phase, int micro_batch);
 } ops_observer;
 

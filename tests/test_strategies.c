@@ -233,7 +233,7 @@ static void test_order_and_live_bytes(void)
         CHECK(engine_prepare(&e, &s, 1) == OPS_OK, "prepare %s", cases[i].strategy);
         size_t base = b.arena.live_bytes;
         trace *t = calloc(1, sizeof *t);
-        b.observer = (ops_observer){t, on_op, on_mem};
+        b.observer = (ops_observer){t, on_op, NULL, on_mem};
         CHECK(engine_step(&e, s, 1) == OPS_OK, "step %s", cases[i].strategy);
         char got[512];
         seq_string(t, got, sizeof got);

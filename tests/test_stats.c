@@ -1,0 +1,109 @@
+/* tests/test_stats.c — the stopping rule on synthetic step-time sequences
+ * (stable, noisy, drifting), step by step against an independent
+ * implementation written here, and the median CI ranks' coverage against the
+ * exact binomial distribution. */
+#include "check.h"
+#include "rng.h"
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Independent reference: insertion sort, ranks from the formula written out
+ * again, the same stop order (noise, then max steps, then max time). */
+static const char *ref_decision(const double *x, size_t n, double noise, int min_steps, int max_steps,
+                                double elapsed, double max_time)
+{
+    double s[4096];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && s[j - 1] > x[i]) {
+            s[j] = s[j - 1];
+            j--;
+        }
+        s[j] = x[i];
+    }
+    double med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    double h = 0.98 * sqrt((double)n);
+    long lo = (long)floor(n / 2.0 - h), hi = (long)ceil(n / 2.0 + h);
+    int have_ci = lo >= 1 && hi <= (long)n;
+    double rel = have_ci ? (s[hi - 1] - s[lo - 1]) / 2.0 / med : INFINITY;
+    if ((long)n >= min_steps && rel < noise) return "noise";
+    if ((long)n >= max_steps) return "max_steps";
+    if (elapsed >= max_time) return "max_time";
+    return "";
+}
+
+static double binom_cdf_half(long k, long n)    /* P(X <= k), X ~ Bin(n, 1/2) */
+{
+    double p = 0, term = pow(0.5, (double)n);
+    for (long i = 0; i <= k && i <= n; i++) {
+        p += term;
+        term = term * (double)(n - i) / (double)(i + 1);
+    }
+    return p;
+}
+
+static void test_ci_coverage(void)
+{
+    for (size_t n = 6; n <= 400; n++) {
+        size_t lo, hi;
+        if (stats_median_ci_ranks(n, &lo, &hi) != 0) {
+            CHECK(n < 10, "n=%zu: no CI", n);
+            continue;
+        }
+        /* [x_(lo+1), x_(hi+1)] covers the median with P(lo+1 <= X <= hi) */
+        double cover = binom_cdf_half((long)hi, (long)n) - binom_cdf_half((long)lo, (long)n);
+        CHECK(cover >= 0.94 && cover <= 0.995, "n=%zu ranks %zu..%zu coverage %.4f", n, lo, hi, cover);
+    }
+}
+
+typedef double (*gen_fn)(rng *r, size_t i);
+static double gen_stable(rng *r, size_t i) { (void)i; return 1e6 * (1.0 + 0.001 * rng_uniform(r, -1, 1)); }
+static double gen_noisy(rng *r, size_t i) { (void)i; return 1e6 * (1.0 + 0.5 * rng_uniform(r, 0, 1)); }
+static double gen_drift(rng *r, size_t i) { return 1e6 * (1.0 + 0.002 * (double)i + 0.001 * rng_uniform(r, -1, 1)); }
+static double gen_bimodal(rng *r, size_t i) { (void)i; return rng_unit(r) < 0.5 ? 1e6 : 1.2e6; }
+
+static void test_sequences(void)
+{
+    static const struct { const char *name; gen_fn gen; const char *want; } cases[] = {
+        {"stable", gen_stable, "noise"},
+        {"noisy", gen_noisy, "max_steps"},
+        {"drifting", gen_drift, NULL},
+        {"bimodal", gen_bimodal, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        rng r;
+        rng_seed(&r, 42 + c);
+        double x[600];
+        stop_reason got = STOP_NONE;
+        size_t n = 0;
+        while (got == STOP_NONE && n < 600) {
+            x[n] = cases[c].gen(&r, n);
+            n++;
+            double elapsed = 1e-9 * 1e6 * (double)n;
+            got = stats_should_stop(x, n, 0.01, 10, 500, elapsed, 100.0);
+            const char *want = ref_decision(x, n, 0.01, 10, 500, elapsed, 100.0);
+            CHECK(!strcmp(stop_reason_name(got), want), "%s n=%zu: got '%s', reference '%s'", cases[c].name, n,
+                  stop_reason_name(got), want);
+        }
+        printf("%-8s stopped after %zu steps by %s (noise %.4f)\n", cases[c].name, n, stop_reason_name(got),
+               stats_compute(x, n).noise_rel);
+        if (cases[c].want) CHECK(!strcmp(stop_reason_name(got), cases[c].want), "%s: want %s", cases[c].name, cases[c].want);
+    }
+    /* min_steps holds even when the first samples agree perfectly */
+    double flat[20];
+    for (int i = 0; i < 20; i++) flat[i] = 5.0;
+    CHECK(stats_should_stop(flat, 9, 0.01, 10, 100, 0, 100) == STOP_NONE, "stopped before min_steps");
+    CHECK(stats_should_stop(flat, 10, 0.01, 10, 100, 0, 100) == STOP_NOISE, "flat at min_steps");
+    CHECK(stats_should_stop(flat, 3, 0.01, 10, 100, 200, 100) == STOP_MAX_TIME, "max_time is a hard cap");
+    step_stats s = stats_compute((double[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 11);
+    CHECK(s.median == 6 && fabs(s.p10 - 2) < 1e-12 && fabs(s.p90 - 10) < 1e-12, "quantiles %g %g %g", s.median, s.p10, s.p90);
+}
+
+int main(void)
+{
+    test_ci_coverage();
+    test_sequences();
+    return CHECK_DONE();
+}
