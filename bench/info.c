@@ -18,6 +18,7 @@ int cmd_info(int argc, char **argv)
     }
     printf("accumbench\n");
     printf("  backends compiled in: cpu%s\n", ops_cuda_compiled() ? ", cuda" : "");
+    ops_describe(stdout);
     ops_backend b;
     char why[256];
     ops_status st = ops_open(&b, "auto", why, sizeof why);
@@ -25,8 +26,7 @@ int cmd_info(int argc, char **argv)
         printf("  no backend could be opened: %s\n", why);
         return CLI_EXIT_CHECK;
     }
-    printf("  --backend auto uses: %s\n", b.i->name);
-    if (why[0]) printf("  GPU: not usable: %s\n", why);
+    printf("  --backend auto uses: %s%s%s%s\n", b.i->name, why[0] ? " (" : "", why, why[0] ? ")" : "");
     ops_close(&b);
     return CLI_EXIT_OK;
 }

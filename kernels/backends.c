@@ -17,6 +17,16 @@ int ops_cuda_compiled(void)
 #endif
 }
 
+void ops_describe(FILE *f)
+{
+    fprintf(f, "  cpu: OpenBLAS reference backend\n");
+#ifdef ACCUMBENCH_HAVE_CUDA
+    cuda_backend_describe(f);
+#else
+    fprintf(f, "  cuda: not compiled in (no nvcc or cuDNN at build time)\n");
+#endif
+}
+
 static ops_status open_with(ops_backend *b, const ops_backend_i *i,
                             ops_status (*create)(void **, char *, size_t), char *why, size_t why_len)
 {

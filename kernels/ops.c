@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static char last_error[512];
 
@@ -97,8 +98,10 @@ void ops_free_untracked(ops_backend *b, void *p, size_t bytes)
 
 void ops_set_phase(ops_backend *b, ops_phase phase, int micro_batch)
 {
+    if (b->phase == phase && b->micro_batch == micro_batch) return;
     b->phase = phase;
     b->micro_batch = micro_batch;
+    if (b->i->phase_changed) b->i->phase_changed(b->ctx, phase, micro_batch);
 }
 
 ops_status ops_upload(ops_backend *b, void *dst, const void *src, size_t bytes)
@@ -203,6 +206,63 @@ ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float
 { OPS_DISPATCH(axpy, n, alpha, x, y); }
 
 ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y) { OPS_DISPATCH(copy, n, x, y); }
+
+// ----------------------------------------------------------------------------
+// optional slots and their defaults
+
+ops_status ops_set_math(ops_backend *b, int tf32) { return b->i->set_math ? b->i->set_math(b->ctx, tf32) : OPS_OK; }
+
+static double host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+ops_status ops_timer_start(ops_backend *b)
+{
+    if (b->i->timer_start) return b->i->timer_start(b->ctx);
+    b->timer_start_ns = host_now_ns();
+    return OPS_OK;
+}
+
+ops_status ops_timer_stop(ops_backend *b, double *ns)
+{
+    if (b->i->timer_stop) return b->i->timer_stop(b->ctx, ns);
+    ops_status st = ops_synchronize(b);
+    *ns = host_now_ns() - b->timer_start_ns;
+    return st;
+}
+
+int ops_can_profile(const ops_backend *b) { return b->i->profile_begin && b->i->profile_end; }
+
+ops_status ops_profile_begin(ops_backend *b) { return ops_can_profile(b) ? b->i->profile_begin(b->ctx) : OPS_ERR_INVALID; }
+
+ops_status ops_profile_end(ops_backend *b, const ops_profile_sink *sink)
+{
+    return ops_can_profile(b) ? b->i->profile_end(b->ctx, sink) : OPS_ERR_INVALID;
+}
+
+ops_status ops_read_device_memory(ops_backend *b, ops_device_memory *m)
+{
+    memset(m, 0, sizeof *m);
+    if (b->i->device_memory) return b->i->device_memory(b->ctx, m);
+    snprintf(m->device_why, sizeof m->device_why, "not a GPU backend");
+    return OPS_OK;
+}
+
+void ops_device_memory_reset(ops_backend *b)
+{
+    if (b->i->device_memory_reset) b->i->device_memory_reset(b->ctx);
+}
+
+ops_status ops_read_device_state(ops_backend *b, ops_device_state *s)
+{
+    memset(s, 0, sizeof *s);
+    if (b->i->device_state) return b->i->device_state(b->ctx, s);
+    snprintf(s->why, sizeof s->why, "not a GPU backend");
+    return OPS_OK;
+}
 
 // ----------------------------------------------------------------------------
 

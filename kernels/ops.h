@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,6 +82,32 @@ typedef struct {
 typedef struct { float lr, momentum, weight_decay; } ops_sgd_hparams;
 typedef struct { float lr, beta1, beta2, eps, weight_decay; int t; /* step, from 1 */ } ops_adamw_hparams;
 
+/* What a backend's profiler delivers for the ops between profile_begin and
+ * profile_end (device timestamps in ns, any epoch). */
+typedef struct {
+    void *user;
+    void (*kernel)(void *user, ops_phase phase, const char *name, uint64_t start_ns, uint64_t end_ns);
+    void (*transfer)(void *user, int is_memset, uint64_t bytes, uint64_t start_ns, uint64_t end_ns);
+} ops_profile_sink;
+
+/* Device memory figures of the design's Memory section, since the last
+ * device_memory_reset; 0 where not measured, with the reason in *_why. */
+typedef struct {
+    size_t device_high_water_bytes;    /* CUPTI MEMORY2 live-sum high-water, library allocations included */
+    size_t driver_high_water_bytes;    /* max (total - free) from cudaMemGetInfo, minus the level after init */
+    uint64_t dropped_records;
+    char device_why[128];              /* empty when measured, else "unavailable: <reason>" */
+} ops_device_memory;
+
+/* Device state (NVML), sampled by the caller between steps. */
+typedef struct {
+    int valid;
+    unsigned sm_clock_mhz, sm_clock_max_mhz, temperature_c, power_mw;
+    unsigned long long throttle_reasons;   /* NVML clocks-event reasons, idle bit removed */
+    unsigned other_processes;              /* compute processes on the GPU besides us */
+    char why[128];                         /* when !valid */
+} ops_device_state;
+
 /* The backend function table. One slot per line so a gap shows; optional
  * slots may be NULL and the wrapper supplies the default. */
 typedef struct ops_backend_i {
@@ -132,6 +159,33 @@ typedef struct ops_backend_i {
     ops_status (*scale)(void *ctx, size_t n, float *x, float alpha);
     ops_status (*axpy)(void *ctx, size_t n, float alpha, const float *x, float *y);
     ops_status (*copy)(void *ctx, size_t n, const float *x, float *y);
+
+    /* --- optional: device settings and measurement (NULL on the CPU) ----- */
+    /* --math: tf32 != 0 allows TF32 in GEMMs and convolutions */
+    ops_status (*set_math)(void *ctx, int tf32);
+    /* a workspace for the backend's libraries (cuBLAS), handed in from the
+     * tracked arena so it is counted like every other byte */
+    size_t (*library_workspace_bytes)(void *ctx);
+    ops_status (*set_library_workspace)(void *ctx, void *ws, size_t bytes);
+    /* --conv-algo find: time the algorithms for this shape and direction with
+     * the caller's buffers (x, w, y sized for s; ws of ws_bytes) and keep the
+     * fastest whose workspace fits ws_bytes */
+    ops_status (*conv_find)(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
+                            void *ws, size_t ws_bytes);
+    /* the chosen convolution algorithm's name and workspace (algos.csv) */
+    ops_status (*conv_choice)(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
+                              size_t *ws_bytes);
+    /* phase and micro-batch changes, for NVTX ranges and CUPTI correlation */
+    void (*phase_changed)(void *ctx, ops_phase phase, int micro_batch);
+    /* step timing on the device (events on the stream); stop synchronises */
+    ops_status (*timer_start)(void *ctx);
+    ops_status (*timer_stop)(void *ctx, double *ns);
+    /* kernel records of the ops issued in between, delivered at the end */
+    ops_status (*profile_begin)(void *ctx);
+    ops_status (*profile_end)(void *ctx, const ops_profile_sink *sink);
+    ops_status (*device_memory)(void *ctx, ops_device_memory *m);
+    void (*device_memory_reset)(void *ctx);
+    ops_status (*device_state)(void *ctx, ops_device_state *s);
 } ops_backend_i;
 
 /* ---------------------------------------------------------------------------
@@ -174,6 +228,7 @@ typedef struct ops_backend {
     ops_phase phase;
     int micro_batch;            /* 1-based index inside the step, 0 outside */
     ops_observer observer;
+    double timer_start_ns;      /* default timer: host clock */
 } ops_backend;
 
 /* Backend selection: "cpu", "cuda" or "auto" (CUDA when usable). On failure
@@ -181,6 +236,9 @@ typedef struct ops_backend {
 ops_status ops_open(ops_backend *b, const char *name, char *why, size_t why_len);
 void ops_close(ops_backend *b);
 int ops_cuda_compiled(void);
+/* Versions and devices of every backend compiled in, for `accumbench info`
+ * (works without a GPU: library versions need no device). */
+void ops_describe(FILE *f);
 /* the last backend error, with call, file and line */
 const char *ops_last_error(void);
 void ops_set_error(const char *fmt, ...);
@@ -235,6 +293,17 @@ ops_status ops_fill(ops_backend *b, size_t n, float *x, float value);
 ops_status ops_scale(ops_backend *b, size_t n, float *x, float alpha);
 ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float *y);
 ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y);
+
+/* Optional slots: a NULL slot gives the default written beside it. */
+ops_status ops_set_math(ops_backend *b, int tf32);                        /* no-op */
+ops_status ops_timer_start(ops_backend *b);                               /* host clock */
+ops_status ops_timer_stop(ops_backend *b, double *ns);                    /* synchronise, host clock */
+int ops_can_profile(const ops_backend *b);  /* device kernel records available (else use the observer) */
+ops_status ops_profile_begin(ops_backend *b);
+ops_status ops_profile_end(ops_backend *b, const ops_profile_sink *sink);
+ops_status ops_read_device_memory(ops_backend *b, ops_device_memory *m);     /* all zero, "not a GPU backend" */
+void ops_device_memory_reset(ops_backend *b);
+ops_status ops_read_device_state(ops_backend *b, ops_device_state *s);       /* !valid */
 
 /* Names of the required slots, for the "no empty slot" check. */
 int ops_backend_missing_slot(const ops_backend_i *i, const char **missing);

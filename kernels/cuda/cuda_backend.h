@@ -42,6 +42,9 @@ size_t cuda_backend_fixed_bytes(void *ctx);
 ops_status cuda_backend_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, int *algo,
                                     size_t *ws_bytes);
 
+/* Library versions and devices for `accumbench info`; needs no GPU. */
+void cuda_backend_describe(FILE *f);
+
 #ifdef __cplusplus
 }
 #endif
