@@ -16,6 +16,9 @@ int backend_open(ops_backend *b, const run_config *c)
         fprintf(stderr, "accumbench: note: running on the CPU backend (%s)\n", why);
     if (c->math_tf32 && strcmp(b->i->name, "cpu") == 0)
         fprintf(stderr, "accumbench: note: --math tf32 has no effect on the CPU backend (always fp32)\n");
+    if (c->conv_algo_find && !ops_can_find_conv(b))
+        fprintf(stderr, "accumbench: note: --conv-algo find has no effect on the %s backend (one algorithm)\n",
+                b->i->name);
     return 0;
 }
 

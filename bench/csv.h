@@ -40,7 +40,8 @@ typedef struct {
     size_t mem_len, pos;
     unsigned char *buf;         /* file read buffer */
     size_t buf_len;
-    int peeked;                 /* a byte pushed back, or -1 */
+    int back[3];                /* bytes pushed back (a byte-order mark that was not one) */
+    int nback;
     size_t line;                /* physical line of the next byte, 1-based */
     int at_eof;
     char name[256];             /* for messages: the path, or the caller's name */
@@ -52,7 +53,8 @@ typedef struct {
     size_t record_line;
     /* the header, copied */
     char *head_text;
-    size_t *head_off;
+    size_t head_text_len;
+    size_t *head_off, *head_len;
     size_t ncols;
     char err[CSV_ERR_LEN];
 } csv_reader;

@@ -18,6 +18,9 @@
 /* Headroom over the analytic estimate when sizing the reservation: the
  * estimate is an upper bound on live bytes, this covers fragmentation. */
 #define RESERVE_SLACK_BYTES ((size_t)64 << 20)
+/* the most workspace --conv-algo find lets an algorithm take (PyTorch's
+ * cudnn.benchmark has no fixed limit; this keeps find inside the reservation) */
+#define ENGINE_FIND_WS_BYTES ((size_t)256 << 20)
 
 static void synth_data(const engine *e, float *x, int32_t *y)
 {
@@ -72,25 +75,71 @@ static size_t default_cap_bytes(const engine *e)
     return kib ? kib / 10 * 8 * 1024 : SIZE_MAX;
 }
 
+static memory_estimate estimate_for(engine *e, const strategy_kind *strategies, int n_strategies, size_t conv_ws,
+                                     size_t lib_ws)
+{
+    memory_estimate worst = {0};
+    for (int i = 0; i < n_strategies; i++) {
+        memory_estimate est = memory_analytic(&e->m, &e->cfg, strategies[i], conv_ws, lib_ws);
+        if (est.total > worst.total) worst = est;
+        if (strategies[i] == e->cfg.strategy || i == 0) e->estimate = est;
+    }
+    return worst;
+}
+
+static size_t conv_workspace(engine *e, int nmax)
+{
+    size_t ws = model_workspace_bytes(&e->m, e->b, nmax);
+    size_t ws_last = model_workspace_bytes(&e->m, e->b, e->cfg.last_micro_batch);
+    return ws > ws_last ? ws : ws_last;
+}
+
+/* --conv-algo find: let the backend time the algorithms of every convolution
+ * at each batch size that will run, with scratch tensors from the arena. */
+static ops_status find_conv_algos(engine *e, int nmax)
+{
+    const model *m = &e->m;
+    int sizes[2] = {nmax, e->cfg.last_micro_batch};
+    for (int li = 0; li < m->n_layers; li++) {
+        const layer *l = &m->layers[li];
+        if (l->kind != LAYER_CONV) continue;
+        for (int si = 0; si < 2; si++) {
+            if (si == 1 && sizes[1] == sizes[0]) break;
+            const conv_layer *cl = &l->conv;
+            ops_conv_shape s = ops_conv_make(sizes[si], cl->c, cl->h, cl->w, cl->k, cl->r, cl->stride, cl->pad);
+            float *x = NULL, *w = NULL, *y = NULL;
+            void *ws = NULL;
+            ops_status st = ops_alloc(e->b, (size_t)s.n * s.c * s.h * s.w * sizeof(float), (void **)&x);
+            if (st == OPS_OK) st = ops_alloc(e->b, (size_t)s.k * s.c * s.r * s.r * sizeof(float), (void **)&w);
+            if (st == OPS_OK) st = ops_alloc(e->b, (size_t)s.n * s.k * s.p * s.q * sizeof(float), (void **)&y);
+            if (st == OPS_OK) st = ops_alloc(e->b, ENGINE_FIND_WS_BYTES, &ws);
+            for (int d = 0; d < OPS_CONV_DIR_COUNT && st == OPS_OK; d++)
+                st = ops_conv_find(e->b, &s, (ops_conv_dir)d, x, w, y, ws, ENGINE_FIND_WS_BYTES);
+            ops_free(e->b, ws);
+            ops_free(e->b, y);
+            ops_free(e->b, w);
+            ops_free(e->b, x);
+            if (st != OPS_OK) return st;
+        }
+    }
+    return OPS_OK;
+}
+
 ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_strategies)
 {
     const run_config *c = &e->cfg;
+    TRY(ops_set_math(e->b, c->math_tf32));
     int nmax = 0;
     for (int i = 0; i < n_strategies; i++) {
         int n = memory_max_batch(c, strategies[i]);
         if (n > nmax) nmax = n;
     }
-    size_t ws = model_workspace_bytes(&e->m, e->b, nmax);
-    size_t ws_last = model_workspace_bytes(&e->m, e->b, c->last_micro_batch);
-    if (ws_last > ws) ws = ws_last;
-    size_t need = 0;
-    for (int i = 0; i < n_strategies; i++) {
-        memory_estimate est = memory_analytic(&e->m, c, strategies[i], ws);
-        if (est.total > need) need = est.total;
-        if (strategies[i] == c->strategy || i == 0) e->estimate = est;
-    }
+    size_t lib_ws = ops_library_workspace_bytes(e->b);
+    size_t ws = conv_workspace(e, nmax);
+    size_t need = estimate_for(e, strategies, n_strategies, ws, lib_ws).total;
+    int find = c->conv_algo_find && ops_can_find_conv(e->b);
     size_t cap = c->mem_limit_bytes ? (size_t)c->mem_limit_bytes : default_cap_bytes(e);
-    size_t capacity = need + need / 4 + RESERVE_SLACK_BYTES;
+    size_t capacity = need + need / 4 + RESERVE_SLACK_BYTES + (find ? ENGINE_FIND_WS_BYTES : 0);
     if (capacity > cap) capacity = cap;
     TRY(ops_reserve(e->b, capacity, cap));
 
@@ -103,6 +152,13 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     if (c->optimizer == OPTIMIZER_ADAMW) TRY(alloc_floats(e, pf, &e->opt_b));
     TRY(alloc_floats(e, m->buffer_floats, &st->buffers));
     TRY(alloc_floats(e, (size_t)nmax, &st->ones));
+    TRY(ops_alloc(e->b, lib_ws, &e->library_ws));
+    TRY(ops_set_library_workspace(e->b, e->library_ws, lib_ws));
+    if (find) {
+        TRY(find_conv_algos(e, nmax));
+        ws = conv_workspace(e, nmax);
+        estimate_for(e, strategies, n_strategies, ws, lib_ws);
+    }
     TRY(ops_alloc(e->b, ws, &st->ws));
     st->ws_bytes = ws;
 

@@ -13,6 +13,7 @@ typedef struct {
     model m;
     model_state st;
     float *opt_a, *opt_b;       /* SGD momentum, or AdamW first and second moments */
+    void *library_ws;           /* the backend libraries' workspace (cuBLAS), tracked */
     float *data_x;              /* (effective_batch, input) untracked */
     int32_t *data_y;            /* (effective_batch) untracked */
     size_t data_bytes;

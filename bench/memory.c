@@ -8,7 +8,8 @@ int memory_max_batch(const run_config *c, strategy_kind s)
     return s == STRATEGY_FULL ? c->effective_batch : c->micro_batch;
 }
 
-memory_estimate memory_analytic(const model *m, const run_config *c, strategy_kind s, size_t workspace_bytes)
+memory_estimate memory_analytic(const model *m, const run_config *c, strategy_kind s, size_t conv_ws_bytes,
+                                size_t library_ws_bytes)
 {
     memory_estimate e = {0};
     size_t block = ops_align(m->param_floats * sizeof(float));
@@ -18,7 +19,7 @@ memory_estimate memory_analytic(const model *m, const run_config *c, strategy_ki
     e.buffers = ops_align(m->buffer_floats * sizeof(float));
     int nmax = memory_max_batch(c, s);
     e.ones = ops_align((size_t)nmax * sizeof(float));
-    e.workspace = ops_align(workspace_bytes);
+    e.workspace = ops_align(conv_ws_bytes) + ops_align(library_ws_bytes);
     /* the step's peak: the start of some micro-batch's backward, with every
      * micro-batch still held, plus that backward's transient */
     size_t peak;

@@ -8,14 +8,16 @@
 
 typedef struct {
     size_t params, grads, optimizer, buffers;   /* P, G, O, BatchNorm running stats */
-    size_t ones, workspace;                     /* bias-GEMM ones vector, conv workspace */
+    size_t ones, workspace;                     /* bias-GEMM ones vector, conv + library workspaces */
     size_t activations;                         /* what the strategy keeps alive at once */
     size_t transient;                           /* largest backward temporaries */
     size_t total;
 } memory_estimate;
 
-/* workspace_bytes: the backend's conv workspace for this configuration */
-memory_estimate memory_analytic(const model *m, const run_config *c, strategy_kind s, size_t workspace_bytes);
+/* conv_ws_bytes: the backend's conv workspace for this configuration;
+ * library_ws_bytes: the workspace its libraries take (cuBLAS), 0 on the CPU */
+memory_estimate memory_analytic(const model *m, const run_config *c, strategy_kind s, size_t conv_ws_bytes,
+                                size_t library_ws_bytes);
 /* the largest micro-batch the strategy runs */
 int memory_max_batch(const run_config *c, strategy_kind s);
 

@@ -4,7 +4,8 @@
  *   kernels.csv  phase, calls, total_ns, mean_ns, min_ns, max_ns, share, name
  *                (totals over the profiled steps; share of their summed time;
  *                name last, since demangled names contain commas)
- *   memory.csv   time_ns, bytes, phase, micro_batch (live bytes over one step) */
+ *   memory.csv   time_ns, bytes, phase, micro_batch (live bytes over one step)
+ *   algos.csv    layer, direction, algorithm, workspace_bytes */
 #include "outputs.h"
 #include "files.h"
 
@@ -82,6 +83,21 @@ static int write_memory(FILE *f, void *user)
     return 0;
 }
 
+static int write_algos(FILE *f, void *user)
+{
+    const fragment *fr = user;
+    result_csv_key_header(f);
+    fputs("layer,direction,algorithm,workspace_bytes\r\n", f);
+    for (size_t i = 0; i < fr->n_algos; i++) {
+        const algo_row *a = &fr->algos[i];
+        result_csv_key_prefix(fr->row, f);
+        fprintf(f, "%d,%s,", a->layer, ops_conv_dir_name(a->dir));
+        result_csv_field(f, a->algorithm);
+        fprintf(f, ",%zu\r\n", a->workspace_bytes);
+    }
+    return 0;
+}
+
 static int write_results(FILE *f, void *user)
 {
     const fragment *fr = user;
@@ -96,10 +112,12 @@ int outputs_write_fragment(const char *dir, const fragment *f)
         {"steps.csv", write_steps},
         {"kernels.csv", write_kernels},
         {"memory.csv", write_memory},
+        {"algos.csv", write_algos},
         {"results.csv", write_results},   /* last: marks the fragment complete */
     };
     if (files_mkdir_p(dir) != 0) return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (files[i].write == write_algos && f->n_algos == 0) continue;
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
         if (files_write_atomic(path, files[i].write, (void *)f) != 0) return -1;

@@ -85,6 +85,7 @@ static void rec_op_end(void *user, const char *op, ops_phase phase, int mb)
 {
     (void)mb;
     op_recorder *r = user;
+    if (!r->kernels) return;
     char name[128];
     /* CPU "kernels" are the backend's functions: cpu_<op> */
     snprintf(name, sizeof name, "cpu_%s", op);
@@ -110,4 +111,69 @@ ops_observer op_recorder_observer(op_recorder *r)
 {
     ops_observer o = {r, rec_op, rec_op_end, rec_mem};
     return o;
+}
+
+// ----------------------------------------------------------------------------
+// device records
+
+static void dev_kernel(void *user, ops_phase phase, const char *name, uint64_t start_ns, uint64_t end_ns)
+{
+    device_recorder *r = user;
+    r->launches++;
+    kernel_table_add(r->kernels, phase, name, (double)(end_ns - start_ns));
+    if (r->n_iv == r->cap_iv) {
+        size_t cap = r->cap_iv ? 2 * r->cap_iv : 1024;
+        uint64_t(*iv)[2] = realloc(r->iv, cap * sizeof *iv);
+        if (!iv) return;
+        r->iv = iv;
+        r->cap_iv = cap;
+    }
+    r->iv[r->n_iv][0] = start_ns;
+    r->iv[r->n_iv][1] = end_ns;
+    r->n_iv++;
+}
+
+static void dev_transfer(void *user, int is_memset, uint64_t bytes, uint64_t start_ns, uint64_t end_ns)
+{
+    (void)is_memset, (void)start_ns, (void)end_ns;
+    device_recorder *r = user;
+    r->transfer_bytes += bytes;
+}
+
+ops_profile_sink device_recorder_sink(device_recorder *r)
+{
+    ops_profile_sink s = {r, dev_kernel, dev_transfer};
+    return s;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    uint64_t x = ((const uint64_t *)a)[0], y = ((const uint64_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+double device_recorder_busy_ns(device_recorder *r)
+{
+    qsort(r->iv, r->n_iv, sizeof *r->iv, by_start);
+    double busy = 0;
+    uint64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < r->n_iv; i++) {
+        if (i == 0 || r->iv[i][0] > hi) {
+            busy += (double)(hi - lo);
+            lo = r->iv[i][0];
+            hi = r->iv[i][1];
+        } else if (r->iv[i][1] > hi) {
+            hi = r->iv[i][1];
+        }
+    }
+    busy += (double)(hi - lo);
+    r->n_iv = 0;
+    return busy;
+}
+
+void device_recorder_free(device_recorder *r)
+{
+    free(r->iv);
+    r->iv = NULL;
+    r->n_iv = r->cap_iv = 0;
 }

@@ -40,8 +40,8 @@ size_t *kernel_table_order(const kernel_table *t);
 
 void memory_timeline_free(memory_timeline *m);
 
-/* The CPU record path: an observer that times every op into `kernels` and,
- * while `timeline` is non-NULL, logs live bytes into it. */
+/* The CPU record path: an observer that times every op into `kernels` (when
+ * non-NULL) and, while `timeline` is non-NULL, logs live bytes into it. */
 typedef struct {
     kernel_table *kernels;
     memory_timeline *timeline;
@@ -51,6 +51,21 @@ typedef struct {
 } op_recorder;
 
 ops_observer op_recorder_observer(op_recorder *r);
+
+/* The device record path: a profile sink aggregating kernel records into
+ * `kernels` and the busy time (union of kernel intervals) of one step. */
+typedef struct {
+    kernel_table *kernels;
+    uint64_t (*iv)[2];      /* kernel intervals of the current step */
+    size_t n_iv, cap_iv;
+    uint64_t launches;
+    uint64_t transfer_bytes;
+} device_recorder;
+
+ops_profile_sink device_recorder_sink(device_recorder *r);
+/* union of the collected intervals in ns; clears them */
+double device_recorder_busy_ns(device_recorder *r);
+void device_recorder_free(device_recorder *r);
 double monotonic_ns(void);
 
 #endif

@@ -17,7 +17,9 @@ void result_init(result_row *r, const run_config *c, const char *backend)
     double *unset[] = {&r->step_median_ns, &r->step_p10_ns, &r->step_p90_ns, &r->noise_rel,
                        &r->samples_per_s, &r->steps_per_s, &r->mem_tracked_bytes, &r->mem_reserved_bytes,
                        &r->mem_device_bytes, &r->mem_driver_bytes, &r->rss_delta_bytes, &r->data_bytes,
-                       &r->mem_analytic_bytes};
+                       &r->mem_analytic_bytes, &r->gpu_busy_ratio, &r->launches_per_step, &r->host_ns_per_step,
+                       &r->cupti_overhead_ratio, &r->sm_clock_mhz, &r->temperature_c, &r->power_w,
+                       &r->other_processes, &r->steps_throttled};
     for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) *unset[i] = RESULT_UNSET;
 }
 
@@ -101,11 +103,16 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user)
     col_num(&e, "rss_delta_bytes", r->rss_delta_bytes);
     col_num(&e, "data_bytes", r->data_bytes);
     col_num(&e, "mem_analytic_bytes", r->mem_analytic_bytes);
-    /* measured by later parts of the suite (CUPTI, peer engines) */
-    col_num(&e, "gpu_busy_ratio", RESULT_UNSET);
-    col_num(&e, "launches_per_step", RESULT_UNSET);
-    col_num(&e, "host_ns_per_step", RESULT_UNSET);
-    col_num(&e, "cupti_overhead_ratio", RESULT_UNSET);
+    col_num(&e, "gpu_busy_ratio", r->gpu_busy_ratio);
+    col_num(&e, "launches_per_step", r->launches_per_step);
+    col_num(&e, "host_ns_per_step", r->host_ns_per_step);
+    col_num(&e, "cupti_overhead_ratio", r->cupti_overhead_ratio);
+    col_num(&e, "sm_clock_mhz", r->sm_clock_mhz);
+    col_num(&e, "temperature_c", r->temperature_c);
+    col_num(&e, "power_w", r->power_w);
+    col_num(&e, "other_processes", r->other_processes);
+    col_num(&e, "steps_throttled", r->steps_throttled);
+    /* between engines: filled by the PyTorch peer (not built yet) */
     col_num(&e, "grad_rel_err", RESULT_UNSET);
     e.emit(user, "error", r->error[0] ? r->error : NULL, 1);
 }

@@ -22,6 +22,9 @@ typedef struct {
     /* memory figures; RESULT_UNSET where the backend does not measure them */
     double mem_tracked_bytes, mem_reserved_bytes, mem_device_bytes, mem_driver_bytes;
     double rss_delta_bytes, data_bytes, mem_analytic_bytes;
+    double gpu_busy_ratio, launches_per_step, host_ns_per_step, cupti_overhead_ratio;
+    /* device state (NVML) over the timed steps */
+    double sm_clock_mhz, temperature_c, power_w, other_processes, steps_throttled;
     char error[256];
 } result_row;
 

@@ -234,6 +234,36 @@ ops_status ops_timer_stop(ops_backend *b, double *ns)
     return st;
 }
 
+size_t ops_library_workspace_bytes(ops_backend *b)
+{
+    return b->i->library_workspace_bytes ? b->i->library_workspace_bytes(b->ctx) : 0;
+}
+
+ops_status ops_set_library_workspace(ops_backend *b, void *ws, size_t bytes)
+{
+    return b->i->set_library_workspace ? b->i->set_library_workspace(b->ctx, ws, bytes) : OPS_OK;
+}
+
+int ops_can_find_conv(const ops_backend *b) { return b->i->conv_find != NULL; }
+
+ops_status ops_conv_find(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
+                         void *ws, size_t ws_bytes)
+{
+    return b->i->conv_find ? b->i->conv_find(b->ctx, s, dir, x, w, y, ws, ws_bytes) : OPS_ERR_INVALID;
+}
+
+ops_status ops_conv_choice(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
+                           size_t *ws_bytes)
+{
+    return b->i->conv_choice ? b->i->conv_choice(b->ctx, s, dir, algo, algo_len, ws_bytes) : OPS_ERR_INVALID;
+}
+
+const char *ops_conv_dir_name(ops_conv_dir d)
+{
+    static const char *names[OPS_CONV_DIR_COUNT] = {"forward", "backward_data", "backward_filter"};
+    return (unsigned)d < OPS_CONV_DIR_COUNT ? names[d] : "?";
+}
+
 int ops_can_profile(const ops_backend *b) { return b->i->profile_begin && b->i->profile_end; }
 
 ops_status ops_profile_begin(ops_backend *b) { return ops_can_profile(b) ? b->i->profile_begin(b->ctx) : OPS_ERR_INVALID; }

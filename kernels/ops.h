@@ -298,6 +298,15 @@ ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y);
 ops_status ops_set_math(ops_backend *b, int tf32);                        /* no-op */
 ops_status ops_timer_start(ops_backend *b);                               /* host clock */
 ops_status ops_timer_stop(ops_backend *b, double *ns);                    /* synchronise, host clock */
+size_t ops_library_workspace_bytes(ops_backend *b);                      /* 0 */
+ops_status ops_set_library_workspace(ops_backend *b, void *ws, size_t bytes);
+int ops_can_find_conv(const ops_backend *b);
+ops_status ops_conv_find(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
+                         void *ws, size_t ws_bytes);
+/* OPS_ERR_INVALID when the backend has no algorithm choice (CPU: im2col) */
+ops_status ops_conv_choice(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
+                           size_t *ws_bytes);
+const char *ops_conv_dir_name(ops_conv_dir d);
 int ops_can_profile(const ops_backend *b);  /* device kernel records available (else use the observer) */
 ops_status ops_profile_begin(ops_backend *b);
 ops_status ops_profile_end(ops_backend *b, const ops_profile_sink *sink);

@@ -307,7 +307,7 @@ static void test_analytic_tiny_mlp(void)
         config_from(flags, &c);
         model m;
         model_build(&m, &c.model);
-        memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0);
+        memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0, 0);
         CHECK(est.total == cases[i].want, "tiny mlp %s %s: analytic %zu, hand-derived %zu", strategy_name(cases[i].s),
               cases[i].extra, est.total, cases[i].want);
         size_t an, act;
