@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""tests/torch_crosscheck.py — an independent PyTorch reference for `verify --dump`.
+
+From a dump directory (manifest.json + .npy files, see design.md "verify
+--dump DIR") it rebuilds the model in torch from the manifest's model flags,
+loads the dumped parameters, inputs and targets, and computes every strategy's
+gradients itself in float64; accumbench's gradients are only read to be
+compared, never used to compute:
+  full        one forward/backward over all micro-batches concatenated, mean CE
+  retain      each micro-batch forwarded separately (BatchNorm statistics per
+              micro-batch), loss = sum_i w_i * meanCE_i, one backward
+  accumulate  per micro-batch: backward of w_i * meanCE_i, gradients adding up
+  w_i: mean 1/k, global m_i/B, sum 1  (k micro-batches, B = sum m_i)
+Per tensor: rel = max|a-b| / max|b| (max|a-b| when max|b| == 0); any rel above
+--tol is a failure (exit 1).
+
+Usage:
+  torch_crosscheck.py --dump DIR [--tol 1e-4]
+  torch_crosscheck.py --accumbench PATH --workdir DIR [--tol 1e-4]
+The second form is the ctest test: it runs `accumbench verify --backend cpu
+... --dump` for a list of small mlp/cnn configurations, checks each dump, then
+perturbs one dumped weight in a copy and requires the check to fail. Missing
+torch or numpy is a failure, never a skip."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:  # never a silent skip: CI must have torch and numpy
+    print(f"torch_crosscheck: FAIL: cannot import torch and numpy with {sys.executable}: {e}\n"
+          "  install python3-torch and python3-numpy (scripts/deps.sh) or set ACCUMBENCH_PYTHON",
+          file=sys.stderr)
+    sys.exit(1)
+
+STRATEGIES = ("full", "retain", "accumulate")
+NUM_CLASSES = 10
+
+
+class CheckError(Exception):
+    """The dump cannot be checked: malformed manifest, shape or name mismatch."""
+
+
+# --- models, parameter names as in design.md --------------------------------
+
+class MLP(nn.Module):
+    def __init__(self, input_dim, hidden, layers):
+        super().__init__()
+        dims = [input_dim] + [hidden] * layers
+        self.layers = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
+        self.fc = nn.Linear(dims[-1], NUM_CLASSES)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return self.fc(x)
+
+
+def make_norm(kind, channels):
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels, eps=1e-5)
+    if kind == "none":
+        return nn.Identity()
+    raise CheckError(f"manifest model.norm = {kind!r}: expected batch, group or none")
+
+
+class ConvNorm(nn.Module):
+    """conv (no bias) -> norm; the stem and the projection shortcut."""
+
+    def __init__(self, cin, cout, kernel, stride, norm):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+        self.norm = make_norm(norm, cout)
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+
+class BasicBlock(nn.Module):
+    # registration order = canonical order: conv1, norm1, conv2, norm2, proj
+    def __init__(self, cin, cout, stride, norm):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.norm1 = make_norm(norm, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.norm2 = make_norm(norm, cout)
+        self.proj = ConvNorm(cin, cout, 1, stride, norm) if (stride != 1 or cin != cout) else None
+
+    def forward(self, x):
+        out = F.relu(self.norm1(self.conv1(x)))
+        out = self.norm2(self.conv2(out))
+        return F.relu(out + (self.proj(x) if self.proj is not None else x))
+
+
+class ResNet(nn.Module):
+    """CIFAR ResNet: stem conv3x3 -> norm -> ReLU; stage s has width w*2^s and
+    `blocks` basic blocks, the first block of stage s>0 has stride 2 and a
+    projection; global average pool -> Linear(10)."""
+
+    def __init__(self, width, stages, blocks, norm):
+        super().__init__()
+        self.stem = ConvNorm(3, width, 3, 1, norm)
+        self.stages = nn.ModuleList()
+        cin = width
+        for s in range(stages):
+            cout = width << s
+            self.stages.append(nn.ModuleList(
+                BasicBlock(cin if b == 0 else cout, cout, 2 if (s > 0 and b == 0) else 1, norm)
+                for b in range(blocks)))
+            cin = cout
+        self.fc = nn.Linear(cin, NUM_CLASSES)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        for stage in self.stages:
+            for block in stage:
+                x = block(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def build_model(m):
+    kind = m.get("model")
+    try:
+        if kind == "mlp":
+            return MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
+        if kind == "cnn":
+            return ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
+    except KeyError as e:
+        raise CheckError(f"manifest model object lacks key {e} for model {kind!r}")
+    raise CheckError(f"manifest model.model = {kind!r}: expected mlp or cnn")
+
+
+# --- the dump ----------------------------------------------------------------
+
+def load_npy(d, name, dtype):
+    path = os.path.join(d, name)
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CheckError(f"{path}: cannot read as .npy: {e}")
+    if a.dtype.str != np.dtype(dtype).newbyteorder("<").str:
+        raise CheckError(f"{path}: dtype {a.dtype}, expected little-endian {np.dtype(dtype).name}")
+    return a
+
+
+def load_dump(d):
+    try:
+        with open(os.path.join(d, "manifest.json")) as f:
+            man = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CheckError(f"{d}/manifest.json: {e}")
+    for key in ("model", "micro_batches", "loss_norm", "params", "inputs", "targets", "grads"):
+        if key not in man:
+            raise CheckError(f"manifest.json lacks key {key!r}")
+    model = build_model(man["model"])
+    ours = [(n, list(p.shape)) for n, p in model.named_parameters()]
+    theirs = [(p.get("name"), list(p.get("shape", []))) for p in man["params"]]
+    if ours != theirs:
+        lines = [f"  {i:3d} {str(a):48s} {str(b):48s}{'' if a == b else '  <-- differs'}"
+                 for i, (a, b) in enumerate(zip(ours + [None] * (len(theirs) - len(ours)),
+                                                theirs + [None] * (len(ours) - len(theirs))))]
+        raise CheckError("parameter names/shapes in the manifest differ from the torch model "
+                         f"({len(theirs)} vs {len(ours)} tensors; canonical order is forward order):\n"
+                         f"  {'#':>3} {'torch (name, shape)':48s} {'manifest (name, shape)':48s}\n"
+                         + "\n".join(lines))
+    params = []
+    for p in man["params"]:
+        a = load_npy(d, p["file"], np.float32)
+        if list(a.shape) != list(p["shape"]):
+            raise CheckError(f"{p['file']}: shape {list(a.shape)}, manifest says {p['shape']} for {p['name']}")
+        params.append(a)
+
+    mbs = [int(v) for v in man["micro_batches"]]
+    if not mbs or any(v <= 0 for v in mbs):
+        raise CheckError(f"micro_batches = {mbs}: expected positive sizes")
+    if len(man["inputs"]) != len(mbs) or len(man["targets"]) != len(mbs):
+        raise CheckError(f"{len(mbs)} micro-batches but {len(man['inputs'])} inputs and "
+                         f"{len(man['targets'])} targets files")
+    if man["model"]["model"] == "mlp":
+        sample = [int(man["model"]["input_dim"])]
+    else:
+        sample = [3, 32, 32]
+    inputs, targets = [], []
+    for i, (fi, ft, m) in enumerate(zip(man["inputs"], man["targets"], mbs)):
+        x = load_npy(d, fi, np.float32)
+        y = load_npy(d, ft, np.int64)
+        if list(x.shape) != [m] + sample:
+            raise CheckError(f"{fi}: shape {list(x.shape)}, expected {[m] + sample} (micro-batch {i})")
+        if list(y.shape) != [m]:
+            raise CheckError(f"{ft}: shape {list(y.shape)}, expected {[m]} (micro-batch {i})")
+        if y.min() < 0 or y.max() >= NUM_CLASSES:
+            raise CheckError(f"{ft}: targets outside 0..{NUM_CLASSES - 1}")
+        inputs.append(x)
+        targets.append(y)
+    if "effective_batch" in man and int(man["effective_batch"]) != sum(mbs):
+        raise CheckError(f"effective_batch {man['effective_batch']} != sum of micro_batches {sum(mbs)}")
+    if man["loss_norm"] not in ("mean", "global", "sum"):
+        raise CheckError(f"loss_norm = {man['loss_norm']!r}: expected mean, global or sum")
+
+    grads = {}
+    for s in STRATEGIES:
+        files = man["grads"].get(s)
+        if files is None:
+            raise CheckError(f"manifest grads lacks strategy {s!r}")
+        if len(files) != len(params):
+            raise CheckError(f"grads.{s}: {len(files)} files for {len(params)} parameters")
+        grads[s] = []
+        for f, p, a in zip(files, man["params"], params):
+            g = load_npy(d, f, np.float32)
+            if g.shape != a.shape:
+                raise CheckError(f"{f}: gradient shape {list(g.shape)} != parameter {p['name']} {list(a.shape)}")
+            grads[s].append(g)
+    return man, model, params, inputs, targets, grads
+
+
+# --- the reference gradients, float64 ----------------------------------------
+
+def reference_grads(man, model, params, inputs, targets, dtype=torch.float64):
+    model = model.to(dtype).train()
+    with torch.no_grad():
+        for p, a in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(a).to(dtype))
+    xs = [torch.from_numpy(x).to(dtype) for x in inputs]
+    ys = [torch.from_numpy(y.astype(np.int64)) for y in targets]
+    mbs = [len(y) for y in ys]
+    k, B = len(mbs), sum(mbs)
+    w = {"mean": [1.0 / k] * k, "global": [m / B for m in mbs], "sum": [1.0] * k}[man["loss_norm"]]
+
+    def grads():
+        return [p.grad.detach().double().numpy().copy() for p in model.parameters()]
+
+    out = {}
+    model.zero_grad(set_to_none=False)
+    F.cross_entropy(model(torch.cat(xs)), torch.cat(ys)).backward()
+    out["full"] = grads()
+
+    model.zero_grad(set_to_none=False)
+    loss = sum(wi * F.cross_entropy(model(x), y) for wi, x, y in zip(w, xs, ys))
+    loss.backward()
+    out["retain"] = grads()
+
+    model.zero_grad(set_to_none=False)
+    for wi, x, y in zip(w, xs, ys):
+        (wi * F.cross_entropy(model(x), y)).backward()
+    out["accumulate"] = grads()
+    return out
+
+
+def rel_err(a, b):
+    diff = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return diff / scale if scale > 0 else diff
+
+
+def crosscheck(d, tol, out=sys.stdout):
+    """Checks one dump directory; returns True when every tensor agrees.
+    Structural problems (manifest vs model) print a message and return False."""
+    try:
+        man, model, params, inputs, targets, grads = load_dump(d)
+    except CheckError as e:
+        print(f"FAIL {d}: {e}", file=out)
+        return False
+    ref = reference_grads(man, model, params, inputs, targets)
+    names = [p["name"] for p in man["params"]]
+    mbs = man["micro_batches"]
+    mm = man["model"]
+    desc = (f"mlp D={mm['input_dim']} H={mm['hidden']} L={mm['layers']}" if mm["model"] == "mlp" else
+            f"cnn w={mm['width']} S={mm['stages']} b={mm['blocks']} norm={mm['norm']}")
+    print(f"{d}: {desc}, loss-norm {man['loss_norm']}, micro-batches {mbs}; "
+          f"rel = max|accumbench - torch float64| / max|torch|, tol {tol:g}", file=out)
+    width = max(len(n) for n in names) + 2
+    print(f"  {'parameter':{width}s}" + "".join(f"{s:>12s}  " for s in STRATEGIES), file=out)
+    ok = True
+    worst = {s: 0.0 for s in STRATEGIES}
+    for i, name in enumerate(names):
+        cells = []
+        for s in STRATEGIES:
+            r = rel_err(grads[s][i], ref[s][i])
+            worst[s] = max(worst[s], r)
+            bad = not (r <= tol)        # NaN fails too
+            ok &= not bad
+            cells.append(f"{r:12.3e}{' !' if bad else '  '}")
+        print(f"  {name:{width}s}" + "".join(cells), file=out)
+    print(f"  {'max':{width}s}" + "".join(f"{worst[s]:12.3e}  " for s in STRATEGIES)
+          + ("  ok" if ok else f"  FAIL (! = rel > {tol:g})"), file=out)
+    if not ok:
+        # a yardstick for the failure: how far torch's own float32 gradients
+        # are from float64 here (deep BatchNorm over few values is
+        # ill-conditioned: float32 itself can be 1e-3 off)
+        ref32 = reference_grads(man, build_model(man["model"]), params, inputs, targets, torch.float32)
+        own = {s: max(rel_err(a, b) for a, b in zip(ref32[s], ref[s])) for s in STRATEGIES}
+        print(f"  {'torch float32':{width}s}" + "".join(f"{own[s]:12.3e}  " for s in STRATEGIES)
+              + "  (torch's own float32 error: near accumbench's = float32 conditioning, far below = a bug)",
+              file=out)
+    return ok
+
+
+# --- the ctest test -----------------------------------------------------------
+
+MLP_FLAGS = "--model mlp --input-dim 64 --hidden 32 --layers 2"
+CNN_FLAGS = "--model cnn --width 8 --stages 2 --blocks 1"
+CONFIGS = [
+    ("mlp-mean", f"{MLP_FLAGS} --loss-norm mean --micro-batch 4 --iter-size 3"),
+    ("mlp-mean-ragged", f"{MLP_FLAGS} --loss-norm mean --effective-batch 10 --micro-batch 4"),
+    ("mlp-global-ragged", f"{MLP_FLAGS} --loss-norm global --effective-batch 10 --micro-batch 4"),
+    ("mlp-sum-ragged", f"{MLP_FLAGS} --loss-norm sum --effective-batch 10 --micro-batch 4 --seed 7"),
+    ("cnn-batch-mean", f"{CNN_FLAGS} --norm batch --loss-norm mean --micro-batch 2 --iter-size 3"),
+    ("cnn-batch-global-ragged", f"{CNN_FLAGS} --norm batch --loss-norm global --effective-batch 5 --micro-batch 2"),
+    ("cnn-batch-sum", f"{CNN_FLAGS} --norm batch --loss-norm sum --micro-batch 3 --iter-size 2"),
+    ("cnn-group-mean-ragged", f"{CNN_FLAGS} --norm group --loss-norm mean --effective-batch 5 --micro-batch 2"),
+    ("cnn-group-global", f"{CNN_FLAGS} --norm group --loss-norm global --micro-batch 2 --iter-size 2"),
+    ("cnn-group-sum-ragged", f"{CNN_FLAGS} --norm group --loss-norm sum --effective-batch 7 --micro-batch 3"),
+    ("cnn-none-mean", f"{CNN_FLAGS} --norm none --loss-norm mean --micro-batch 2 --iter-size 2"),
+    ("cnn-none-global-ragged", f"{CNN_FLAGS} --norm none --loss-norm global --effective-batch 5 --micro-batch 2"),
+    ("cnn-none-sum", f"{CNN_FLAGS} --norm none --loss-norm sum --micro-batch 2 --iter-size 3"),
+    # deeper: identity blocks after the first, projections in stages 1 and 2
+    ("cnn-batch-s3b2", "--model cnn --width 8 --stages 3 --blocks 2 --norm batch --loss-norm global "
+                       "--effective-batch 5 --micro-batch 3 --seed 3"),
+    # all six stages, BatchNorm down to 1x1. Fewer samples per micro-batch
+    # make this ill-conditioned: at --micro-batch 2 or 4 torch's own float32
+    # gradients are 4e-4..4e-3 off float64, as far as accumbench's are.
+    ("cnn-batch-s6", "--model cnn --width 8 --stages 6 --blocks 1 --norm batch --loss-norm mean "
+                     "--micro-batch 8 --iter-size 2"),
+]
+# dumps whose perturbed copy must fail the check: (config, parameter to perturb)
+PERTURB = [("mlp-global-ragged", "layers.0.weight"), ("cnn-batch-mean", "stem.conv.weight"),
+           ("cnn-group-global", "stages.1.0.conv2.weight")]
+
+
+def perturb(src, dst, pname):
+    """Copies dump src to dst with one element of parameter pname moved by
+    1e-2 * max|w| (the element of largest |w|, so the change is not swallowed
+    by a dead ReLU); returns a description."""
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    with open(os.path.join(dst, "manifest.json")) as f:
+        man = json.load(f)
+    entry = next(p for p in man["params"] if p["name"] == pname)
+    path = os.path.join(dst, entry["file"])
+    w = np.load(path)
+    scale = float(np.max(np.abs(w)))
+    idx = np.unravel_index(int(np.argmax(np.abs(w))), w.shape)
+    w[idx] += np.float32(1e-2 * scale)
+    np.save(path, w)
+    return f"{pname}{list(map(int, idx))} += {1e-2 * scale:.3e}"
+
+
+def run_tests(bin_, work, tol):
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    failures = []
+    dumps = {}
+    for name, flags in CONFIGS:
+        d = os.path.join(work, name)
+        if os.path.exists(d):
+            shutil.rmtree(d)
+        cmd = [bin_, "verify", "--backend", "cpu"] + flags.split() + ["--dump", d]
+        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env, timeout=120)
+        except subprocess.TimeoutExpired:
+            print(f"FAIL {name}: accumbench verify did not finish in 120 s")
+            failures.append(name)
+            continue
+        if p.returncode not in (0, 1) or not os.path.exists(os.path.join(d, "manifest.json")):
+            print(p.stdout, end="")
+            print(f"FAIL {name}: accumbench verify exited {p.returncode}"
+                  + ("" if os.path.exists(os.path.join(d, "manifest.json")) else ", no manifest.json"))
+            failures.append(name)
+            continue
+        if crosscheck(d, tol):
+            dumps[name] = d
+        else:
+            print(p.stdout, end="")
+            failures.append(name)
+        sys.stdout.flush()
+
+    # the check must be able to fail
+    for name, pname in PERTURB:
+        if name not in dumps:
+            print(f"FAIL perturb {name}: no passing dump to perturb")
+            failures.append(f"perturb {name}")
+            continue
+        d = dumps[name] + "-perturbed"
+        what = perturb(dumps[name], d, pname)
+        print(f"== perturbed {name}: {what}; the check must now fail", flush=True)
+        if crosscheck(d, tol):
+            print(f"FAIL perturb {name}: perturbing {what} went unnoticed")
+            failures.append(f"perturb {name}")
+        else:
+            print(f"ok   perturb {name}: detected")
+        shutil.rmtree(d)
+
+    # and a manifest that names a parameter differently must fail clearly
+    if "mlp-mean" in dumps:
+        d = dumps["mlp-mean"] + "-renamed"
+        if os.path.exists(d):
+            shutil.rmtree(d)
+        shutil.copytree(dumps["mlp-mean"], d)
+        mp = os.path.join(d, "manifest.json")
+        with open(mp) as f:
+            man = json.load(f)
+        man["params"][0]["name"] = "layer.0.weight"
+        with open(mp, "w") as f:
+            json.dump(man, f)
+        if crosscheck(d, tol):
+            print("FAIL renamed parameter: went unnoticed")
+            failures.append("renamed")
+        else:
+            print("ok   renamed parameter: detected")
+        shutil.rmtree(d)
+
+    print(f"\ntorch_crosscheck: {len(CONFIGS)} configurations, {len(PERTURB)} perturbations: "
+          + ("all ok" if not failures else f"{len(failures)} FAILED: {', '.join(failures)}"))
+    return 0 if not failures else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dump", help="a `verify --dump` directory to check")
+    ap.add_argument("--accumbench", help="run the test suite with this accumbench binary")
+    ap.add_argument("--workdir", help="where the test suite writes its dumps")
+    ap.add_argument("--tol", type=float, default=1e-4, help="max rel per tensor (default 1e-4)")
+    a = ap.parse_args()
+    if not (a.tol > 0):
+        ap.error("--tol must be > 0")
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    if a.dump and not a.accumbench:
+        return 0 if crosscheck(a.dump, a.tol) else 1
+    if a.accumbench and a.workdir and not a.dump:
+        return run_tests(a.accumbench, a.workdir, a.tol)
+    ap.error("give either --dump DIR, or --accumbench PATH --workdir DIR")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
