@@ -6,15 +6,19 @@
  *       equals the CPU backend's row-major ops_gemm;
  *   (c) launch configurations visit every element / row exactly once and
  *       stay within the device limits, vectorising only aligned pointers;
- *   (d) the function table has no empty required slot;
+ *   (d) the function table has no empty required slot, and every optional
+ *       slot is filled; conv_find's pick and the algorithm names;
  *   (e) without a GPU, create fails cleanly with a one-line reason; library
- *       version queries and the check macros work.
+ *       version queries and the check macros work; the measurement slots
+ *       degrade (CUPTI and NVML unavailable, with reasons) instead of
+ *       failing.
  * Tolerances are stated where used: |got - want| <= atol + rtol * |want|. */
 #include "check.h"
 #include "model.h"
 #include "ops.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
+#include "cuda/cuda_internal.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/gemm_desc.h"
 #include "cuda/launch.h"
@@ -496,6 +500,122 @@ static ops_status check_cuda_oom(void) { CUDA_CHECK(cudaErrorMemoryAllocation); 
 static ops_status check_cuda_ok(void) { CUDA_CHECK(cudaSuccess); return OPS_OK; }
 static ops_status check_cublas(cublasStatus_t s) { CUBLAS_CHECK(s); return OPS_OK; }
 static ops_status check_cudnn(cudnnStatus_t s) { CUDNN_CHECK(s); return OPS_OK; }
+static ops_status check_cupti(CUptiResult r) { CUPTI_CHECK(r); return OPS_OK; }
+
+static void test_optional_slots(void)
+{
+    const ops_backend_i *i = &cuda_backend_i;
+#define FILLED(slot) CHECK(i->slot != NULL, "optional slot %s is empty", #slot)
+    FILLED(set_math);
+    FILLED(library_workspace_bytes);
+    FILLED(set_library_workspace);
+    FILLED(conv_find);
+    FILLED(conv_choice);
+    FILLED(phase_changed);
+    FILLED(timer_start);
+    FILLED(timer_stop);
+    FILLED(profile_begin);
+    FILLED(profile_end);
+    FILLED(device_memory);
+    FILLED(device_memory_reset);
+    FILLED(device_state);
+#undef FILLED
+    CHECK(i->library_workspace_bytes && i->library_workspace_bytes(NULL) == CUDA_CUBLAS_WORKSPACE_BYTES,
+          "library workspace bytes");
+
+    /* conv_find's pick: fastest SUCCESS that fits the workspace and the math mode */
+    cudnnStatus_t st[5] = {CUDNN_STATUS_SUCCESS, CUDNN_STATUS_SUCCESS, CUDNN_STATUS_NOT_SUPPORTED, CUDNN_STATUS_SUCCESS,
+                           CUDNN_STATUS_SUCCESS};
+    cudnnMathType_t mt[5] = {CUDNN_FMA_MATH, CUDNN_TENSOR_OP_MATH, CUDNN_FMA_MATH, CUDNN_DEFAULT_MATH,
+                             CUDNN_FMA_MATH};
+    size_t mem[5] = {4096, 0, 0, 1u << 20, 0};
+    float ms[5] = {0.5f, 0.1f, 0.01f, 0.2f, 0.9f};
+    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 1u << 20, 0) == 3, "fp32, 1 MiB: %d",
+          cuda_conv_pick_found(5, st, mt, mem, ms, 1u << 20, 0));
+    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 4096, 0) == 0, "fp32, 4 KiB");
+    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 0, 0) == 4, "fp32, no workspace");
+    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 0, 1) == 1, "tf32, no workspace (tensor-op allowed)");
+    CHECK(cuda_conv_pick_found(2, st + 2, mt + 2, mem + 2, ms + 2, 0, 0) == -1, "nothing fits");
+    CHECK(cuda_conv_pick_found(0, st, mt, mem, ms, 0, 0) == -1, "empty result");
+
+    /* algorithm names follow the enums */
+    CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_FWD, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM),
+                 "IMPLICIT_PRECOMP_GEMM") == 0, "fwd name");
+    CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_FWD, CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED),
+                 "WINOGRAD_NONFUSED") == 0, "fwd name");
+    CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_BWD_DATA, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1), "ALGO_1") == 0,
+          "bwd data name");
+    CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_BWD_FILTER, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING),
+                 "FFT_TILING") == 0, "bwd filter name");
+    CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_BWD_FILTER, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3), "ALGO_3") == 0,
+          "bwd filter name");
+    for (int d = 0; d < OPS_CONV_DIR_COUNT; d++) {
+        int count = d == OPS_CONV_FWD        ? CUDNN_CONVOLUTION_FWD_ALGO_COUNT
+                    : d == OPS_CONV_BWD_DATA ? CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT
+                                             : CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+        for (int a = 0; a < count; a++)
+            CHECK(strcmp(cuda_conv_algo_name((ops_conv_dir)d, a), "?") != 0, "dir %d algo %d unnamed", d, a);
+        CHECK(strcmp(cuda_conv_algo_name((ops_conv_dir)d, count), "?") == 0, "dir %d: past the enum", d);
+        CHECK(strcmp(cuda_conv_algo_name((ops_conv_dir)d, -1), "?") == 0, "dir %d: negative", d);
+    }
+    CHECK(strcmp(cuda_conv_dir_name(OPS_CONV_BWD_DATA), "bwd_data") == 0, "dir name");
+    printf("(d) every optional slot filled; conv_find pick and algorithm names\n");
+}
+
+/* Without a driver CUPTI cannot start (cuptiActivityEnable ->
+ * CUPTI_ERROR_UNKNOWN) and NVML does not load: the measurement slots must
+ * say so and go on. Runs on a bare context (no device). */
+static void test_measure_degrades(void)
+{
+    cuda_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        CHECK(0, "out of host memory");
+        return;
+    }
+    CHECK(cuda_measure_create(c) == OPS_OK && c->measure, "measure create without a driver");
+    const ops_backend_i *i = &cuda_backend_i;
+    ops_status st = i->profile_begin(c);
+    CHECK(st == OPS_ERR_BACKEND && strstr(ops_last_error(), "CUPTI unavailable: cuptiActivityEnable(MEMORY2): "
+                                                            "CUPTI_ERROR_UNKNOWN"),
+          "profile_begin: %d '%s'", (int)st, ops_last_error());
+    CHECK(i->profile_end(c, NULL) == OPS_ERR_INVALID, "profile_end without begin");
+    ops_device_memory m;
+    memset(&m, 0x5a, sizeof m);
+    CHECK(i->device_memory(c, &m) == OPS_OK, "device_memory");
+    CHECK(strncmp(m.device_why, "unavailable: cuptiActivityEnable(MEMORY2): CUPTI_ERROR_UNKNOWN", 62) == 0 &&
+              m.device_high_water_bytes == 0 && m.driver_high_water_bytes == 0 && m.dropped_records == 0,
+          "device_why '%s'", m.device_why);
+    i->device_memory_reset(c);
+    i->phase_changed(c, OPS_PHASE_FORWARD, 2);  /* NVTX range; no CUPTI; no driver sample */
+    i->phase_changed(c, OPS_PHASE_OTHER, 0);
+    ops_device_state ds;
+    CHECK(i->device_state(c, &ds) == OPS_OK && !ds.valid && strstr(ds.why, "NVML"), "device_state '%s'", ds.why);
+    cuda_measure_destroy(c);
+    CHECK(c->measure == NULL, "measure destroy");
+    free(c);
+
+    /* NVML itself: the driver's libnvidia-ml.so.1 is not here */
+    cuda_nvml *n = cuda_nvml_open(0);
+    CHECK(n != NULL, "nvml open");
+    memset(&ds, 0x5a, sizeof ds);
+    CHECK(cuda_nvml_sample(n, &ds) == OPS_OK, "nvml sample");
+    if (ds.valid)
+        printf("(e) NVML usable here: SM %u MHz\n", ds.sm_clock_mhz);
+    else
+        CHECK(strncmp(ds.why, "NVML unavailable: ", 18) == 0 && ds.sm_clock_mhz == 0 &&
+                  ds.other_processes == 0,
+              "nvml why '%s'", ds.why);
+    printf("(e) without a driver: %s; %s\n", m.device_why, ds.why);
+    cuda_nvml_close(n);
+
+    char text[4096] = "";
+    FILE *f = fmemopen(text, sizeof text - 1, "w");
+    if (f) {
+        cuda_backend_describe(f);
+        fclose(f);
+        CHECK(strstr(text, "CUPTI API ") && strstr(text, "NVML"), "describe: %s", text);
+    }
+}
 
 static void test_table_and_device(void)
 {
@@ -524,16 +644,19 @@ static void test_table_and_device(void)
           "cudnn message: %s", ops_last_error());
     CHECK(check_cudnn(CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED) == OPS_ERR_OOM, "cudnn OOM status");
     CHECK(check_cudnn(CUDNN_STATUS_SUCCESS) == OPS_OK, "cudnn success");
+    CHECK(check_cupti(CUPTI_ERROR_INVALID_KIND) == OPS_ERR_BACKEND && strstr(ops_last_error(), "check_cupti") &&
+              strstr(ops_last_error(), "CUPTI_ERROR_INVALID_KIND"),
+          "cupti message: %s", ops_last_error());
+    CHECK(check_cupti(CUPTI_ERROR_OUT_OF_MEMORY) == OPS_ERR_OOM, "cupti OOM status");
+    CHECK(check_cupti(CUPTI_SUCCESS) == OPS_OK, "cupti success");
 
-    CHECK(cuda_backend_fixed_bytes(NULL) == 0, "fixed bytes without a context");
     void *ctx = NULL;
     char why[256] = "unset";
     ops_status st = cuda_backend_create(&ctx, why, sizeof why);
     if (st == OPS_OK) {
         printf("(e) a GPU is usable here: create succeeded, the no-GPU path is not exercised\n");
         CHECK(ctx != NULL, "no context");
-        CHECK(cuda_backend_fixed_bytes(ctx) == CUDA_CUBLAS_WORKSPACE_BYTES, "fixed bytes %zu",
-              cuda_backend_fixed_bytes(ctx));
+        CHECK(cuda_backend_i.library_workspace_bytes(ctx) == CUDA_CUBLAS_WORKSPACE_BYTES, "library workspace");
         cuda_backend_i.destroy(ctx);
     } else {
         CHECK(st == OPS_ERR_BACKEND, "status %d", (int)st);
@@ -549,12 +672,14 @@ static void test_table_and_device(void)
         /* asking again is just as clean (no sticky state) */
         ctx = NULL;
         CHECK(cuda_backend_create(&ctx, why2, sizeof why2) == OPS_ERR_BACKEND && ctx == NULL, "second create");
+        test_measure_degrades();
     }
 }
 
 int main(void)
 {
     test_table_and_device();
+    test_optional_slots();
     test_descriptors();
     test_gemm();
     test_launch();

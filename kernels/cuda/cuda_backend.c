@@ -1,8 +1,9 @@
 /* kernels/cuda/cuda_backend.c — the CUDA backend's context (device, stream,
- * cuBLAS and cuDNN handles, the cuBLAS workspace, the convolution algorithm
- * cache), its memory slots, the library-backed ops (cuBLAS GEMM, cuDNN
+ * cuBLAS and cuDNN handles, the convolution algorithm cache), its memory and
+ * device-setting slots (math mode, the cuBLAS workspace handed in by the
+ * caller, conv_find/conv_choice), the library-backed ops (cuBLAS GEMM, cuDNN
  * convolutions and BatchNorm) and the function table. Host C11; the own
- * kernels are in cuda_kernels.cu.
+ * kernels are in cuda_kernels.cu, the measurement slots in cuda_measure.c.
  *
  * Conventions (kernels/ops.h): row-major float32, NCHW; beta == 0 assigns
  * without reading the output; parameter gradients are added into. Every op
@@ -14,6 +15,7 @@
 #include "cuda_internal.h"
 #include "gemm_desc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ static void cuda_destroy(void *ctx)
     cuda_ctx *c = ctx;
     if (!c) return;
     if (c->stream) (void)cudaStreamSynchronize(c->stream);
+    cuda_measure_destroy(c);
     for (size_t i = 0; i < c->n_convs; i++) {
         cuda_conv_descs_destroy(&c->convs[i]->d);
         free(c->convs[i]);
@@ -38,7 +41,6 @@ static void cuda_destroy(void *ctx)
     free(c->bns);
     if (c->cudnn) cudnnDestroy(c->cudnn);
     if (c->cublas) cublasDestroy(c->cublas);
-    if (c->cublas_ws) (void)cudaFree(c->cublas_ws);
     if (c->stream) (void)cudaStreamDestroy(c->stream);
     (void)cudaGetLastError();
     free(c);
@@ -78,6 +80,13 @@ ops_status cuda_backend_create(void **out, char *why, size_t why_len)
         return OPS_ERR_BACKEND;
     }
     c->device = 0;
+    /* CUPTI MEMORY2 on before the first device allocation (cuBLAS and cuDNN
+     * allocate when their handles are created) */
+    if (cuda_measure_create(c) != OPS_OK) {
+        snprintf(why, why_len, "%s", ops_last_error());
+        cuda_destroy(c);
+        return OPS_ERR_BACKEND;
+    }
     CREATE_CHECK(cuda_check_, cudaSetDevice(c->device));
     struct cudaDeviceProp prop;
     CREATE_CHECK(cuda_check_, cudaGetDeviceProperties(&prop, c->device));
@@ -98,23 +107,29 @@ ops_status cuda_backend_create(void **out, char *why, size_t why_len)
     CREATE_CHECK(cublas_check_, cublasCreate(&c->cublas));
     CREATE_CHECK(cublas_check_, cublasSetStream(c->cublas, c->stream));
     CREATE_CHECK(cublas_check_, cublasSetMathMode(c->cublas, CUBLAS_DEFAULT_MATH));
-    c->cublas_ws_bytes = CUDA_CUBLAS_WORKSPACE_BYTES;
-    CREATE_CHECK(cuda_check_, cudaMalloc(&c->cublas_ws, c->cublas_ws_bytes));
-    CREATE_CHECK(cublas_check_, cublasSetWorkspace(c->cublas, c->cublas_ws, c->cublas_ws_bytes));
+    /* no workspace until set_library_workspace hands one in from the tracked
+     * arena: cuBLAS does not use its default workspace pool for our calls
+     * (cublasSetStream would restore that pool, so the stream is set only
+     * here, before). Whatever cublasCreate allocates itself, MEMORY2 sees. */
+    CREATE_CHECK(cublas_check_, cublasSetWorkspace(c->cublas, NULL, 0));
 
     CREATE_CHECK(cudnn_check_, cudnnCreate(&c->cudnn));
     CREATE_CHECK(cudnn_check_, cudnnSetStream(c->cudnn, c->stream));
+    if (cuda_measure_ready(c) != OPS_OK) {
+        snprintf(why, why_len, "%s", ops_last_error());
+        cuda_destroy(c);
+        return OPS_ERR_BACKEND;
+    }
     *out = c;
     return OPS_OK;
 }
 
-size_t cuda_backend_fixed_bytes(void *ctx)
-{
-    const cuda_ctx *c = ctx;
-    return c ? c->cublas_ws_bytes : 0;
-}
+// ----------------------------------------------------------------------------
+// device settings: math mode, the cuBLAS workspace
 
-ops_status cuda_backend_set_math(void *ctx, int tf32)
+/* Forgets the cached convolution algorithms, found ones included: call it
+ * before conv_find and conv_workspace_bytes. */
+static ops_status cuda_set_math(void *ctx, int tf32)
 {
     cuda_ctx *c = ctx;
     CUBLAS_CHECK(cublasSetMathMode(c->cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
@@ -123,7 +138,31 @@ ops_status cuda_backend_set_math(void *ctx, int tf32)
         cuda_conv_entry *e = c->convs[i];
         CUDNN_CHECK(cudnnSetConvolutionMathType(e->d.conv, cuda_conv_math(c->tf32)));
         memset(e->chosen, 0, sizeof e->chosen);
+        memset(e->found, 0, sizeof e->found);
     }
+    return OPS_OK;
+}
+
+static size_t cuda_library_workspace_bytes(void *ctx)
+{
+    (void)ctx;
+    return CUDA_CUBLAS_WORKSPACE_BYTES;
+}
+
+/* ws == NULL, bytes == 0 detaches it (cuBLAS then runs without workspace).
+ * cuBLAS wants the workspace 256-byte aligned (cublasSetWorkspace docs),
+ * which every arena block is (OPS_ALIGN_BYTES). */
+static ops_status cuda_set_library_workspace(void *ctx, void *ws, size_t bytes)
+{
+    cuda_ctx *c = ctx;
+    if ((ws == NULL) != (bytes == 0) || (uintptr_t)ws % 256 != 0) {
+        ops_set_error("set_library_workspace: %p of %zu bytes (must be 256-byte aligned, NULL only with 0 bytes)",
+                      ws, bytes);
+        return OPS_ERR_INVALID;
+    }
+    CUBLAS_CHECK(cublasSetWorkspace(c->cublas, ws, bytes));
+    c->cublas_ws = ws;
+    c->cublas_ws_bytes = bytes;
     return OPS_OK;
 }
 
@@ -320,14 +359,88 @@ static ops_status conv_select(cuda_ctx *c, const ops_conv_shape *s, ops_conv_dir
     return OPS_OK;
 }
 
-ops_status cuda_backend_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, int *algo,
-                                    size_t *ws_bytes)
+/* --conv-algo find: cudnnFind*AlgorithmEx runs every algorithm on the
+ * caller's buffers (it writes the direction's output: y, x for bwd_data, w
+ * for bwd_filter) within the caller's workspace, and returns them timed. The
+ * fastest that succeeded, fits ws_bytes and uses a math type the mode allows
+ * replaces the cached choice. */
+static ops_status cuda_conv_find(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
+                                 void *ws, size_t ws_bytes)
+{
+    cuda_ctx *c = ctx;
+    cuda_conv_entry *e;
+    ops_status st = conv_entry(c, s, &e);
+    if (st != OPS_OK) return st;
+    if ((unsigned)dir >= OPS_CONV_DIR_COUNT) {
+        ops_set_error("conv_find: bad direction %d", (int)dir);
+        return OPS_ERR_INVALID;
+    }
+    cudnnStatus_t status[CONV_ALGO_MAX];
+    cudnnMathType_t math[CONV_ALGO_MAX];
+    size_t memory[CONV_ALGO_MAX];
+    float time_ms[CONV_ALGO_MAX];
+    int algos[CONV_ALGO_MAX];
+    int got = 0;
+    const cuda_conv_descs *d = &e->d;
+    if (dir == OPS_CONV_FWD) {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(c->cudnn, d->x, x, d->w, w, d->conv, d->y, y,
+                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, ws,
+                                                           ws_bytes));
+        for (int i = 0; i < got; i++)
+            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
+            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
+    } else if (dir == OPS_CONV_BWD_DATA) {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(c->cudnn, d->w, w, d->y, y, d->conv, d->x, x,
+                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf, ws,
+                                                                ws_bytes));
+        for (int i = 0; i < got; i++)
+            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
+            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
+    } else {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(c->cudnn, d->x, x, d->y, y, d->conv, d->w, w,
+                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf,
+                                                                  ws, ws_bytes));
+        for (int i = 0; i < got; i++)
+            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
+            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
+    }
+    int pick = cuda_conv_pick_found(got, status, math, memory, time_ms, ws_bytes, c->tf32);
+    if (pick < 0) {
+        ops_set_error("conv_find %s: none of %d timed cuDNN algorithms succeeded within %zu workspace bytes with "
+                      "the math mode allowed (n=%d c=%d h=%d w=%d k=%d r=%d stride=%d pad=%d)",
+                      cuda_conv_dir_name(dir), got, ws_bytes, s->n, s->c, s->h, s->w, s->k, s->r, s->stride, s->pad);
+        return OPS_ERR_BACKEND;
+    }
+    size_t need = 0;
+    if (dir == OPS_CONV_FWD)
+        CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(c->cudnn, d->x, d->w, d->conv, d->y,
+                                                            (cudnnConvolutionFwdAlgo_t)algos[pick], &need));
+    else if (dir == OPS_CONV_BWD_DATA)
+        CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(c->cudnn, d->w, d->y, d->conv, d->x,
+                                                                 (cudnnConvolutionBwdDataAlgo_t)algos[pick], &need));
+    else
+        CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            c->cudnn, d->x, d->y, d->conv, d->w, (cudnnConvolutionBwdFilterAlgo_t)algos[pick], &need));
+    e->algo[dir] = algos[pick];
+    e->ws_bytes[dir] = need > memory[pick] ? need : memory[pick];
+    e->chosen[dir] = 1;
+    e->found[dir] = 1;
+    return OPS_OK;
+}
+
+/* the algorithm's name as in its cuDNN enum, without the prefix
+ * ("IMPLICIT_PRECOMP_GEMM"), for algos.csv */
+static ops_status cuda_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
+                                   size_t *ws_bytes)
 {
     cuda_conv_entry *e;
     ops_status st = conv_select(ctx, s, dir, &e);
     if (st != OPS_OK) return st;
-    *algo = e->algo[dir];
-    *ws_bytes = e->ws_bytes[dir];
+    if (algo && algo_len) snprintf(algo, algo_len, "%s", cuda_conv_algo_name(dir, e->algo[dir]));
+    if (ws_bytes) *ws_bytes = e->ws_bytes[dir];
     return OPS_OK;
 }
 
@@ -507,17 +620,17 @@ const ops_backend_i cuda_backend_i = {
     /* .scale                = */ cuda_scale,
     /* .axpy                 = */ cuda_axpy,
     /* .copy                 = */ cuda_copy,
-    /* .set_math             = */ NULL,
-    /* .library_workspace_bytes= */ NULL,
-    /* .set_library_workspace= */ NULL,
-    /* .conv_find            = */ NULL,
-    /* .conv_choice          = */ NULL,
-    /* .phase_changed        = */ NULL,
-    /* .timer_start          = */ NULL,
-    /* .timer_stop           = */ NULL,
-    /* .profile_begin        = */ NULL,
-    /* .profile_end          = */ NULL,
-    /* .device_memory        = */ NULL,
-    /* .device_memory_reset  = */ NULL,
-    /* .device_state         = */ NULL,
+    /* .set_math             = */ cuda_set_math,
+    /* .library_workspace_bytes= */ cuda_library_workspace_bytes,
+    /* .set_library_workspace= */ cuda_set_library_workspace,
+    /* .conv_find            = */ cuda_conv_find,
+    /* .conv_choice          = */ cuda_conv_choice,
+    /* .phase_changed        = */ cuda_phase_changed,
+    /* .timer_start          = */ cuda_timer_start,
+    /* .timer_stop           = */ cuda_timer_stop,
+    /* .profile_begin        = */ cuda_profile_begin,
+    /* .profile_end          = */ cuda_profile_end,
+    /* .device_memory        = */ cuda_device_memory,
+    /* .device_memory_reset  = */ cuda_device_memory_reset,
+    /* .device_state         = */ cuda_device_state,
 };

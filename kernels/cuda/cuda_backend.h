@@ -1,11 +1,12 @@
 /* kernels/cuda/cuda_backend.h — the CUDA backend: cuDNN convolutions and
- * BatchNorm, cuBLAS GEMMs, own kernels for the rest. C entry points.
+ * BatchNorm, cuBLAS GEMMs, own kernels for the rest. C entry points; the
+ * engine reaches everything else through cuda_backend_i's slots (ops.h).
  *
  * Device memory: everything the ops touch comes from the caller (the tracked
- * reservation, conv workspaces included), except one fixed cuBLAS workspace
- * that create allocates, because ops.h has no hook to hand one in; its size
- * is cuda_backend_fixed_bytes() so the engine can account for it. What cuDNN
- * and cuBLAS allocate internally is not tracked (CUPTI MEMORY2 sees it). */
+ * reservation), conv workspaces and the cuBLAS workspace included
+ * (library_workspace_bytes / set_library_workspace). What cuDNN and cuBLAS
+ * allocate internally is not tracked; CUPTI MEMORY2 sees it (device_memory).
+ * Measurement (NVTX, CUPTI, timers, NVML): see cuda_measure.c. */
 #ifndef ACCUMBENCH_CUDA_BACKEND_H
 #define ACCUMBENCH_CUDA_BACKEND_H
 
@@ -15,9 +16,10 @@
 extern "C" {
 #endif
 
-/* cuBLAS workspace allocated at create and given to cublasSetWorkspace: the
- * size the cuBLAS documentation (cublasSetWorkspace) recommends for Hopper,
- * which also covers the smaller recommendation for earlier GPUs. */
+/* The cuBLAS workspace library_workspace_bytes asks for: the size the cuBLAS
+ * documentation (cublasSetWorkspace) recommends for Hopper, which also covers
+ * the smaller recommendation for earlier GPUs. Until set_library_workspace
+ * hands it in, cuBLAS runs with none (cublasSetWorkspace(h, NULL, 0)). */
 #define CUDA_CUBLAS_WORKSPACE_BYTES ((size_t)32 << 20)
 
 extern const ops_backend_i cuda_backend_i;
@@ -26,21 +28,22 @@ extern const ops_backend_i cuda_backend_i;
  * handle that cannot be created). Uses device 0 (CUDA_VISIBLE_DEVICES picks). */
 ops_status cuda_backend_create(void **ctx, char *why, size_t why_len);
 
-/* fp32 (tf32 == 0, the default): cuBLAS CUBLAS_DEFAULT_MATH, cuDNN
- * CUDNN_FMA_MATH. tf32: CUBLAS_TF32_TENSOR_OP_MATH, CUDNN_DEFAULT_MATH.
- * Forgets the cached convolution algorithms (workspace sizes may change, so
- * ask conv_workspace_bytes again). */
-ops_status cuda_backend_set_math(void *ctx, int tf32);
-
-/* Device bytes the backend holds outside the caller's reservation: the cuBLAS
- * workspace (CUDA_CUBLAS_WORKSPACE_BYTES). 0 for a NULL context. */
-size_t cuda_backend_fixed_bytes(void *ctx);
-
-/* The cuDNN algorithm (cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value)
- * the heuristics chose for this shape and direction, and its workspace, for
- * algos.csv. Chooses it when not yet cached. */
-ops_status cuda_backend_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, int *algo,
-                                    size_t *ws_bytes);
+/* Slots beyond ops.h's comments:
+ * - set_math: fp32 (tf32 == 0, the default): cuBLAS CUBLAS_DEFAULT_MATH,
+ *   cuDNN CUDNN_FMA_MATH; tf32: CUBLAS_TF32_TENSOR_OP_MATH,
+ *   CUDNN_DEFAULT_MATH. Forgets the cached convolution algorithms, found
+ *   ones too (workspace sizes may change: ask conv_workspace_bytes again).
+ * - conv_find: cudnnFind*AlgorithmEx writes the direction's output buffer
+ *   (y; x for bwd_data; w for bwd_filter).
+ * - conv_choice: the heuristic choice unless conv_find chose; the name as in
+ *   the cuDNN enum without its prefix.
+ * - profile_begin: OPS_ERR_BACKEND, the reason in ops_last_error(), when
+ *   CUPTI cannot run (another profiler attached, another CUDA context of
+ *   this process holds the CUPTI session); everything else keeps working.
+ * - profile_end: the sink's callbacks run under the backend's CUPTI lock and
+ *   must not call the backend.
+ * - device_memory: dropped_records counts CUPTI's dropped records and
+ *   records lost for want of host memory. */
 
 /* Library versions and devices for `accumbench info`; needs no GPU. */
 void cuda_backend_describe(FILE *f);

@@ -33,3 +33,12 @@ ops_status cudnn_check_(cudnnStatus_t s, const char *stmt, const char *func, con
                ? OPS_ERR_OOM
                : OPS_ERR_BACKEND;
 }
+
+ops_status cupti_check_(CUptiResult r, const char *stmt, const char *func, const char *file, int line)
+{
+    if (r == CUPTI_SUCCESS) return OPS_OK;
+    const char *name = NULL;
+    if (cuptiGetResultString(r, &name) != CUPTI_SUCCESS || !name) name = "unknown CUPTI result";
+    ops_set_error("%s failed: %s (%d) in %s at %s:%d", stmt, name, (int)r, func, file, line);
+    return r == CUPTI_ERROR_OUT_OF_MEMORY ? OPS_ERR_OOM : OPS_ERR_BACKEND;
+}

@@ -1,5 +1,5 @@
 /* kernels/cuda/cuda_check.h — one check per library (CUDA runtime, cuBLAS,
- * cuDNN). A failed call records statement, function, file and line with
+ * cuDNN, CUPTI). A failed call records statement, function, file and line with
  * ops_set_error() and makes the calling function return OPS_ERR_OOM for an
  * allocation failure, else OPS_ERR_BACKEND; nothing aborts. The calling
  * function must return ops_status. An out-of-memory runtime error is cleared
@@ -12,6 +12,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
+#include <cupti_result.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,6 +22,7 @@ extern "C" {
 ops_status cuda_check_(cudaError_t e, const char *stmt, const char *func, const char *file, int line);
 ops_status cublas_check_(cublasStatus_t s, const char *stmt, const char *func, const char *file, int line);
 ops_status cudnn_check_(cudnnStatus_t s, const char *stmt, const char *func, const char *file, int line);
+ops_status cupti_check_(CUptiResult r, const char *stmt, const char *func, const char *file, int line);
 
 #ifdef __cplusplus
 }
@@ -35,5 +37,6 @@ ops_status cudnn_check_(cudnnStatus_t s, const char *stmt, const char *func, con
 #define CUDA_CHECK(x) AB_CHECK_GEN_(cuda_check_, x)
 #define CUBLAS_CHECK(x) AB_CHECK_GEN_(cublas_check_, x)
 #define CUDNN_CHECK(x) AB_CHECK_GEN_(cudnn_check_, x)
+#define CUPTI_CHECK(x) AB_CHECK_GEN_(cupti_check_, x)
 
 #endif

@@ -1,10 +1,13 @@
 /* kernels/cuda/cuda_info.c — `accumbench info` for the CUDA backend: library
- * versions (no GPU needed) and each device, or why none is usable. */
+ * versions (no GPU needed), whether NVML loads, and each device, or why none
+ * is usable. */
 #include "cuda_backend.h"
+#include "cuda_internal.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <cupti.h>
 #include <stdio.h>
 
 void cuda_backend_describe(FILE *f)
@@ -19,6 +22,13 @@ void cuda_backend_describe(FILE *f)
     fprintf(f, "  cuda: runtime %d.%d, driver %d.%d%s, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d\n", runtime / 1000,
             runtime % 1000 / 10, driver / 1000, driver % 1000 / 10, driver ? "" : " (no driver)", cudnn / 10000,
             cudnn % 10000 / 100, cudnn % 100, cublas_major, cublas_minor, cublas_patch);
+    uint32_t cupti = 0;
+    char nvml[160];
+    cuda_nvml_describe(nvml, sizeof nvml);
+    if (cuptiGetVersion(&cupti) == CUPTI_SUCCESS)
+        fprintf(f, "  cuda: CUPTI API %u (headers %d); %s\n", (unsigned)cupti, CUPTI_API_VERSION, nvml);
+    else
+        fprintf(f, "  cuda: CUPTI version unknown; %s\n", nvml);
     int n = 0;
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {

@@ -1,7 +1,9 @@
 /* kernels/cuda/cuda_internal.h — what the CUDA backend's files share: the
  * context and the cuda_<op> entry points (same argument order as the CPU
  * backend's cpu_<op>). cuda_backend.c holds the context, memory, cuBLAS and
- * cuDNN ops and the function table; cuda_kernels.cu the own kernels. */
+ * cuDNN ops and the function table; cuda_kernels.cu the own kernels;
+ * cuda_measure.c the measurement slots (CUPTI, NVTX, timers, device memory);
+ * cuda_nvml.c the device state. */
 #ifndef ACCUMBENCH_CUDA_INTERNAL_H
 #define ACCUMBENCH_CUDA_INTERNAL_H
 
@@ -18,11 +20,13 @@ extern "C" {
 #endif
 
 /* One convolution shape: its descriptors and, per direction, the algorithm
- * cuDNN's heuristics chose and the workspace it needs. */
+ * chosen (by cuDNN's heuristics, or timed by conv_find) and the workspace it
+ * needs. */
 typedef struct {
     ops_conv_shape shape;
     cuda_conv_descs d;
     int chosen[OPS_CONV_DIR_COUNT];
+    int found[OPS_CONV_DIR_COUNT];          /* chosen by conv_find (cudnnFind*Ex), not the heuristics */
     int algo[OPS_CONV_DIR_COUNT];           /* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
     size_t ws_bytes[OPS_CONV_DIR_COUNT];
 } cuda_conv_entry;
@@ -40,16 +44,53 @@ typedef struct {
     cudaStream_t stream;
     cublasHandle_t cublas;
     cudnnHandle_t cudnn;
-    void *cublas_ws;                /* fixed, allocated at create: see cuda_backend_fixed_bytes */
+    void *cublas_ws;                /* the caller's (set_library_workspace); NULL: none yet */
     size_t cublas_ws_bytes;
     int tf32;
+    struct cuda_measure *measure;   /* cuda_measure.c */
     cuda_conv_entry **convs;
     size_t n_convs, convs_cap;
     cuda_bn_entry **bns;
     size_t n_bns, bns_cap;
 } cuda_ctx;
 
-/* 1 when the kernels of this file have code for the current device, else 0
+// ----------------------------------------------------------------------------
+// measurement (cuda_measure.c)
+
+/* Before the context's first device allocation: takes the process's CUPTI
+ * activity session if it is free and turns MEMORY2 on (so library
+ * allocations are seen), creates the NVTX domain. What cannot start is
+ * recorded, not fatal: only out of host memory fails. */
+ops_status cuda_measure_create(cuda_ctx *c);
+/* After the stream and library handles exist: timer events, the driver
+ * memory baseline, NVML. */
+ops_status cuda_measure_ready(cuda_ctx *c);
+void cuda_measure_destroy(cuda_ctx *c);
+
+void cuda_phase_changed(void *ctx, ops_phase phase, int micro_batch);
+ops_status cuda_timer_start(void *ctx);
+ops_status cuda_timer_stop(void *ctx, double *ns);
+ops_status cuda_profile_begin(void *ctx);
+ops_status cuda_profile_end(void *ctx, const ops_profile_sink *sink);
+ops_status cuda_device_memory(void *ctx, ops_device_memory *m);
+void cuda_device_memory_reset(void *ctx);
+ops_status cuda_device_state(void *ctx, ops_device_state *s);
+
+// ----------------------------------------------------------------------------
+// NVML (cuda_nvml.c), loaded at run time
+
+typedef struct cuda_nvml cuda_nvml;
+/* NULL only when out of host memory; an NVML that cannot be used is kept
+ * with its reason, which cuda_nvml_sample reports. */
+cuda_nvml *cuda_nvml_open(int cuda_device);
+void cuda_nvml_close(cuda_nvml *n);
+ops_status cuda_nvml_sample(const cuda_nvml *n, ops_device_state *s);
+/* "NVML loads (driver 580.65.06)" or why not; for `accumbench info` */
+void cuda_nvml_describe(char *out, size_t out_len);
+
+// ----------------------------------------------------------------------------
+
+/* 1 when the kernels of cuda_kernels.cu have code for the current device, else 0
  * with the reason in why (e.g. built for sm_80/sm_90, device is sm_75). */
 int cuda_kernels_usable(char *why, size_t why_len);
 

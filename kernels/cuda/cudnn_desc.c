@@ -22,14 +22,75 @@ const char *cuda_bn_shape_problem(const ops_norm_shape *s)
     return NULL;
 }
 
+/* fp32 excludes the tensor-op math types (TF32 on sm_80+) */
+static int math_allowed(cudnnMathType_t math, int tf32)
+{
+    return tf32 || (math != CUDNN_TENSOR_OP_MATH && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+}
+
 int cuda_conv_pick(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, int tf32)
 {
-    for (int i = 0; i < count; i++) {
-        if (status[i] != CUDNN_STATUS_SUCCESS) continue;
-        if (!tf32 && (math[i] == CUDNN_TENSOR_OP_MATH || math[i] == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)) continue;
-        return i;
-    }
+    for (int i = 0; i < count; i++)
+        if (status[i] == CUDNN_STATUS_SUCCESS && math_allowed(math[i], tf32)) return i;
     return -1;
+}
+
+int cuda_conv_pick_found(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, const size_t *memory,
+                         const float *time_ms, size_t ws_limit, int tf32)
+{
+    int best = -1;
+    for (int i = 0; i < count; i++) {
+        if (status[i] != CUDNN_STATUS_SUCCESS || memory[i] > ws_limit || !math_allowed(math[i], tf32)) continue;
+        if (best < 0 || time_ms[i] < time_ms[best]) best = i;
+    }
+    return best;
+}
+
+/* indexed by the enum values themselves, so a renumbering cannot misname */
+static const char *const fwd_algo_names[CUDNN_CONVOLUTION_FWD_ALGO_COUNT] = {
+    [CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM] = "IMPLICIT_GEMM",
+    [CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM] = "IMPLICIT_PRECOMP_GEMM",
+    [CUDNN_CONVOLUTION_FWD_ALGO_GEMM] = "GEMM",
+    [CUDNN_CONVOLUTION_FWD_ALGO_DIRECT] = "DIRECT",
+    [CUDNN_CONVOLUTION_FWD_ALGO_FFT] = "FFT",
+    [CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING] = "FFT_TILING",
+    [CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD] = "WINOGRAD",
+    [CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED] = "WINOGRAD_NONFUSED",
+};
+static const char *const bwd_data_algo_names[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT] = {
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_0] = "ALGO_0",
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_1] = "ALGO_1",
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT] = "FFT",
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING] = "FFT_TILING",
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD] = "WINOGRAD",
+    [CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED] = "WINOGRAD_NONFUSED",
+};
+static const char *const bwd_filter_algo_names[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT] = {
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0] = "ALGO_0",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1] = "ALGO_1",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT] = "FFT",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3] = "ALGO_3",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD] = "WINOGRAD",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED] = "WINOGRAD_NONFUSED",
+    [CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING] = "FFT_TILING",
+};
+
+const char *cuda_conv_algo_name(ops_conv_dir dir, int algo)
+{
+    const char *const *names = NULL;
+    int count = 0;
+    if (dir == OPS_CONV_FWD) names = fwd_algo_names, count = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    if (dir == OPS_CONV_BWD_DATA) names = bwd_data_algo_names, count = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+    if (dir == OPS_CONV_BWD_FILTER) names = bwd_filter_algo_names, count = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+    return names && algo >= 0 && algo < count && names[algo] ? names[algo] : "?";
+}
+
+const char *cuda_conv_dir_name(ops_conv_dir dir)
+{
+    return dir == OPS_CONV_FWD          ? "fwd"
+           : dir == OPS_CONV_BWD_DATA   ? "bwd_data"
+           : dir == OPS_CONV_BWD_FILTER ? "bwd_filter"
+                                        : "?";
 }
 
 #define TRY(x)                                                                                     \

@@ -50,6 +50,17 @@ void cuda_conv_descs_destroy(cuda_conv_descs *d);
  * with status SUCCESS whose math type the mode allows (fp32: anything but the
  * tensor-op math types; tf32: any). -1 when none qualifies. */
 int cuda_conv_pick(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, int tf32);
+/* Which entry of a cudnnFind*AlgorithmEx result to keep: the fastest (least
+ * time_ms) with status SUCCESS, memory <= ws_limit and a math type the mode
+ * allows (as cuda_conv_pick); the first of equal times. -1 when none. */
+int cuda_conv_pick_found(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, const size_t *memory,
+                         const float *time_ms, size_t ws_limit, int tf32);
+/* The name of a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value for the
+ * direction, as in the enum without its prefix ("IMPLICIT_PRECOMP_GEMM",
+ * "ALGO_1"); "?" for a value the enum does not have. */
+const char *cuda_conv_algo_name(ops_conv_dir dir, int algo);
+/* "fwd", "bwd_data", "bwd_filter" */
+const char *cuda_conv_dir_name(ops_conv_dir dir);
 
 /* dims = (n, k, p, q) of y */
 cudnnStatus_t cuda_conv_descs_out_dims(const cuda_conv_descs *d, int dims[4]);
