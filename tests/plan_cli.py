@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""tests/plan_cli.py — `accumbench plan` on the CPU backend, end to end.
+
+usage: plan_cli.py ACCUMBENCH WORKDIR
+
+For three models (an mlp, a small ResNet, and an mlp whose 16-wide tensors
+round up to 256 bytes at small micro-batches, where memory is far from a line
+in the sample count):
+  - plan --measure fits on micro-batches {1, 2, 4} (iter-size 1 and 2) and
+    must predict the held-out (micro-batch 32, iter-size 8) of retain and
+    accumulate within 5% of what `run --json` measures;
+  - --save then --results gives the same plan;
+  - for ten budgets from the smallest to the largest predicted peak, the
+    recommendation runs under --mem-limit budget (status ok, tracked peak
+    <= budget), and the next micro-batch up of the same strategy, which the
+    plan rejected, runs out of memory there (exit 3, status oom) whenever its
+    predicted peak is over the budget (a prediction inside the margin band is
+    rejected for the margin, not the budget, and is counted instead). These
+    plans read the measured rows with their step times replaced by a fixed
+    law (timed_copy): the small ResNet's throughput is flat in m, so measured
+    times would let timing noise, not memory, pick between micro-batches, and
+    the check is about memory;
+  - below the smallest peak nothing fits: exit 1 naming that peak and the
+    budget it needs, which then fits;
+  - --ragged splits, --verify, and bad input (exit 2, one line).
+Exit 0 when every check passes.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+MODELS = {
+    "mlp": ["--input-dim", "256", "--hidden", "128", "--layers", "2"],
+    "cnn": ["--model", "cnn", "--width", "4", "--stages", "1", "--blocks", "1", "--norm", "group"],
+    "narrow-mlp": ["--input-dim", "64", "--hidden", "16", "--layers", "4"],
+}
+B = 256
+MARGIN = 0.05
+# one timed step: memory needs no more (the tracked high-water of a step)
+ONE_STEP = ["--warmup", "0", "--min-steps", "1", "--max-steps", "1"]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL: " + what, flush=True)
+    return cond
+
+
+def accumbench(exe, args):
+    return subprocess.run([exe] + args, capture_output=True, text=True, timeout=600)
+
+
+def plan(exe, model, budget, source, extra=()):
+    p = accumbench(exe, ["plan", "--backend", "cpu", *model, "--budget", str(budget), "--effective-batch",
+                         str(B), *source, "--json", *extra])
+    doc = json.loads(p.stdout) if p.stdout.strip() else None
+    return p, doc
+
+
+def run_config(exe, model, strategy, m, b, limit=None):
+    args = ["run", "--backend", "cpu", "--json", *model, "--strategy", strategy, "--micro-batch", str(m),
+            "--effective-batch", str(b), *ONE_STEP]
+    if limit is not None:
+        args += ["--mem-limit", str(int(limit))]
+    p = accumbench(exe, args)
+    return p.returncode, json.loads(p.stdout), p.stderr
+
+
+def timed_copy(saved, dest):
+    """saved/results.csv with step_median_ns = 100 us + k * (200 us + m * 10 us):
+    samples/s of a micro-batch grow with m, a per-step overhead on top."""
+    with open(os.path.join(saved, "results.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    col = {name: i for i, name in enumerate(head)}
+    for r in rows[1:]:
+        m, k = int(r[col["micro_batch"]]), int(r[col["iter_size"]])
+        r[col["step_median_ns"]] = str(100e3 + k * (200e3 + m * 10e3))
+    os.makedirs(dest, exist_ok=True)
+    with open(os.path.join(dest, "results.csv"), "w", newline="") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(rows)
+    return dest
+
+
+def find(cands, strategy, m):
+    for c in cands:
+        if c["strategy"] == strategy and c["micro_batch"] == m:
+            return c
+    return None
+
+
+def test_model(exe, work, name, model):
+    print(f"--- {name}: {' '.join(model)}", flush=True)
+    saved = os.path.join(work, name)
+    p, doc = plan(exe, model, "1TiB", ["--measure", "--save", saved])
+    if not check(p.returncode == 0 and doc, f"{name}: plan --measure exit {p.returncode}: {p.stderr.strip()}"):
+        return
+    fits = {f["strategy"]: f for f in doc["fits"]}
+    check(sorted(fits) == ["accumulate", "full", "retain"], f"{name}: fits {sorted(fits)}")
+    for s, f in fits.items():
+        check(f["points"] == (4 if s == "full" else 6), f"{name}: {s} fitted on {f['points']} points")
+        print(f"  fit {s}: fixed {f['fixed_bytes']:.0f} B, scale {f['scale']:.4f}, "
+              f"{f['act_bytes_per_sample']:.0f} B/sample held, max residual {100 * f['max_rel_residual']:.3f}%")
+
+    # the held-out configuration
+    for s in ("retain", "accumulate"):
+        c = next((c for c in doc["candidates"] if c["strategy"] == s and c["micro_batch"] == 32), None)
+        if not check(c is not None and c["iter_size"] == 8, f"{name}: no {s} 32 x 8 candidate"):
+            continue
+        rc, row, err = run_config(exe, model, s, 32, B)
+        check(rc == 0 and row["status"] == "ok", f"{name}: run {s} 32 x 8: exit {rc} {err.strip()}")
+        rel = c["predicted_peak_bytes"] / row["mem_tracked_bytes"] - 1
+        print(f"  held-out {s} 32 x 8: predicted {c['predicted_peak_bytes']:.0f}, measured "
+              f"{row['mem_tracked_bytes']}, error {100 * rel:+.3f}%")
+        check(abs(rel) <= 0.05, f"{name}: {s} 32 x 8 predicted {c['predicted_peak_bytes']:.0f} vs measured "
+              f"{row['mem_tracked_bytes']} ({100 * rel:+.2f}%)")
+
+    # the saved runs read back give the same plan
+    p2, doc2 = plan(exe, model, "1TiB", ["--results", saved])
+    check(p2.returncode == 0 and doc2 and doc2["candidates"] == doc["candidates"],
+          f"{name}: --results {saved} does not give the --measure plan: {p2.stderr.strip()}")
+
+    source = ["--results", timed_copy(saved, saved + "-timed")]
+    p, doc = plan(exe, model, "1TiB", source)
+    if not check(p.returncode == 0 and doc, f"{name}: plan --results {source[1]}: {p.stderr.strip()}"):
+        return saved
+    acc = next(f for f in doc["fits"] if f["strategy"] == "accumulate")
+    check(abs(acc["step_overhead_ns"] - 100e3) < 1, f"{name}: step overhead {acc['step_overhead_ns']} != 100 us")
+    peaks = [c["predicted_peak_bytes"] for c in doc["candidates"]]
+    lo, hi = min(peaks), max(peaks)
+    oom_checked = margin_band = slower = 0
+    for i in range(10):
+        # from "only the smallest fits" to "everything fits"
+        budget = int(lo / (1 - MARGIN) * (hi / lo) ** (i / 9)) + 1
+        p, d = plan(exe, model, budget, source)
+        rec = d["recommendation"] if d else None
+        if not check(p.returncode == 0 and rec, f"{name}: budget {budget}: exit {p.returncode} {p.stderr.strip()}"):
+            continue
+        check(rec["predicted_peak_bytes"] <= budget * (1 - MARGIN), f"{name}: budget {budget}: {rec} over the limit")
+        rc, row, err = run_config(exe, model, rec["strategy"], rec["micro_batch"], B, budget)
+        ok = check(rc == 0 and row["status"] == "ok" and row["mem_tracked_bytes"] <= budget,
+                   f"{name}: budget {budget}: recommended {rec['strategy']} {rec['micro_batch']} exit {rc}, "
+                   f"status {row['status']}, tracked {row['mem_tracked_bytes']} {err.strip()}")
+        line = (f"  budget {budget}: {rec['strategy']} {rec['micro_batch']} x {rec['iter_size']}, predicted "
+                f"{rec['predicted_peak_bytes']:.0f}, measured {row['mem_tracked_bytes']}")
+        if ok:
+            rel = rec["predicted_peak_bytes"] / row["mem_tracked_bytes"] - 1
+            check(abs(rel) <= 0.05, f"{name}: budget {budget}: prediction off by {100 * rel:+.2f}%")
+        nxt = find(d["candidates"], rec["strategy"], rec["micro_batch"] * 2)
+        if rec["strategy"] == "full" or nxt is None:
+            print(line + "; no larger micro-batch")
+            continue
+        if nxt["feasible"]:
+            # rejected for speed, not memory: it must be clearly slower
+            slower += 1
+            check(nxt["predicted_samples_per_s"] < rec["predicted_samples_per_s"] * 0.97,
+                  f"{name}: budget {budget}: {nxt} fits and is not slower than the recommendation")
+            print(line + f"; next {nxt['micro_batch']} fits but is slower")
+            continue
+        if nxt["predicted_peak_bytes"] <= budget:
+            margin_band += 1
+            print(line + f"; next {nxt['micro_batch']} predicted {nxt['predicted_peak_bytes']:.0f}: inside the margin")
+            continue
+        rc, row, err = run_config(exe, model, nxt["strategy"], nxt["micro_batch"], B, budget)
+        oom_checked += 1
+        check(rc == 3 and row["status"] == "oom",
+              f"{name}: budget {budget}: rejected {nxt['strategy']} {nxt['micro_batch']} exit {rc}, "
+              f"status {row['status']} (predicted {nxt['predicted_peak_bytes']:.0f})")
+        print(line + f"; next {nxt['micro_batch']} predicted {nxt['predicted_peak_bytes']:.0f}: exit {rc} {row['status']}")
+    print(f"  {oom_checked} rejected configurations ran out of memory, {margin_band} inside the margin, "
+          f"{slower} slower")
+    check(oom_checked >= 6, f"{name}: only {oom_checked} of 10 budgets checked a rejected configuration")
+
+    # nothing fits
+    p, d = plan(exe, model, int(lo * 0.9), source)
+    check(p.returncode == 1 and "nothing fits" in p.stderr and "smallest predicted peak" in p.stderr,
+          f"{name}: below the smallest peak: exit {p.returncode}, stderr {p.stderr.strip()}")
+    if d and check(d["recommendation"] is None and d["smallest"], f"{name}: nothing fits: JSON {d}"):
+        need = d["smallest"]["budget_needed_bytes"]
+        check(f"--budget {int(need + 0.999)}" in p.stderr or f"--budget {round(need)}" in p.stderr,
+              f"{name}: the message does not name the budget needed ({need:.0f}): {p.stderr.strip()}")
+        p2, d2 = plan(exe, model, int(need) + 1, source)
+        check(p2.returncode == 0 and d2["recommendation"], f"{name}: the budget it names does not fit")
+    return saved
+
+
+def test_ragged_and_verify(exe, saved):
+    model = MODELS["mlp"]
+    b = 100
+    p = accumbench(exe, ["plan", "--backend", "cpu", *model, "--budget", "700KiB", "--effective-batch", str(b),
+                         "--results", saved, "--ragged", "--json"])
+    d = json.loads(p.stdout) if p.stdout.strip() else None
+    if not check(p.returncode == 0 and d, f"ragged: exit {p.returncode} {p.stderr.strip()}"):
+        return
+    ms = sorted({c["micro_batch"] for c in d["candidates"] if c["strategy"] == "accumulate"})
+    want = sorted({-(-b // k) for k in range(1, b + 1)} | {1, 2, 4, 8, 16, 32, 64})
+    check(ms == want, f"ragged: micro-batches {ms}, want {want}")
+    c34 = find(d["candidates"], "accumulate", 34)
+    check(c34 and c34["iter_size"] == 3 and c34["last_micro_batch"] == 32, f"ragged: 34 -> {c34}")
+    rec = d["recommendation"]
+    rc, row, err = run_config(exe, model, rec["strategy"], rec["micro_batch"], b, 700 * 1024)
+    check(rc == 0 and abs(rec["predicted_peak_bytes"] / row["mem_tracked_bytes"] - 1) <= 0.05,
+          f"ragged: {rec} measured {row.get('mem_tracked_bytes')} exit {rc}")
+    print(f"  ragged B=100: {rec['strategy']} {rec['micro_batch']} x {rec['iter_size']} (last "
+          f"{rec['last_micro_batch']}): predicted {rec['predicted_peak_bytes']:.0f}, measured {row['mem_tracked_bytes']}")
+
+    p = accumbench(exe, ["plan", "--backend", "cpu", *model, "--budget", "700KiB", "--effective-batch", "256",
+                         "--results", saved, "--verify"])
+    check(p.returncode == 0 and "verify: peak predicted" in p.stdout, f"--verify: exit {p.returncode}: "
+          f"{p.stdout[-400:]} {p.stderr.strip()}")
+    print("  " + next((l for l in p.stdout.splitlines() if l.startswith("verify:")), "(no verify line)"))
+
+
+def test_bad_input(exe, saved):
+    mlp = MODELS["mlp"]
+    base = ["plan", "--backend", "cpu", *mlp]
+    cases = [
+        (base + ["--effective-batch", "64", "--results", saved], "--budget"),
+        (base + ["--budget", "0", "--effective-batch", "64", "--results", saved], "--budget"),
+        (base + ["--budget", "1GiB", "--effective-batch", "0", "--results", saved], "--effective-batch"),
+        (base + ["--budget", "1GiB", "--results", saved], "--effective-batch"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64"], "--measure"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--measure"], "--results"),
+        (["plan", "--backend", "cpu", "--input-dim", "256", "--hidden", "64", "--layers", "2", "--budget", "1GiB",
+          "--effective-batch", "64", "--results", saved], "no ok rows"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved + "-missing"], "results.csv"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--strategy", "retain"],
+         "--strategy"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--margin", "100%"], "--margin"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--micro-batches", "128"],
+         "--micro-batches"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--save", "x"], "--save"),
+        (base + ["--budget", "1GiB", "--effective-batch", "64", "--results", saved, "--strategies", "fast"],
+         "--strategies"),
+        (["plan", "--backend", "cpu", "--hidden", "abc", "--budget", "1GiB", "--effective-batch", "64", "--results",
+          saved], "--hidden"),
+    ]
+    for args, word in cases:
+        p = accumbench(exe, args)
+        lines = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and len(lines) == 1 and lines[0].startswith("accumbench: ") and word in lines[0],
+              f"bad input {' '.join(args[4:])}: exit {p.returncode}, stderr {p.stderr.strip()!r} (want '{word}')")
+
+
+def main():
+    exe, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    saved = {}
+    for name, model in MODELS.items():
+        saved[name] = test_model(exe, work, name, model)
+    if saved.get("mlp"):
+        print("--- ragged splits, --verify, bad input", flush=True)
+        test_ragged_and_verify(exe, saved["mlp"])
+        test_bad_input(exe, saved["mlp"])
+    print(f"{len(failures)} check(s) failed" if failures else "all plan checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
