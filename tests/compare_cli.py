@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""tests/compare_cli.py — `accumbench compare` and `export --format gbench`
+end to end, on sweep directories assembled from real `accumbench run --out`
+outputs (4 configurations x 3 repeats, CPU backend).
+
+The timed step times are replaced by seeded synthetic ones (1% spread around
+a per-configuration level) so that verdicts do not depend on the load of the
+machine running the test; every other cell is what run wrote.
+
+Checks: against itself -> exit 0; two configurations slowed 10% -> exit 1
+naming exactly those; +-1% noise -> 0; mem_tracked_bytes +10% -> flagged,
+exit 1; a dropped configuration -> exit 1 (missing); a failed repeat -> exit 1;
+a new configuration -> reported, exit 0; meta.json differences (driver,
+cuDNN) shown beside regressions; numbers written as 1e6 / 8.0 / 2.56e2 read
+as 1000000 / 8 / 256; malformed inputs -> exit 2 with one line naming
+file:line; --json/--csv parse; export: valid JSON (python3 -m json.tool), one
+benchmark per results row, unique (name, repetition_index), counters, errors.
+Usage: compare_cli.py ACCUMBENCH WORKDIR"""
+import csv, json, os, random, shutil, subprocess, sys
+
+bin_, work = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg)
+    if not cond:
+        failures.append(msg)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def edit_csv(path, fn):
+    """fn(header, rows) -> rows"""
+    header, rows = read_csv(path)
+    write_csv(path, header, fn(header, rows))
+
+
+def compare(base, new, *flags):
+    p = subprocess.run([bin_, "compare", base, new, *flags], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def copy(src, name):
+    dst = os.path.join(work, name)
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    return dst
+
+
+# ---------------------------------------------------------------------------
+# BASE: 4 configurations x 3 repeats from real runs
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+configs = [(s, k) for s in ("accumulate", "retain") for k in (1, 2)]
+frags = []
+for s, k in configs:
+    for rep in range(3):
+        out = os.path.join(work, "frags", f"{s}-{k}-{rep}")
+        subprocess.run([bin_, "run", "--backend", "cpu", "--input-dim", "256", "--hidden", "128", "--layers", "2",
+                        "--micro-batch", "8", "--iter-size", str(k), "--strategy", s, "--warmup", "1",
+                        "--min-steps", "12", "--max-steps", "12", "--out", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        frags.append((out, rep))
+
+base = os.path.join(work, "base")
+os.makedirs(base)
+rng = random.Random(7)
+level = {}
+for name in ("results.csv", "steps.csv"):
+    header, all_rows = None, []
+    for out, rep in frags:
+        h, rows = read_csv(os.path.join(out, name))
+        header = h
+        ri = h.index("repeat")
+        for r in rows:
+            r[ri] = str(rep)
+            if name == "steps.csv" and r[h.index("kind")] == "timed":
+                key = (r[h.index("strategy")], r[h.index("iter_size")])
+                lv = level.setdefault(key, 1e6 * (1 + len(level)))
+                r[h.index("step_ns")] = "%.0f" % (lv * (1 + 0.01 * rng.gauss(0, 1)))
+            all_rows.append(r)
+    write_csv(os.path.join(base, name), header, all_rows)
+meta = {"schema_version": 1, "host": "rig", "git": {"commit": "1111111", "dirty": False},
+        "device": {"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", "runtime": "12.4", "cudnn": "9.1.0",
+                   "cublas": "12.4.5", "clocks": {"sm_mhz": 1980}},
+        "start_utc": "2026-01-01T00:00:00Z", "end_utc": "2026-01-01T00:05:00Z"}
+with open(os.path.join(base, "meta.json"), "w") as f:
+    json.dump(meta, f, indent=2)
+rh, rrows = read_csv(os.path.join(base, "results.csv"))
+check(len(rrows) == 12, f"BASE has 12 results rows ({len(rrows)})")
+
+# ---------------------------------------------------------------------------
+# compare
+rc, out, err = compare(base, base, "--json", os.path.join(work, "self.json"), "--csv", os.path.join(work, "self.csv"))
+check(rc == 0, f"against itself: exit {rc} (want 0) {err.strip()}")
+check("0 regressions" in out.splitlines()[-1], f"summary line: {out.splitlines()[-1]!r}")
+js = json.load(open(os.path.join(work, "self.json")))
+names = {c["key"]["strategy"] + "/" + c["key"]["iter_size"]: c["config"] for c in js["configurations"]}
+check(len(js["configurations"]) == 4 and all(c["verdict"] == "same" for c in js["configurations"]),
+      "self: 4 configurations, all same")
+check(all(m["p_value"] == 1 for c in js["configurations"] for m in c["metrics"] if m["metric"] == "step_ns"),
+      "self: p = 1")
+ch, crows = read_csv(os.path.join(work, "self.csv"))
+check(len(crows) == 4 and "new_step_ns" in ch and "verdict" in ch, "--csv: one row per configuration")
+
+
+def scale_steps(d, factor_fn, only=None):
+    def fn(h, rows):
+        si, ki, ni, ii = h.index("strategy"), h.index("kind"), h.index("step_ns"), h.index("iter_size")
+        for r in rows:
+            if r[ki] == "timed" and (only is None or (r[si], r[ii]) in only):
+                r[ni] = "%.0f" % (float(r[ni]) * factor_fn())
+        return rows
+    edit_csv(os.path.join(d, "steps.csv"), fn)
+
+
+slow = copy(base, "slow")
+slowed = {("retain", "1"), ("accumulate", "2")}
+scale_steps(slow, lambda: 1.10, slowed)
+meta2 = json.loads(json.dumps(meta))
+meta2["device"]["driver"] = "555.42.02"
+meta2["device"]["cudnn"] = "9.3.0"
+meta2["start_utc"] = "2026-01-02T00:00:00Z"
+with open(os.path.join(slow, "meta.json"), "w") as f:
+    json.dump(meta2, f)
+rc, out, err = compare(base, slow, "--json", os.path.join(work, "slow.json"))
+check(rc == 1, f"10% slower: exit {rc} (want 1)")
+js = json.load(open(os.path.join(work, "slow.json")))
+verdicts = {c["key"]["strategy"] + "/" + c["key"]["iter_size"]: c["verdict"] for c in js["configurations"]}
+check(verdicts == {"accumulate/1": "same", "accumulate/2": "regression", "retain/1": "regression",
+                   "retain/2": "same"}, f"10% slower: verdicts {verdicts}")
+reg_lines = [l for l in out.splitlines() if "**regression**" in l]
+for s, k in sorted(slowed):
+    name = names[f"{s}/{k}"]
+    check(any(l.startswith(f"| {name} | step time") for l in reg_lines), f"10% slower: {name} named as a regression")
+check(not any(names["accumulate/1"] + " |" in l or names["retain/2"] + " |" in l for l in reg_lines),
+      "10% slower: the other configurations are not")
+check(all("550.54.15 → 555.42.02" in l and "9.1.0 → 9.3.0" in l for l in reg_lines),
+      "meta: driver and cuDNN changes beside each regression")
+check("start_utc" not in out, "meta: start time not reported as a change")
+check("- device.driver: 550.54.15 → 555.42.02" in out, "meta: environment list")
+check(any("device.cudnn: 9.1.0 → 9.3.0" in x for c in js["configurations"] if c["regression"] for x in c["changed"]),
+      "--json: changed lists cuDNN")
+step = [m for c in js["configurations"] if c["verdict"] == "regression" for m in c["metrics"]
+        if m["metric"] == "step_ns"]
+check(all(abs(m["change"] - 0.10) < 0.01 and m["p_value"] < 1e-6 and m["test"] == "asymptotic" for m in step),
+      f"10% slower: change ~ +10%, p tiny ({[(round(m['change'], 4), m['p_value']) for m in step]})")
+
+noisy = copy(base, "noisy")
+nrng = random.Random(11)
+scale_steps(noisy, lambda: nrng.uniform(0.99, 1.01))
+rc, out, err = compare(base, noisy)
+check(rc == 0, f"+-1% noise: exit {rc} (want 0)")
+
+rc, out, err = compare(base, slow, "--threshold", "15%")
+check(rc == 0, f"10% slower under --threshold 15%: exit {rc} (want 0)")
+
+mem = copy(base, "mem")
+def grow_mem(h, rows):
+    mi, si, ii = h.index("mem_tracked_bytes"), h.index("strategy"), h.index("iter_size")
+    for r in rows:
+        if (r[si], r[ii]) == ("retain", "2"):
+            r[mi] = "%.0f" % (float(r[mi]) * 1.10)
+    return rows
+edit_csv(os.path.join(mem, "results.csv"), grow_mem)
+rc, out, err = compare(base, mem)
+check(rc == 1, f"memory +10%: exit {rc} (want 1)")
+check(any(l.startswith(f"| {names['retain/2']} | mem_tracked_bytes") and "+10.00%" in l and "**regression**" in l
+          for l in out.splitlines()), "memory +10%: flagged on mem_tracked_bytes")
+rc, out, err = compare(base, mem, "--mem-threshold", "20%")
+check(rc == 0, f"memory +10% under --mem-threshold 20%: exit {rc} (want 0)")
+
+dropped = copy(base, "dropped")
+for f in ("results.csv", "steps.csv"):
+    edit_csv(os.path.join(dropped, f),
+             lambda h, rows: [r for r in rows if (r[h.index("strategy")], r[h.index("iter_size")]) != ("accumulate", "1")])
+rc, out, err = compare(base, dropped)
+check(rc == 1, f"dropped configuration: exit {rc} (want 1)")
+check(any(l.startswith(f"| {names['accumulate/1']} | status") and "missing" in l and "**regression**" in l
+          for l in out.splitlines()), "dropped configuration: reported missing")
+rc, out, err = compare(dropped, base)
+check(rc == 0 and any(l.startswith(f"| {names['accumulate/1']} |") and l.rstrip().endswith("| new |")
+                      for l in out.splitlines()), f"a configuration only in NEW: 'new', exit {rc}")
+
+failed = copy(base, "failed")
+def oom(h, rows):
+    for r in rows:
+        if (r[h.index("strategy")], r[h.index("iter_size")], r[h.index("repeat")]) == ("retain", "1", "2"):
+            r[h.index("status")] = "oom"
+            r[h.index("error")] = "out of memory: asked 1 MiB"
+    return rows
+edit_csv(os.path.join(failed, "results.csv"), oom)
+rc, out, err = compare(base, failed)
+check(rc == 1 and any(l.startswith(f"| {names['retain/1']} | status") and "oom (1/3 repeats)" in l
+                      and "**regression**" in l for l in out.splitlines()), f"ok -> oom: regression, exit {rc}")
+
+# numbers written differently read the same
+numtext = copy(base, "numtext")
+def respell(h, rows):
+    for r in rows:
+        for col, fmt in (("input_dim", "%.2e"), ("micro_batch", "%.1f"), ("mem_tracked_bytes", "%.6e"),
+                         ("step_ns", "%.6e"), ("seed", "%.1f"), ("repeat", "%.0e")):
+            if col in h and r[h.index(col)]:
+                r[h.index(col)] = fmt % float(r[h.index(col)])
+    return rows
+for f in ("results.csv", "steps.csv"):
+    edit_csv(os.path.join(numtext, f), respell)
+h, rows = read_csv(os.path.join(numtext, "results.csv"))
+check(rows[0][h.index("input_dim")] == "2.56e+02" and "e+" in rows[0][h.index("mem_tracked_bytes")],
+      f"respelled cells: input_dim {rows[0][h.index('input_dim')]}, mem {rows[0][h.index('mem_tracked_bytes')]}")
+rc, out, err = compare(base, numtext, "--json", os.path.join(work, "numtext.json"))
+js = json.load(open(os.path.join(work, "numtext.json")))
+check(rc == 0 and len(js["configurations"]) == 4 and all(c["verdict"] == "same" for c in js["configurations"]),
+      f"1e6 vs 1000000: the same 4 configurations, all same (exit {rc}) {err.strip()}")
+check(all(m["change"] == 0 for c in js["configurations"] for m in c["metrics"]), "1e6 vs 1000000: no change")
+
+
+# malformed inputs: exit 2, one line naming file:line
+def bad(name, mutate, want):
+    d = copy(base, "bad-" + name)
+    mutate(d)
+    rc, out, err = compare(base, d)
+    lines = err.strip().splitlines()
+    check(rc == 2 and len(lines) == 1 and lines[0].startswith("accumbench: ") and want(d) in lines[0],
+          f"malformed ({name}): exit {rc}, stderr {err.strip()!r}")
+
+
+def append(path, text):
+    with open(path, "a", newline="") as f:
+        f.write(text)
+
+
+bad("short row", lambda d: append(os.path.join(d, "results.csv"), "accumbench,cpu,mlp\r\n"),
+    lambda d: os.path.join(d, "results.csv") + ":14:")
+bad("unterminated quote", lambda d: append(os.path.join(d, "steps.csv"), '"accumbench,cpu\r\n'),
+    lambda d: os.path.join(d, "steps.csv") + ":")
+
+
+def step_text(d):
+    def fn(h, rows):
+        timed = [r for r in rows if r[h.index("kind")] == "timed"]
+        timed[0][h.index("step_ns")] = "12x"
+        return rows
+    edit_csv(os.path.join(d, "steps.csv"), fn)
+
+
+bad("step_ns not a number", step_text, lambda d: os.path.join(d, "steps.csv") + ":3: column 'step_ns': '12x'")
+
+
+def mem_text(d):
+    def fn(h, rows):
+        rows[4][h.index("mem_tracked_bytes")] = "lots"
+        return rows
+    edit_csv(os.path.join(d, "results.csv"), fn)
+
+
+bad("memory not a number", mem_text, lambda d: os.path.join(d, "results.csv") + ":6: column 'mem_tracked_bytes'")
+bad("no steps.csv", lambda d: os.remove(os.path.join(d, "steps.csv")), lambda d: os.path.join(d, "steps.csv"))
+bad("duplicate row", lambda d: edit_csv(os.path.join(d, "results.csv"), lambda h, rows: rows + [rows[0]]),
+    lambda d: os.path.join(d, "results.csv") + ":14: the same configuration and repeat as line 2")
+rc, out, err = compare(base, os.path.join(work, "does-not-exist"))
+check(rc == 2 and len(err.strip().splitlines()) == 1 and "does-not-exist" in err, f"missing directory: exit {rc}")
+rc, out, err = compare(base, base, "--threshold", "abc")
+check(rc == 2 and "--threshold" in err, f"bad --threshold: exit {rc}")
+p = subprocess.run([bin_, "compare", base], capture_output=True, text=True)
+check(p.returncode == 2 and "two sweep directories" in p.stderr, f"one directory: exit {p.returncode}")
+with open(os.path.join(copy(base, "badmeta"), "meta.json"), "w") as f:
+    f.write('{"device": {"driver": "550"')
+rc, out, err = compare(base, os.path.join(work, "badmeta"))
+check(rc == 0 and "environment unknown: NEW" in out and "meta.json:1:" in out,
+      f"truncated meta.json: a note, not a failure (exit {rc})")
+
+# ---------------------------------------------------------------------------
+# export --format gbench
+gb = os.path.join(work, "gbench.json")
+p = subprocess.run([bin_, "export", "--format", "gbench", failed, "--out", gb], capture_output=True, text=True)
+check(p.returncode == 0, f"export: exit {p.returncode} {p.stderr.strip()}")
+tool = subprocess.run([sys.executable, "-m", "json.tool", gb], capture_output=True, text=True)
+check(tool.returncode == 0, f"export: python3 -m json.tool accepts it {tool.stderr.strip()}")
+doc = json.load(open(gb))
+bench = doc["benchmarks"]
+check(len(bench) == 12, f"export: one benchmark per results row ({len(bench)})")
+pairs = {(b["name"], b["repetition_index"]) for b in bench}
+check(len(pairs) == 12 and len({b["name"] for b in bench}) == 4, "export: (name, repetition_index) unique, 4 names")
+check(all(b["name"].startswith("mlp/") and "/micro_batch:8/iter_size:" in b["name"] and b["run_name"] == b["name"]
+          for b in bench), f"export: gbench-style names ({bench[0]['name']})")
+check(sorted(b["repetition_index"] for b in bench if b["name"] == bench[0]["name"]) == [0, 1, 2]
+      and all(b["repetitions"] == 3 for b in bench), "export: repetitions 3, indexes 0..2")
+must = ("run_type", "iterations", "real_time", "cpu_time", "time_unit", "threads")
+check(all(all(k in b for k in must) and b["run_type"] == "iteration" and b["time_unit"] == "ns" for b in bench),
+      "export: gbench fields")
+ok = [b for b in bench if not b.get("error_occurred")]
+check(all(b["iterations"] == 12 and b["real_time"] == b["step_median_ns"] and b["cpu_time"] == b["real_time"]
+          for b in ok), "export: iterations = steps_timed, real_time = step_median_ns, cpu_time = real_time on CPU")
+check(all(isinstance(b.get(c), (int, float)) for b in ok for c in
+          ("samples_per_s", "mem_tracked_bytes", "rss_delta_bytes", "mem_analytic_bytes", "step_p90_ns")),
+      "export: counters present")
+err_rows = [b for b in bench if b.get("error_occurred")]
+check(len(err_rows) == 1 and err_rows[0]["error_message"].startswith("oom: out of memory"),
+      f"export: the oom row has error_occurred ({[b.get('error_message') for b in err_rows]})")
+ctx = doc["context"]
+check(all(k in ctx for k in ("date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "library_build_type")),
+      "export: gbench context")
+check(ctx.get("device.driver") == "550.54.15" and ctx.get("device.clocks.sm_mhz") == "1980"
+      and ctx["host_name"] == "rig" and ctx["date"] == "2026-01-01T00:00:00Z", "export: meta.json in the context")
+text = open(gb).read()
+check("NaN" not in text and "Infinity" not in text, "export: no NaN/Infinity")
+p = subprocess.run([bin_, "export", "--format", "gbench", base], capture_output=True, text=True)
+check(p.returncode == 0 and json.loads(p.stdout)["benchmarks"], "export to stdout")
+p = subprocess.run([bin_, "export", "--format", "csv", base], capture_output=True, text=True)
+check(p.returncode == 2 and "--format" in p.stderr, f"export --format csv: exit {p.returncode}")
+
+print(f"{len(failures)} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)
