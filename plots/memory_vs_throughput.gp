@@ -1,0 +1,56 @@
+# plots/memory_vs_throughput.gp — figure 3: peak tracked memory (MiB) against
+# throughput (samples/s) at one effective batch: one point per split
+# (micro-batch × iter_size), coloured by strategy; the Pareto front (no other
+# split uses less memory and runs faster) joined by a line.
+#
+# Data (`accumbench report` writes it): one block per strategy, then a last
+# block for the Pareto front, blocks separated by two blank lines; each opens
+# with a `# series:` comment and a header line whose 2nd column is the series
+# title, then rows
+#   tracked_MiB samples_per_s "split" rgb point     (strategy blocks)
+#   tracked_MiB samples_per_s "strategy split"      (the front, by memory)
+#
+#   gnuplot -e "datafile='DIR/plots/data/memory_vs_throughput.dat'; outbase='out'" memory_vs_throughput.gp
+# writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
+
+if (!exists("datafile")) { print "memory_vs_throughput.gp: give datafile='...' with -e"; exit status 2 }
+if (!exists("outbase")) { outbase = "memory_vs_throughput" }
+if (!exists("plottitle")) { plottitle = "Memory vs throughput" }
+set encoding utf8
+set datafile columnheaders
+
+stats datafile using 1 nooutput
+N = STATS_blocks - 1
+array RGB[N]
+array PT[N]
+do for [i = 1:N] {
+    stats datafile index (i - 1) using 4 nooutput
+    RGB[i] = int(STATS_min)
+    stats datafile index (i - 1) using 5 nooutput
+    PT[i] = int(STATS_min)
+}
+
+set title plottitle noenhanced
+set xlabel "peak tracked memory (MiB)"
+set ylabel "throughput (samples/s)"
+set offsets graph 0.08, graph 0.08, graph 0.1, graph 0.1
+set grid xtics ytics lc rgb "#dddddd"
+set key outside right top vertical noenhanced spacing 1.2
+set border 3
+set tics nomirror
+
+pngterm = strstrt(GPVAL_TERMINALS, "pngcairo") ? "pngcairo" : "png"
+do for [fmt in "png svg"] {
+    if (fmt eq "png") {
+        if (pngterm eq "pngcairo") { set terminal pngcairo size 1100,640 font "DejaVu Sans,11" noenhanced }
+        else { set terminal png size 1100,640 noenhanced }
+    } else {
+        set terminal svg size 1100,640 font "DejaVu Sans,12" background "white" noenhanced
+    }
+    set output outbase . "." . fmt
+    plot datafile index N using 1:2 with lines lw 6 lc rgb "#c8c8c8" title columnheader(2), \
+         for [i = 1:N] datafile index (i - 1) using 1:2 with points pt PT[i] ps 1.6 lw 2 lc rgb RGB[i] \
+             title columnheader(2), \
+         for [i = 1:N] datafile index (i - 1) using 1:2:3 with labels offset 0,1.1 font ",9" tc rgb RGB[i] notitle
+    set output
+}

@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""tests/report_check.py — `accumbench report` on a small hand-made results
+set (mlp 3072→1024×3 on the CPU: full, retain and accumulate, micro-batch 8
+and 16, iter_size 1, 2, 4, 8, one out-of-memory row, one repeated
+configuration), generated here with the memory and time the engine's models
+would give.
+
+  report_check.py plots ACCUMBENCH WORKDIR
+      report exits 0 and names the plots directory and 6 figures; every PNG
+      and SVG exists and decodes; each data file's series hold exactly the
+      points computed here from the CSVs; each SVG draws exactly those
+      points; axis labels carry units; summary.md has the ratio and the
+      throughput table; without gnuplot the report is still written (exit 0,
+      a warning, no stale plots); bad directories are exit 2 with one line.
+  report_check.py html ACCUMBENCH WORKDIR
+      report.html rendered in headless Chromium: the screenshot is not blank,
+      every <svg>/<img> is laid out with width > 0, the results table has one
+      row per results.csv row; the file references nothing outside itself.
+
+Standard library only (the PNG decoder is zlib + the five PNG filters)."""
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+import xml.etree.ElementTree as ET
+
+MIB = 1048576.0
+FAILS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------
+# the results set
+
+KEYS = ["engine", "backend", "model", "input_dim", "hidden", "layers", "width", "stages", "blocks", "norm",
+        "strategy", "loss_norm", "micro_batch", "iter_size", "effective_batch", "last_micro_batch", "math",
+        "conv_algo", "optimizer", "seed", "repeat"]
+MEASURES = ["status", "steps_timed", "stop_reason", "step_median_ns", "step_p10_ns", "step_p90_ns", "noise_rel",
+            "samples_per_s", "steps_per_s", "mem_tracked_bytes", "mem_reserved_bytes", "mem_device_bytes",
+            "mem_driver_bytes", "rss_delta_bytes", "data_bytes", "mem_analytic_bytes", "gpu_busy_ratio",
+            "launches_per_step", "host_ns_per_step", "cupti_overhead_ratio", "grad_rel_err", "error"]
+
+D, H, L = 3072, 1024, 3
+PARAMS = D * H + H + (L - 1) * (H * H + H) + H * 10 + 10        # 5256202, as the README says
+BASE = 3 * 4 * PARAMS                                            # weights, grads, momentum
+ACT = 4 * (2 * H * L + 2 * 10)                                   # activations per sample
+TRANSIENT = 4 * D                                                # largest backward temporary per sample
+OOM = ("retain", 16, 8)
+
+
+def analytic(strategy, m, k):
+    held = m * k if strategy == "retain" else m
+    return BASE + held * ACT + m * TRANSIENT
+
+
+def step_ns(strategy, m, k):
+    per_mb = 300e3 + m * 280e3
+    return k * per_mb * (1.02 if strategy == "retain" else 1.0) + 1.5e6
+
+
+def configs():
+    out = []
+    for eb in (8, 16, 32, 64, 128):
+        out.append(("full", eb, 1))
+    for strategy in ("retain", "accumulate"):
+        for m in (8, 16):
+            for k in (1, 2, 4, 8):
+                out.append((strategy, m, k))
+    return out
+
+
+def key_row(strategy, m, k, repeat):
+    return {"engine": "accumbench", "backend": "cpu", "model": "mlp", "input_dim": D, "hidden": H, "layers": L,
+            "width": "", "stages": "", "blocks": "", "norm": "", "strategy": strategy, "loss_norm": "mean",
+            "micro_batch": m, "iter_size": k, "effective_batch": m * k, "last_micro_batch": m, "math": "fp32",
+            "conv_algo": "heuristic", "optimizer": "sgd", "seed": 1, "repeat": repeat}
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(header)
+        for r in rows:
+            w.writerow([r.get(h, "") for h in header])
+
+
+def make_results(d):
+    os.makedirs(d, exist_ok=True)
+    results, steps, kernels, memory = [], [], [], []
+    runs = [(s, m, k, 0) for s, m, k in configs()] + [("accumulate", 8, 1, 1)]   # one repeated configuration
+    for s, m, k, rep in runs:
+        key = key_row(s, m, k, rep)
+        r = dict(key)
+        oom = (s, m, k) == OOM
+        a = analytic(s, m, k)
+        r.update({"status": "oom" if oom else "ok", "mem_analytic_bytes": a, "data_bytes": 4 * D * 256})
+        if oom:
+            r["steps_timed"] = 0
+            r["error"] = "out of memory: asked %d bytes, %d in use (cap 64.00 MiB)" % (m * ACT, a - m * ACT)
+        else:
+            t = step_ns(s, m, k) * (1.01 if rep else 1.0)
+            r.update({"steps_timed": 12, "stop_reason": "noise", "step_median_ns": "%.0f" % t,
+                      "step_p10_ns": "%.0f" % (t * 0.98), "step_p90_ns": "%.0f" % (t * 1.05), "noise_rel": 0.0093,
+                      "samples_per_s": repr(m * k * 1e9 / t), "steps_per_s": repr(1e9 / t),
+                      "mem_tracked_bytes": a, "mem_reserved_bytes": a + 4096,
+                      "rss_delta_bytes": "%.6e" % (a + 917504.0)})     # exponent form on purpose
+            for i in range(16):
+                kind = "warmup" if i < 3 else "timed" if i < 13 else "profiled"
+                steps.append(dict(key, step=i, kind=kind, step_ns="%.0f" % (t * (1 + 0.003 * (i % 5)))))
+            kernels.extend(kernel_rows(key, s, m, k))
+            if rep == 0:
+                memory.extend(memory_rows(key, s, m, k))
+        results.append(r)
+    # the full rows with "1000000.0"-style numbers: readers must accept any number text
+    for r in results:
+        if r["strategy"] == "full" and r["status"] == "ok":
+            r["mem_tracked_bytes"] = "%.1f" % r["mem_tracked_bytes"]
+    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
+    write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
+    write_csv(os.path.join(d, "kernels.csv"),
+              KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
+    with open(os.path.join(d, "memory.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(KEYS + ["time_ns", "bytes", "phase", "micro_batch"])
+        w.writerows(memory)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"schema_version": 1, "profile": "report-test", "device": {"name": "cpu", "memory_bytes": 8 << 30},
+                   "git": {"commit": "0123abc", "dirty": True}, "start": "2026-11-25T10:00:00Z"}, f)
+    return results
+
+
+def kernel_rows(key, s, m, k):
+    """three profiled steps' op totals; one name with commas and quotes"""
+    ops = [("forward", "cpu_gemm", 4 * k, 90e3 * m), ("forward", "cpu_relu", 3 * k, 4e3 * m),
+           ("forward", "cpu_softmax_xent", k, 2e3 * m), ("backward", "cpu_gemm", 8 * k, 170e3 * m),
+           ("backward", "cpu_relu_bwd", 3 * k, 5e3 * m),
+           ("backward", 'void gemm_kernel<float, 128>(int, "nt")', 4 * k, 9e3 * m),
+           ("optimizer", "cpu_sgd_momentum", 8, 1.4e6), ("other", "cpu_zero", 8, 0.1e6)]
+    rows, total = [], 0.0
+    for phase, name, calls, ns in ops:
+        t = 3 * (ns * k if phase in ("forward", "backward") else ns)
+        total += t
+        rows.append((phase, name, 3 * calls, t))
+    out = []
+    for phase, name, calls, t in sorted(rows, key=lambda r: -r[3]):
+        out.append(dict(key, phase=phase, calls=calls, total_ns="%.0f" % t, mean_ns=repr(t / calls),
+                        min_ns="%.0f" % (0.9 * t / calls), max_ns="%.0f" % (1.2 * t / calls), share=repr(t / total),
+                        name=name))
+    return out
+
+
+def memory_rows(key, s, m, k):
+    """live bytes at each allocation/free of one step, in the strategy's order"""
+    rows, live, t = [], BASE, 0.0
+    acts = [m * ACT // 6] * 6
+
+    def ev(delta, phase, mb, dt):
+        nonlocal live, t
+        live += delta
+        t += dt
+        # a list: memory.csv has micro_batch twice (the key's size, then the event's index)
+        rows.append([key[h] for h in KEYS] + ["%.0f" % t, live, phase, mb])
+
+    def fwd(i):
+        for a in acts:
+            ev(a, "forward", i, 40e3 * m)
+
+    def bwd(i):
+        ev(m * TRANSIENT, "backward", i, 60e3 * m)
+        for a in acts:
+            ev(-a, "backward", i, 50e3 * m)
+        ev(-m * TRANSIENT, "backward", i, 10e3)
+
+    ev(0, "other", 0, 1e3)
+    if s == "retain":
+        for i in range(1, k + 1):
+            fwd(i)
+        for i in range(k, 0, -1):
+            bwd(i)
+    else:
+        for i in range(1, k + 1):
+            fwd(i)
+            bwd(i)
+    ev(4096, "optimizer", 0, 1.2e6)
+    ev(-4096, "optimizer", 0, 5e3)
+    return rows
+
+
+# ----------------------------------------------------------------------------
+# expectations, computed from the CSVs alone
+
+def load(d):
+    with open(os.path.join(d, "results.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(s):
+    return float(s) if s not in ("", None) else math.nan
+
+
+def cfgs_of(rows):
+    """(strategy, m, k) → {'ok': bool, 'oom': bool, 'eb': int}; repeats merged"""
+    out = {}
+    for r in rows:
+        c = (r["strategy"], int(r["micro_batch"]), int(r["iter_size"]))
+        e = out.setdefault(c, {"ok": False, "oom": False, "eb": int(r["effective_batch"]), "mem": [], "sps": []})
+        e["ok"] |= r["status"] == "ok"
+        e["oom"] |= r["status"] == "oom"
+        if r["status"] == "ok":
+            e["mem"].append(num(r["mem_tracked_bytes"]))
+            e["sps"].append(num(r["samples_per_s"]))
+    for e in out.values():
+        e["mem"] = sorted(e["mem"])[len(e["mem"]) // 2] if e["mem"] else math.nan
+        e["sps"] = sorted(e["sps"])[len(e["sps"]) // 2] if e["sps"] else math.nan
+    return out
+
+
+def expected_slice(cf):
+    """the figures' effective batch: most strategies, then configurations, then the largest"""
+    best = None
+    for eb in sorted({e["eb"] for e in cf.values()}):
+        ok = [c for c, e in cf.items() if e["ok"] and e["eb"] == eb]
+        score = (len({c[0] for c in ok}), len(ok), eb)
+        best = max(best, score) if best else score
+    return best[2]
+
+
+def read_blocks(path):
+    """data file → [(title, [rows of fields])]"""
+    with open(path) as f:
+        text = f.read()
+    blocks = []
+    for chunk in re.split(r"\n\n\n", text.strip("\n")):
+        lines = [l for l in chunk.split("\n") if l and not l.startswith("#")]
+        header = next(csv.reader([lines[0]], delimiter=" ", quotechar='"', skipinitialspace=True))
+        rows = [next(csv.reader([l], delimiter=" ", quotechar='"', skipinitialspace=True)) for l in lines[1:]]
+        blocks.append((header[1], rows))
+    return blocks
+
+
+def svg_points(path):
+    """title → points gnuplot drew for that plot element. gnuplot's SVG has a
+    <g id="gnuplot_plot_N"><title>TITLE</title> group per element (twice with
+    an opaque key: data, then the key entry); a group holding the key's
+    <text> also holds one sample point, which is not data."""
+    with open(path) as f:
+        svg = f.read()
+    out = {}
+    for g in svg.split('<g id="gnuplot_plot_')[1:]:
+        m = re.search(r"<title>(.*?)</title>", g)
+        title = m.group(1) if m else ""
+        n = len(re.findall(r"<use xlink:href='#gpPt\d+' transform=", g))
+        if n and "<text>" in g:
+            n -= 1
+        out[title] = out.get(title, 0) + n
+    return out
+
+
+def png_info(path):
+    """(width, height, rgb rows) of an 8-bit RGB/RGBA/grey PNG, non-interlaced"""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, typ = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if typ == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif typ == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if depth != 8 or interlace or ctype not in (0, 2, 6):
+        return w, h, None                     # size only (palette PNGs from libgd)
+    bpp = {0: 1, 2: 3, 6: 4}[ctype]
+    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if f == 1: line[i] = (line[i] + a) & 255
+            elif f == 2: line[i] = (line[i] + b) & 255
+            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line) if bpp == 3 else bytes(x for i in range(w) for x in (line[i * bpp:i * bpp + 3]
+                                                                                     if bpp == 4 else line[i:i + 1] * 3)))
+        prev = line
+    return w, h, rows
+
+
+def run(cmd, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    return p.returncode, p.stdout, p.stderr
+
+
+FIGURES = ["memory_vs_iter_size", "throughput_vs_micro_batch", "memory_vs_throughput", "kernel_phases",
+           "peak_ratio", "memory_timeline"]
+
+
+# ----------------------------------------------------------------------------
+# plots
+
+def check_plots(exe, work):
+    if not shutil.which("gnuplot"):
+        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(1)
+    d = os.path.join(work, "sweep")
+    shutil.rmtree(work, ignore_errors=True)
+    make_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0, "report exit %d: %s" % (rc, err))
+    check("6 figures" in out and os.path.join(d, "plots") in out, "stdout names 6 figures and the plots dir: %r" % out)
+    check(err.strip() == "", "no warnings: %r" % err)
+    plots, data = os.path.join(d, "plots"), os.path.join(d, "plots", "data")
+
+    for name in FIGURES:
+        for ext in ("png", "svg"):
+            p = os.path.join(plots, name + "." + ext)
+            check(os.path.isfile(p) and os.path.getsize(p) > 0, "%s exists and is not empty" % p)
+        try:
+            w, h, _ = png_info(os.path.join(plots, name + ".png"))
+            check(w > 0 and h > 0, "%s.png has a size" % name)
+            root = ET.parse(os.path.join(plots, name + ".svg")).getroot()
+            check(float(root.get("width", 0)) > 0 and root.get("viewBox"), "%s.svg has width and viewBox" % name)
+        except Exception as e:  # noqa: BLE001 — any decode failure is a test failure
+            check(False, "%s: %s" % (name, e))
+    check(not [f for f in os.listdir(plots) if ".tmp" in f], "no temporaries left in plots/")
+
+    rows = load(d)
+    cf = cfgs_of(rows)
+    eb = expected_slice(cf)
+    check(eb == 64, "the slice is effective batch 64 (got %s)" % eb)
+
+    # figure 1: every retain/accumulate configuration that ran, a block per (strategy, micro-batch)
+    b1 = dict(read_blocks(os.path.join(data, "memory_vs_iter_size.dat")))
+    want1 = {}
+    for (s, m, k), e in cf.items():
+        if s != "full" and (e["ok"] or e["oom"]):
+            t = "%s, micro-batch %d" % (s, m)
+            want1.setdefault(t, [0, 0, 0])
+            want1[t][0] += 1
+            want1[t][1] += e["ok"]
+            want1[t][2] += e["oom"] and not e["ok"]
+    check(set(b1) == set(want1), "figure 1 series %s, want %s" % (sorted(b1), sorted(want1)))
+    for t, (n, n_ok, n_oom) in want1.items():
+        got = b1.get(t, [])
+        check(len(got) == n, "figure 1 %s: %d rows, want %d" % (t, len(got), n))
+        check(sum(r[1] != "NaN" for r in got) == n_ok, "figure 1 %s: measured points = ok rows" % t)
+        check(sum(r[4] == "1" for r in got) == n_oom, "figure 1 %s: oom marks" % t)
+        for r in got:
+            k = int(r[0])
+            e = cf[(t.split(",")[0], int(t.split()[-1]), k)]
+            if e["ok"]:
+                check(abs(float(r[1]) - e["mem"] / MIB) < 1e-6, "figure 1 %s k=%d: MiB" % (t, k))
+    sp = svg_points(os.path.join(plots, "memory_vs_iter_size.svg"))
+    for t, (n, n_ok, _) in want1.items():
+        check(sp.get(t) == n_ok, "figure 1 SVG draws %s points of %s, want %d" % (sp.get(t), t, n_ok))
+    check(sp.get("out of memory (at its analytic need)") == 1, "figure 1 SVG draws the one OOM cross: %s" % sp)
+
+    # figure 2: ok configurations at the slice, a block per strategy
+    b2 = dict(read_blocks(os.path.join(data, "throughput_vs_micro_batch.dat")))
+    want2 = {}
+    for (s, m, k), e in cf.items():
+        if e["ok"] and e["eb"] == eb:
+            want2[s] = want2.get(s, 0) + 1
+    check({t: len(r) for t, r in b2.items()} == want2, "figure 2 series %s want %s" %
+          ({t: len(r) for t, r in b2.items()}, want2))
+    sp = svg_points(os.path.join(plots, "throughput_vs_micro_batch.svg"))
+    for t, n in want2.items():
+        check(sp.get(t) == n, "figure 2 SVG draws %s points of %s, want %d" % (sp.get(t), t, n))
+
+    # figure 3: the same points, and the Pareto front computed here
+    b3 = read_blocks(os.path.join(data, "memory_vs_throughput.dat"))
+    check({t: len(r) for t, r in b3[:-1]} == want2, "figure 3 series")
+    pts = [(e["mem"] / MIB, e["sps"]) for c, e in cf.items() if e["ok"] and e["eb"] == eb]
+    front = [p for p in pts if not any(q[0] <= p[0] and q[1] >= p[1] and q != p for q in pts)]
+    check(b3[-1][0] == "Pareto front" and len(b3[-1][1]) == len(front),
+          "figure 3 front: %d points, want %d" % (len(b3[-1][1]), len(front)))
+    sp = svg_points(os.path.join(plots, "memory_vs_throughput.svg"))
+    for t, n in want2.items():
+        check(sp.get(t) == n, "figure 3 SVG draws %s points of %s, want %d" % (sp.get(t), t, n))
+
+    # figure 4: one bar per configuration of the slice with kernel rows
+    b4 = read_blocks(os.path.join(data, "kernel_phases.dat"))
+    check(len(b4) == 1 and len(b4[0][1]) == sum(want2.values()), "figure 4 bars")
+    with open(os.path.join(d, "kernels.csv"), newline="") as f:
+        krows = list(csv.DictReader(f))
+    with open(os.path.join(d, "steps.csv"), newline="") as f:
+        srows = list(csv.DictReader(f))
+    for label, *ms in b4[0][1]:
+        parts = label.replace("×", " ").split()
+        s, m = parts[0], int(parts[1])
+        k = int(parts[2]) if len(parts) > 2 else 1
+        sel = lambda r: r["strategy"] == s and int(r["micro_batch"]) == m and int(r["iter_size"]) == k
+        nprof = sum(1 for r in srows if sel(r) and r["kind"] == "profiled")
+        fwd = sum(float(r["total_ns"]) for r in krows if sel(r) and r["phase"] == "forward") / nprof * 1e-6
+        check(abs(float(ms[0]) - fwd) < 1e-6 * max(1, fwd), "figure 4 %s forward ms %s want %s" % (label, ms[0], fwd))
+
+    # figure 5: splits that ran ok under both
+    b5 = dict(read_blocks(os.path.join(data, "peak_ratio.dat")))
+    want5 = {}
+    for (s, m, k), e in cf.items():
+        if s == "retain" and e["ok"] and cf.get(("accumulate", m, k), {}).get("ok"):
+            want5["micro-batch %d" % m] = want5.get("micro-batch %d" % m, 0) + 1
+    check({t: len(r) for t, r in b5.items()} == want5, "figure 5 series")
+    sp = svg_points(os.path.join(plots, "peak_ratio.svg"))
+    for t, n in want5.items():
+        check(sp.get(t) == n, "figure 5 SVG draws %s points of %s, want %d" % (sp.get(t), t, n))
+
+    # figure 6: retain and accumulate 8×8 (the largest iter_size with both timelines), every event
+    b6 = read_blocks(os.path.join(data, "memory_timeline.dat"))
+    with open(os.path.join(d, "memory.csv"), newline="") as f:
+        mrows = list(csv.reader(f))
+    col = {h: i for i, h in reversed(list(enumerate(mrows[0])))}      # the first of a repeated name
+    for i, s in ((1, "retain"), (3, "accumulate")):
+        n = sum(1 for r in mrows[1:] if r[col["strategy"]] == s and r[col["micro_batch"]] == "8" and
+                r[col["iter_size"]] == "8")
+        check(len(b6) == 4 and len(b6[i][1]) == n, "figure 6 %s: %d events, want %d" % (s, len(b6[i][1]), n))
+    peak = max(float(r[1]) for r in b6[1][1])
+    check(abs(peak - analytic("retain", 8, 8) / MIB) < 1e-3, "figure 6 retain peak %.4f MiB" % peak)
+
+    # units on the axes
+    for name, words in (("memory_vs_iter_size", ["MiB", "iter_size", "log2"]),
+                        ("throughput_vs_micro_batch", ["samples/s", "micro-batch", "log2", "effective batch 64"]),
+                        ("memory_vs_throughput", ["MiB", "samples/s"]), ("kernel_phases", ["ms"]),
+                        ("peak_ratio", ["iter_size"]), ("memory_timeline", ["ms", "MiB"])):
+        with open(os.path.join(plots, name + ".svg")) as f:
+            svg = f.read()
+        for wd in words:
+            check(wd in svg, "%s.svg mentions %r" % (name, wd))
+
+    with open(os.path.join(d, "summary.md")) as f:
+        md = f.read()
+    ratio = analytic("retain", 8, 8) / analytic("accumulate", 8, 8)
+    check("| 8 | 8 |" in md and ("%.3f" % ratio) in md, "summary.md: ratio %.3f at micro-batch 8 × 8" % ratio)
+    check("## Throughput at effective batch 64" in md, "summary.md: throughput at effective batch 64")
+    for s in ("full", "retain", "accumulate"):
+        check(re.search(r"^\| %s \|" % s, md, re.M), "summary.md lists %s" % s)
+
+    # no gnuplot: the report is still written, with a warning and without stale plots
+    d2 = os.path.join(work, "nognuplot")
+    shutil.copytree(d, d2)
+    env = dict(os.environ, PATH="/nonexistent")
+    rc, out, err = run([exe, "report", d2], env=env)
+    check(rc == 0, "no gnuplot: exit %d" % rc)
+    check("warning" in err and "gnuplot" in err and len(err.strip().split("\n")) == 1, "no gnuplot: one warning: %r" % err)
+    check("0 figures" in out, "no gnuplot: 0 figures: %r" % out)
+    check(not [f for f in os.listdir(os.path.join(d2, "plots")) if f.endswith((".png", ".svg"))], "no stale plots")
+    with open(os.path.join(d2, "report.html")) as f:
+        html = f.read()
+    check("Plots were not drawn" in html and "gnuplot" in html, "no gnuplot: the report says so")
+    check(os.path.getsize(os.path.join(d2, "plots", "data", "memory_vs_iter_size.dat")) > 0, "no gnuplot: data kept")
+
+    # bad directories: exit 2, one line
+    bad = os.path.join(work, "bad")
+
+    def bad_case(what, setup, pattern):
+        shutil.rmtree(bad, ignore_errors=True)
+        os.makedirs(bad)
+        setup()
+        rc, out, err = run([exe, "report", bad])
+        check(rc == 2 and len(err.strip().split("\n")) == 1 and err.startswith("accumbench: ") and
+              re.search(pattern, err), "%s: exit %d, %r (want /%s/)" % (what, rc, err, pattern))
+
+    def write(name, text):
+        with open(os.path.join(bad, name), "w") as f:
+            f.write(text)
+
+    head = ",".join(KEYS + MEASURES)
+    good = [l for l in open(os.path.join(d, "results.csv"), newline="").read().split("\r\n") if l]
+    bad_case("no results.csv", lambda: None, r"results\.csv: cannot open")
+    bad_case("unterminated quote", lambda: write("results.csv", head + "\n" + good[1] + "\n\"open,1\n"),
+             r"results\.csv:3: unterminated quoted field")
+    bad_case("short row", lambda: write("results.csv", "\n".join(good[:3]) + "\nmlp,retain\n"),
+             r"results\.csv:4: 2 fields, the header has %d" % len(KEYS + MEASURES))
+    bad_case("junk number", lambda: write("results.csv", "\n".join([good[0], good[1],
+                                                                    good[2].replace(",12,noise,", ",12abc,noise,")])),
+             r"results\.csv:3: column 'steps_timed': '12abc' is not an integer")
+    bad_case("no strategy column", lambda: write("results.csv", "model,status\nmlp,ok\n"), r"no column 'strategy'")
+
+    def bad_kernels():
+        shutil.copy(os.path.join(d, "results.csv"), bad)
+        write("kernels.csv", ",".join(KEYS) + ",phase,calls,total_ns,mean_ns,min_ns,max_ns,share,name\n" +
+              ",".join(["x"] * len(KEYS)) + ',forward,1,2,3,4,5,0.5,"f(a, b)\n')
+    bad_case("malformed kernels.csv", bad_kernels, r"kernels\.csv:2: unterminated quoted field")
+    rc, out, err = run([exe, "report", os.path.join(work, "does-not-exist")])
+    check(rc == 2 and err.startswith("accumbench: report: ") and "No such file" in err, "missing dir: %r" % err)
+    rc, out, err = run([exe, "report"])
+    check(rc == 2 and err.startswith("accumbench: report: "), "no argument: %r" % err)
+
+
+# ----------------------------------------------------------------------------
+# html in Chromium
+
+def find_chromium():
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    for p in ("/usr/lib/chromium/chromium-headless-shell", "/usr/lib/chromium/chromium"):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+PROBE = """<script>
+(function () {
+  var out = [];
+  document.querySelectorAll('svg, img').forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    out.push(e.tagName.toLowerCase() + ' ' + r.width.toFixed(1) + ' ' + r.height.toFixed(1));
+  });
+  var rows = document.querySelectorAll('#results tbody tr').length;
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = 'rows ' + rows + '\\n' + out.join('\\n');
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def check_html(exe, work):
+    chrome = find_chromium()
+    if not chrome:
+        print("FAIL: no headless Chromium found (Debian: apt-get install chromium-headless-shell, or chromium; "
+              "scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(1)
+    d = os.path.join(work, "sweep")
+    shutil.rmtree(work, ignore_errors=True)
+    results = make_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0, "report exit %d: %s" % (rc, err))
+    page = os.path.join(d, "report.html")
+    with open(page, encoding="utf-8") as f:
+        html = f.read()
+
+    # self-contained: nothing loaded from elsewhere
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html)
+    check(all(r.startswith("#") for r in refs), "only in-page references: %s" % [r for r in refs if r[:1] != "#"][:5])
+    check("<link" not in html and "@import" not in html and "url(http" not in html, "no external style")
+    check(html.count("<svg") == 6, "six inline SVGs (%d)" % html.count("<svg"))
+    ids = re.findall(r"""\bid=["']([^"']+)["']""", html)
+    check(len(ids) == len(set(ids)), "ids are unique across the inline SVGs")
+
+    profile = os.path.join(work, "chrome-profile")
+    common = [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=" + profile,
+              "--window-size=1200,3000"]
+    shot = os.path.join(work, "report.png")
+    p = subprocess.run(common + ["--screenshot=" + shot, "file://" + os.path.abspath(page)],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0 and os.path.isfile(shot), "screenshot: %s" % p.stderr[-500:])
+    if os.path.isfile(shot):
+        w, h, pix = png_info(shot)
+        check((w, h) == (1200, 3000), "screenshot size %dx%d" % (w, h))
+        if pix is not None:
+            colours, ink = set(), 0
+            for row in pix[::4]:
+                for i in range(0, len(row), 12):
+                    px = row[i:i + 3]
+                    colours.add(px)
+                    ink += px != b"\xff\xff\xff"
+            total = len(pix[::4]) * (len(pix[0]) // 12)
+            check(len(colours) > 50, "screenshot has %d colours (not blank)" % len(colours))
+            check(ink > 0.05 * total, "screenshot: %.1f%% non-white" % (100.0 * ink / total))
+
+    probe_page = os.path.join(d, "probe.html")
+    with open(probe_page, "w", encoding="utf-8") as f:
+        f.write(html.replace("</body>", PROBE + "</body>"))
+    p = subprocess.run(common + ["--dump-dom", "file://" + os.path.abspath(probe_page)], capture_output=True,
+                       text=True, timeout=120)
+    os.unlink(probe_page)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', p.stdout, re.S)
+    check(m is not None, "probe ran: %s" % p.stderr[-500:])
+    if m:
+        lines = m.group(1).strip().split("\n")
+        check(lines[0] == "rows %d" % len(results), "results table rows: %s, want %d" % (lines[0], len(results)))
+        shapes = [l.split() for l in lines[1:]]
+        check(len([s for s in shapes if s[0] == "svg"]) >= 6, "six figures laid out: %s" % shapes)
+        for s in shapes:
+            check(float(s[1]) > 0 and float(s[2]) > 0, "%s laid out %sx%s" % tuple(s))
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] not in ("plots", "html"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    exe, work = os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+    (check_plots if sys.argv[1] == "plots" else check_html)(exe, work)
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS), file=sys.stderr)
+        return 1
+    print("report_check %s: ok" % sys.argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
