@@ -1,32 +1,56 @@
-/* bench/info.c — `accumbench info`: backends compiled in, and the device the
- * auto backend would use, or why no GPU is usable. */
+/* bench/info.c — `accumbench info [--json]`: backends compiled in, library
+ * versions, the devices and the backend --backend auto uses, or why no GPU is
+ * usable. --json prints the same as one object (a sweep's meta.json
+ * "device"). */
 #include "cli.h"
 #include "commands.h"
 
 #include <stdio.h>
 #include <string.h>
 
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        if ((unsigned char)*s >= 0x20) putchar(*s);
+    }
+    putchar('"');
+}
+
 int cmd_info(int argc, char **argv)
 {
-    if (argc > 2) {
-        if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
-            printf("usage: accumbench info\n\nPrints the backends compiled in and the device that --backend auto uses.\n");
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: accumbench info [--json]\n\nPrints the backends compiled in, library versions, the devices "
+                   "and the backend that --backend auto uses.\n");
             return CLI_EXIT_OK;
         }
-        cli_error("info: unexpected argument '%s' (info takes no flags)", argv[2]);
+        if (!strcmp(argv[i], "--json") && !json) {
+            json = 1;
+            continue;
+        }
+        cli_error("info: unexpected argument '%s' (info takes only --json)", argv[i]);
         return CLI_EXIT_USAGE;
     }
-    printf("accumbench\n");
-    printf("  backends compiled in: cpu%s\n", ops_cuda_compiled() ? ", cuda" : "");
-    ops_describe(stdout);
     ops_backend b;
     char why[256];
     ops_status st = ops_open(&b, "auto", why, sizeof why);
-    if (st != OPS_OK) {
-        printf("  no backend could be opened: %s\n", why);
-        return CLI_EXIT_CHECK;
+    const char *uses = st == OPS_OK ? b.i->name : "none";
+    if (json) {
+        printf("{\"backends\": [\"cpu\"%s], \"auto_backend\": \"%s\", \"auto_note\": ", ops_cuda_compiled() ? ", \"cuda\"" : "", uses);
+        if (why[0]) json_string(why);
+        else fputs("null", stdout);
+        fputs(", ", stdout);
+        ops_describe(stdout, 1);
+        puts("}");
+    } else {
+        printf("accumbench\n  backends compiled in: cpu%s\n", ops_cuda_compiled() ? ", cuda" : "");
+        ops_describe(stdout, 0);
+        printf("  --backend auto uses: %s%s%s%s\n", uses, why[0] ? " (" : "", why, why[0] ? ")" : "");
     }
-    printf("  --backend auto uses: %s%s%s%s\n", b.i->name, why[0] ? " (" : "", why, why[0] ? ")" : "");
+    if (st != OPS_OK) return CLI_EXIT_CHECK;
     ops_close(&b);
     return CLI_EXIT_OK;
 }

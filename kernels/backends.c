@@ -17,11 +17,20 @@ int ops_cuda_compiled(void)
 #endif
 }
 
-void ops_describe(FILE *f)
+void ops_describe(FILE *f, int json)
 {
+    if (json) {
+        fputs("\"cpu\": \"OpenBLAS reference backend\", \"cuda\": ", f);
+#ifdef ACCUMBENCH_HAVE_CUDA
+        cuda_backend_describe(f, 1);
+#else
+        fputs("null", f);
+#endif
+        return;
+    }
     fprintf(f, "  cpu: OpenBLAS reference backend\n");
 #ifdef ACCUMBENCH_HAVE_CUDA
-    cuda_backend_describe(f);
+    cuda_backend_describe(f, 0);
 #else
     fprintf(f, "  cuda: not compiled in (no nvcc or cuDNN at build time)\n");
 #endif

@@ -237,8 +237,9 @@ ops_status ops_open(ops_backend *b, const char *name, char *why, size_t why_len)
 void ops_close(ops_backend *b);
 int ops_cuda_compiled(void);
 /* Versions and devices of every backend compiled in, for `accumbench info`
- * (works without a GPU: library versions need no device). */
-void ops_describe(FILE *f);
+ * (works without a GPU: library versions need no device). json: the members
+ * "cpu" and "cuda" (null when not compiled in) of an enclosing object. */
+void ops_describe(FILE *f, int json);
 /* the last backend error, with call, file and line */
 const char *ops_last_error(void);
 void ops_set_error(const char *fmt, ...);

@@ -611,7 +611,7 @@ static void test_measure_degrades(void)
     char text[4096] = "";
     FILE *f = fmemopen(text, sizeof text - 1, "w");
     if (f) {
-        cuda_backend_describe(f);
+        cuda_backend_describe(f, 0);
         fclose(f);
         CHECK(strstr(text, "CUPTI API ") && strstr(text, "NVML"), "describe: %s", text);
     }

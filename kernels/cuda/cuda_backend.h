@@ -45,8 +45,9 @@ ops_status cuda_backend_create(void **ctx, char *why, size_t why_len);
  * - device_memory: dropped_records counts CUPTI's dropped records and
  *   records lost for want of host memory. */
 
-/* Library versions and devices for `accumbench info`; needs no GPU. */
-void cuda_backend_describe(FILE *f);
+/* Library versions and devices for `accumbench info`, as text lines or one
+ * JSON object (sweep's meta.json "device"); needs no GPU. */
+void cuda_backend_describe(FILE *f, int json);
 
 #ifdef __cplusplus
 }
