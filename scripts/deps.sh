@@ -14,7 +14,8 @@
 # (e.g. a pip wheel on a GPU image) — the same rule tests/CMakeLists.txt uses.
 set -euo pipefail
 
-PACKAGES=(cmake build-essential pkg-config libopenblas-dev gnuplot-nox python3-numpy python3-torch)
+# chromium-headless-shell renders report.html in its test
+PACKAGES=(cmake build-essential pkg-config libopenblas-dev gnuplot-nox python3-numpy python3-torch chromium-headless-shell)
 # the Python modules a package provides, for the import fallback above
 declare -A MODULE=([python3-numpy]=numpy [python3-torch]=torch)
 
