@@ -2,6 +2,7 @@
 #include "plan_data.h"
 #include "csv.h"
 #include "files.h"
+#include "jsonread.h"
 #include "results.h"
 
 #include <errno.h>
@@ -19,180 +20,34 @@
 extern char **environ;
 
 // ----------------------------------------------------------------------------
-// flat JSON
-
-static const char *skip_ws(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-    return s;
-}
-
-static int hex4(const char *s, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A string at *ps (after its opening quote was seen at s[0]); the unescaped
- * text is malloc'ed. \uXXXX beyond ASCII becomes UTF-8 (no surrogate pairs:
- * our printer only escapes control characters). */
-static char *json_string(const char **ps)
-{
-    const char *s = *ps + 1;
-    size_t cap = 32, n = 0;
-    char *out = malloc(cap);
-    while (out && *s && *s != '"') {
-        char buf[4];
-        size_t k = 1;
-        if ((unsigned char)*s < 0x20) break;
-        if (*s == '\\') {
-            s++;
-            switch (*s) {
-            case '"': case '\\': case '/': buf[0] = *s; break;
-            case 'b': buf[0] = '\b'; break;
-            case 'f': buf[0] = '\f'; break;
-            case 'n': buf[0] = '\n'; break;
-            case 'r': buf[0] = '\r'; break;
-            case 't': buf[0] = '\t'; break;
-            case 'u': {
-                unsigned u;
-                if (hex4(s + 1, &u) || u == 0 || (u >= 0xd800 && u < 0xe000)) goto bad;
-                s += 4;
-                if (u < 0x80) buf[0] = (char)u;
-                else if (u < 0x800) {
-                    buf[0] = (char)(0xc0 | (u >> 6));
-                    buf[1] = (char)(0x80 | (u & 0x3f));
-                    k = 2;
-                } else {
-                    buf[0] = (char)(0xe0 | (u >> 12));
-                    buf[1] = (char)(0x80 | ((u >> 6) & 0x3f));
-                    buf[2] = (char)(0x80 | (u & 0x3f));
-                    k = 3;
-                }
-                break;
-            }
-            default: goto bad;
-            }
-        } else buf[0] = *s;
-        s++;
-        if (n + k + 1 > cap) {
-            char *nb = realloc(out, cap *= 2);
-            if (!nb) goto bad;
-            out = nb;
-        }
-        memcpy(out + n, buf, k);
-        n += k;
-    }
-    if (!out || *s != '"') goto bad;
-    out[n] = '\0';
-    *ps = s + 1;
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
-/* a number, true, false or null: its text, checked as JSON's grammar */
-static char *json_scalar(const char **ps, int *is_null)
-{
-    const char *s = *ps;
-    *is_null = 0;
-    static const char *words[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
-        size_t len = strlen(words[i]);
-        if (!strncmp(s, words[i], len)) {
-            *ps = s + len;
-            *is_null = i == 2;
-            return i == 2 ? NULL : strdup(words[i]);
-        }
-    }
-    const char *p = s;
-    if (*p == '-') p++;
-    if (*p == '0') p++;
-    else if (*p >= '1' && *p <= '9')
-        while (*p >= '0' && *p <= '9') p++;
-    else return NULL;
-    if (*p == '.') {
-        p++;
-        if (!(*p >= '0' && *p <= '9')) return NULL;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-') p++;
-        if (!(*p >= '0' && *p <= '9')) return NULL;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    char *v = malloc((size_t)(p - s) + 1);
-    if (!v) return NULL;
-    memcpy(v, s, (size_t)(p - s));
-    v[p - s] = '\0';
-    *ps = p;
-    return v;
-}
+// flat JSON: jsonread's tree, flattened into key/value copies in order
 
 int plan_json_parse(const char *text, plan_json *o)
 {
     memset(o, 0, sizeof *o);
-    size_t cap = 0;
-    const char *s = skip_ws(text);
-    if (*s++ != '{') return -1;
-    s = skip_ws(s);
-    if (*s == '}') s++;
-    else
-        for (;;) {
-            if (*s != '"') goto bad;
-            plan_json_field f = {NULL, NULL, 0};
-            f.key = json_string(&s);
-            if (!f.key) goto bad;
-            s = skip_ws(s);
-            if (*s++ != ':') {
-                free(f.key);
-                goto bad;
-            }
-            s = skip_ws(s);
-            int is_null = 0;
-            if (*s == '"') {
-                f.val = json_string(&s);
-                f.is_text = 1;
-            } else f.val = json_scalar(&s, &is_null);
-            if (!f.val && !is_null) {
-                free(f.key);
-                goto bad;
-            }
-            if (o->n == cap) {
-                cap = cap ? 2 * cap : 64;
-                plan_json_field *nv = realloc(o->v, cap * sizeof *nv);
-                if (!nv) {
-                    free(f.key);
-                    free(f.val);
-                    goto bad;
-                }
-                o->v = nv;
-            }
-            o->v[o->n++] = f;
-            s = skip_ws(s);
-            if (*s == ',') {
-                s = skip_ws(s + 1);
-                continue;
-            }
-            if (*s++ != '}') goto bad;
+    jsonr_doc d;
+    char err[256];
+    if (jsonr_parse(&d, "run --json", text, strlen(text), err, sizeof err) != 0) return -1;
+    int rc = d.nodes[0].type == JSONR_OBJECT ? 0 : -1;
+    size_t count = 0;
+    for (int c = d.nodes[0].first_child; c >= 0; c = d.nodes[c].next_sibling) count++;
+    o->v = rc == 0 ? calloc(count ? count : 1, sizeof *o->v) : NULL;
+    if (!o->v) rc = -1;
+    for (int c = rc == 0 ? d.nodes[0].first_child : -1; c >= 0 && rc == 0; c = d.nodes[c].next_sibling) {
+        const jsonr_node *n = &d.nodes[c];
+        if (n->type == JSONR_OBJECT || n->type == JSONR_ARRAY) {
+            rc = -1;
             break;
         }
-    if (*skip_ws(s)) goto bad;
-    return 0;
-bad:
-    plan_json_free(o);
-    return -1;
+        plan_json_field *f = &o->v[o->n++];
+        f->key = strdup(n->key);
+        f->is_text = n->type == JSONR_STRING;
+        f->val = n->type == JSONR_NULL ? NULL : strdup(n->text);
+        if (!f->key || (n->type != JSONR_NULL && !f->val)) rc = -1;
+    }
+    jsonr_free(&d);
+    if (rc != 0) plan_json_free(o);
+    return rc;
 }
 
 void plan_json_free(plan_json *o)
