@@ -45,8 +45,8 @@ typedef struct {
  * that run would reject is kept with skipped = 1 and run's message. */
 typedef struct {
     int argc;
-    char argv[PROFILE_MAX_ARGS][PROFILE_VALUE_LEN];
-    char flags[PROFILE_MAX_ARGS * PROFILE_VALUE_LEN];   /* argv joined by spaces */
+    char **argv;                /* argc strings and a NULL, in one allocation */
+    char *flags;                /* argv joined by spaces */
     uint64_t hash;              /* FNV-1a 64 of flags: the configuration's id */
     run_config cfg;
     int skipped;
@@ -65,6 +65,7 @@ void profile_free(profile *p);
  * batch). Warns on stderr, once per key, about a key that applies to none
  * of the profile's models or backends. 0 ok, -1 out of host memory. */
 int profile_expand(const profile *p, profile_config **out, int *n);
+void profile_configs_free(profile_config *v, int n);
 
 /* Finds a profile by name: $ACCUMBENCH_PROFILES/NAME.profile, else
  * <directory of the executable>/../profiles/NAME.profile, else

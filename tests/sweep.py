@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""tests/sweep.py — `accumbench sweep` and its profiles, on the CPU backend.
+
+  profiles  the shipped profiles expand without warnings; a valid file with
+            comments, spaced lists, inapplicable axes, full's collapse and
+            skipped combinations expands to the expected lines; a table of
+            invalid files each exits 2 with one stderr line naming FILE:LINE;
+            name lookup, --out under a regular file, backend = cuda without a
+            GPU (exit 2, no CPU fallback).
+  faults    one sweep with an oom row (mem_limit below retain's k=8 peak), a
+            child killed by SIGKILL (crash), a child that hangs and ignores
+            SIGTERM (timeout = 2, then SIGKILL), skipped rows: the other rows
+            intact, steps.csv only for the runs that ran.
+  resume    SIGINT at a random point during a child run, twice, then --resume
+            to the end: keys == the --dry-run set, no duplicates, rows written
+            before each interrupt byte-identical afterwards.
+
+Usage: sweep.py ACCUMBENCH WORKDIR profiles|faults|resume"""
+import csv, io, json, os, random, shutil, signal, subprocess, sys, time
+
+bin_, work, what = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = []
+
+
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg, flush=True)
+    if not cond:
+        failures.append(msg)
+
+
+def write(name, text):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def sweep(*args, env=None, **kw):
+    e = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    e.update(env or {})
+    return subprocess.run([bin_, "sweep", *args], capture_output=True, text=True, env=e, **kw)
+
+
+def dry_lines(*args, env=None):
+    p = sweep(*args, "--dry-run", env=env)
+    return p, [l.split("\t") for l in p.stdout.splitlines()]
+
+
+def rows(path, name="results.csv"):
+    with open(os.path.join(path, name), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def raw_lines(path, name):
+    p = os.path.join(path, name)
+    if not os.path.exists(p):
+        return []
+    with open(p, newline="") as f:
+        return f.read().split("\r\n")[1:-1]
+
+
+KEY = ("model", "norm", "strategy", "micro_batch", "iter_size", "effective_batch", "repeat")
+
+
+def key_of_flags(id_, flags):
+    f = flags.split()
+    d = dict(zip(f[::2], f[1::2]))
+    model = d.get("--model", "mlp")
+    m, k = d["--micro-batch"], d["--iter-size"]
+    b = d.get("--effective-batch", str(int(m) * int(k)))   # skipped lines keep the profile's flags
+    return (model, d.get("--norm", "batch") if model == "cnn" else "", d.get("--strategy", "accumulate"),
+            m, k, b, id_.rsplit("-r", 1)[1])
+
+
+def key_of_row(r):
+    return tuple(r[k] for k in KEY)
+
+
+# ----------------------------------------------------------------------------
+
+def test_profiles():
+    for name in ("quick", "default", "nightly", "full"):
+        p, lines = dry_lines("--profile", name)
+        ids = [l[0] for l in lines]
+        check(p.returncode == 0 and p.stderr == "" and len(lines) > 0,
+              f"profile {name}: expands ({len(lines)} runs), rc {p.returncode}, stderr {p.stderr.strip()!r}")
+        check(len(set(ids)) == len(ids) and all(len(l) == 3 and l[1] == "run" for l in lines),
+              f"profile {name}: unique ids, every configuration runnable")
+
+    valid = write("valid.profile", """# a valid profile: comments, blank lines, spaced lists
+backend = cpu   # trailing comment
+
+models = mlp ,cnn
+input_dim = 64
+hidden = 32
+width = 8, 12            # 12 channels do not split into 8 GroupNorm groups: skipped
+stages = 2
+blocks = 1
+norm = group
+strategies = full , retain,accumulate
+micro_batch = 4, 8
+effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
+""")
+    p, lines = dry_lines("--profile", valid)
+    check(p.returncode == 0 and p.stderr == "", f"valid profile: rc {p.returncode}, stderr {p.stderr.strip()!r}")
+    ok = [l for l in lines if l[1] == "run"]
+    skipped = [l for l in lines if l[1].startswith("skipped: ")]
+    # per model: full collapses to one per effective batch (2); retain and
+    # accumulate 2 micro-batches x 2 effective batches; mlp ignores width
+    check(len(ok) == 20 and len(skipped) == 10, f"valid profile: 20 runs + 10 skipped (got {len(ok)} + {len(skipped)})")
+    check(all("--width 12" in l[2] and "--width" in l[1] for l in skipped),
+          "valid profile: the skipped ones are width 12 with run's --width reason")
+    full = [l for l in ok if "--strategy full" in l[2]]
+    check(sorted(key_of_flags(l[0], l[2])[5] for l in full) == ["16", "16", "20", "20"],
+          "valid profile: full keeps one configuration per effective batch and model")
+    check(any("--strategy retain --micro-batch 8 --iter-size 3 --effective-batch 20" in l[2] for l in ok),
+          "valid profile: effective_batch with micro_batch derives iter_size (ragged 8+8+4)")
+    check(all("--width" not in l[2] for l in ok if "--model mlp" in l[2]), "valid profile: mlp gets no cnn flags")
+
+    small = write("small_batch.profile", "backend = cpu\nmicro_batch = 8\neffective_batch = 4, 8\n")
+    p, lines = dry_lines("--profile", small)
+    check(p.returncode == 0 and [l[1][:8] for l in lines] == ["skipped:", "run"] and "--micro-batch" in lines[0][1],
+          f"effective batch below the micro-batch is a skipped row, not an error: {lines}")
+
+    unused = write("unused.profile", "backend = cpu\nmodel = mlp\nblocks = 2\nwidth = 8, 16\nmath = tf32\n")
+    p, lines = dry_lines("--profile", unused)
+    warns = p.stderr.splitlines()
+    check(p.returncode == 0 and len(lines) == 1 and len(warns) == 3
+          and all("warning" in w for w in warns) and "unused.profile:3: blocks" in warns[0]
+          and "unused.profile:5: math" in warns[2],
+          f"keys that apply to no configuration: one warning per key, rc 0: {warns}")
+
+    # every config flag run takes is a profile key (run --help lists them)
+    import re
+    helptext = subprocess.run([bin_, "run", "--help"], capture_output=True, text=True).stdout
+    not_config = {"help", "json", "kernels", "out"}
+    flags = sorted(set(re.findall(r"--([a-z][a-z-]*)", helptext)) - not_config)
+    unknown = []
+    for fl in flags:
+        p = sweep("--profile", write("key.profile", f"{fl.replace('-', '_')} = ?\n"), "--dry-run")
+        if p.returncode != 2 or "unknown key" in p.stderr:
+            unknown.append(fl)
+    check(len(flags) >= 24 and not unknown, f"run's {len(flags)} config flags are profile keys (not: {unknown})")
+
+    bad = [  # (text, line, what the message names)
+        ("micro_batch = 8\nfoo = 1\n", 2, "foo: unknown key"),
+        ("micro_batch = 8\n\nmicro_batch = 16\n", 3, "micro_batch: given more than once"),
+        ("model = mlp\nmodels = cnn\n", 2, "models:"),
+        ("strategy = full\nstrategies = retain\n", 2, "strategies:"),
+        ("# comment\nmicro_batch = 8, 0\n", 2, "micro_batch: must be an integer"),
+        ("strategies = full, fast\n", 1, "strategies: must be one of full|retain|accumulate"),
+        ("iter_size = 1,,2\n", 1, "iter_size: empty item"),
+        ("iter_size = 1, 2,\n", 1, "iter_size: empty item"),
+        ("iter_size = 1\nmicro_batch 8\n", 2, "expected 'key = value'"),
+        ("seed =    # nothing\n", 1, "seed: empty value"),
+        ("= 3\n", 1, "expected a key"),
+        ("mem_limit = lots\n", 1, "mem_limit: must be a size"),
+        ("noise = 0\n", 1, "noise: must be a number"),
+        ("backend = gpu\n", 1, "backend: must be one of"),
+        ("engines = accumbench, pytorch\n", 1, "engines: engine 'pytorch' is not available yet"),
+        ("repeat = 0\n", 1, "repeat: must be an integer"),
+        ("repeat = 2, 3\n", 1, "repeat: takes one value"),
+        ("timeout = 0\n", 1, "timeout: must be a number"),
+        ("shuffle = 2\n", 1, "shuffle: must be an integer in 0..1"),
+        ("max_steps = 0\n", 1, "max_steps: must be an integer"),
+    ]
+    for i, (text, line, msg) in enumerate(bad):
+        path = write(f"bad{i}.profile", text)
+        p = sweep("--profile", path, "--dry-run")
+        err = p.stderr.splitlines()
+        check(p.returncode == 2 and p.stdout == "" and len(err) == 1
+              and err[0].startswith(f"accumbench: {path}:{line}: ") and msg in err[0],
+              f"invalid profile {text!r}: rc {p.returncode}, {err}")
+
+    # name lookup: $ACCUMBENCH_PROFILES first
+    pdir = os.path.join(work, "named")
+    os.makedirs(pdir, exist_ok=True)
+    shutil.copy(valid, os.path.join(pdir, "mine.profile"))
+    p, lines = dry_lines("--profile", "mine", env={"ACCUMBENCH_PROFILES": pdir})
+    check(p.returncode == 0 and len(lines) == 30, "NAME found in $ACCUMBENCH_PROFILES")
+    p = sweep("--profile", "no-such-profile")
+    check(p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "no-such-profile" in p.stderr,
+          f"unknown NAME: exit 2, one line: {p.stderr.strip()!r}")
+
+    blocker = write("a_file", "x")
+    p = sweep("--profile", valid, "--out", os.path.join(blocker, "out"))
+    check(p.returncode == 2 and "--out" in p.stderr and len(p.stderr.splitlines()) == 1,
+          f"--out under a regular file: exit 2 before any run: {p.stderr.strip()!r}")
+    p = sweep("--profile", valid, "--resume", work)
+    check(p.returncode == 2, "--profile with --resume: exit 2")
+
+    info = subprocess.run([bin_, "info"], capture_output=True, text=True).stdout
+    if "--backend auto uses: cpu" in info:
+        gpu = write("gpu.profile", "backend = cuda\nmodel = mlp\nmicro_batch = 4, 8\n")
+        out = os.path.join(work, "gpu_out")
+        shutil.rmtree(out, ignore_errors=True)
+        p = sweep("--profile", gpu, "--out", out)
+        check(p.returncode == 2 and "cuda cannot be used" in p.stderr and rows(out) == [],
+              f"backend = cuda without a usable GPU: exit 2, no rows, no CPU fallback: {p.stderr.strip()!r}")
+    else:
+        print("skip backend = cuda without a GPU (a GPU is usable here)")
+
+
+# ----------------------------------------------------------------------------
+
+def test_faults():
+    # mlp 256-256-256-10, micro-batch 64: tracked peaks retain 2.0/2.3/2.8/3.9 MB
+    # for k = 1/2/4/8, accumulate 2.0 MB flat; the cap of 3 MB fails retain k=8 only
+    prof = write("faults.profile", """backend = cpu
+models = mlp, cnn
+input_dim = 256
+hidden = 256
+layers = 2
+width = 12          # cnn: GroupNorm over 12 channels: every cnn row skipped
+stages = 2
+blocks = 1
+norm = group
+strategies = retain, accumulate
+micro_batch = 64
+iter_size = 1, 2, 4, 8
+mem_limit = 3000000
+warmup = 1
+min_steps = 3
+max_steps = 3
+timeout = 2
+""")
+    out = os.path.join(work, "faults")
+    shutil.rmtree(out, ignore_errors=True)
+    _, dry = dry_lines("--profile", prof)
+    spawned = [l for l in dry if l[1] == "run"]
+    # spawn order = profile order here (one repeat: no shuffle)
+    crash_key = key_of_flags(spawned[1][0], spawned[1][2])
+    hang_key = key_of_flags(spawned[5][0], spawned[5][2])
+    t0 = time.time()
+    p = sweep("--profile", prof, "--out", out, env={"ACCUMBENCH_SWEEP_TEST_CHILD": "kill:2,hang:6"}, timeout=120)
+    took = time.time() - t0
+    print(p.stderr)
+    check(p.returncode == 0, f"sweep with faults completes, rc 0 (got {p.returncode})")
+    check(took >= 7, f"the hanging child ignored SIGTERM and was killed 5 s after its 2 s timeout ({took:.1f} s)")
+    res = rows(out)
+    by_key = {key_of_row(r): r for r in res}
+    check(len(res) == len(dry) == 16 and len(by_key) == 16, f"one row per configuration: {len(res)} rows")
+    check(set(by_key) == {key_of_flags(l[0], l[2]) for l in dry}, "row keys == --dry-run keys")
+    want = {}
+    for l in dry:
+        k = key_of_flags(l[0], l[2])
+        if k[0] == "cnn":
+            want[k] = "skipped"
+        elif k == crash_key:
+            want[k] = "crash"
+        elif k == hang_key:
+            want[k] = "timeout"
+        elif k[2] == "retain" and k[4] == "8":
+            want[k] = "oom"
+        else:
+            want[k] = "ok"
+    got = {k: r["status"] for k, r in by_key.items()}
+    check(got == want, f"statuses: {sorted(got.items())} == {sorted(want.items())}")
+    check("killed by signal 9" in by_key[crash_key]["error"], f"crash reason: {by_key[crash_key]['error']!r}")
+    check(by_key[hang_key]["error"] == "timed out after 2 s", f"timeout reason: {by_key[hang_key]['error']!r}")
+    check(all("--width" in r["error"] for r in res if r["status"] == "skipped"), "skipped rows carry run's reason")
+    oom = [r for r in res if r["status"] == "oom"]
+    check(len(oom) == 1 and "out of memory" in oom[0]["error"], "the oom row is run's own (its reason)")
+    okr = [r for r in res if r["status"] == "ok"]
+    check(len(okr) == 5 and all(r["steps_timed"] == "3" and float(r["step_median_ns"]) > 0
+                                and r["backend"] == "cpu" and r["error"] == "" for r in okr),
+          "the 5 ok rows are intact (3 timed steps, a median, no error)")
+    steps = rows(out, "steps.csv")
+    timed = {key_of_row(s) for s in steps if s["kind"] == "timed"}
+    check(timed == {key_of_row(r) for r in okr}, "steps.csv has timed steps for exactly the ok rows")
+    check({key_of_row(s) for s in steps}.isdisjoint({crash_key, hang_key}), "no steps rows for crash or timeout")
+    meta = json.load(open(os.path.join(out, "meta.json")))
+    check(meta["schema_version"] == 1 and meta["device"]["backend"] == "cpu" and meta["end_utc"]
+          and meta["profile"]["name"] == "faults" and not meta["interrupted"], f"meta.json: {meta}")
+    frags = [d for d in os.listdir(os.path.join(out, "fragments"))
+             if os.path.exists(os.path.join(out, "fragments", d, "results.csv"))]
+    check(len(frags) == 16, f"16 complete fragments (got {len(frags)})")
+
+
+# ----------------------------------------------------------------------------
+
+def test_resume():
+    # every run lasts its max_time (the noise target is never met): ~0.5 s each
+    prof = write("resume.profile", """backend = cpu
+model = mlp
+input_dim = 256
+hidden = 256
+layers = 2
+strategies = retain, accumulate
+micro_batch = 16
+iter_size = 1, 2, 4
+repeat = 2              # shuffled (the default with repeats)
+warmup = 1
+min_steps = 3
+max_steps = 100000
+max_time = 0.4
+noise = 0.000001
+""")
+    out = os.path.join(work, "resume")
+    shutil.rmtree(out, ignore_errors=True)
+    _, dry = dry_lines("--profile", prof)
+    dry_keys = {key_of_flags(l[0], l[2]) for l in dry}
+    check(len(dry) == 12 and len(dry_keys) == 12, f"12 runs in the dry run (got {len(dry)})")
+    seed = int(os.environ.get("ACCUMBENCH_TEST_SEED", time.time_ns() % 1000003))
+    rnd = random.Random(seed)
+    print(f"random seed {seed} (ACCUMBENCH_TEST_SEED reproduces it)")
+
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    kept = {"results.csv": [], "steps.csv": []}
+    for rnd_i, args in enumerate((["--profile", prof, "--out", out], ["--resume", out])):
+        proc = subprocess.Popen([bin_, "sweep", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                text=True)
+        # wait until a child is running (its fragment directory has run.err), then a random delay
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None:
+            fr = os.path.join(out, "fragments")
+            if os.path.isdir(fr) and any(os.path.exists(os.path.join(fr, d, "run.err")) for d in os.listdir(fr)):
+                break
+            time.sleep(0.01)
+        delay = rnd.uniform(0.05, 1.5)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        so, se = proc.communicate(timeout=60)
+        print(se)
+        check(proc.returncode == 130, f"round {rnd_i + 1}: SIGINT after {delay:.2f} s: exit 130 (got {proc.returncode})")
+        check("--resume" in se, f"round {rnd_i + 1}: the message says how to resume")
+        res = rows(out)
+        keys = [key_of_row(r) for r in res]
+        check(len(keys) == len(set(keys)) and set(keys) <= dry_keys and len(keys) < 12,
+              f"round {rnd_i + 1}: {len(keys)} rows kept, no duplicates, all from the dry run")
+        check(all(r["status"] == "ok" for r in res), f"round {rnd_i + 1}: no row for the interrupted run")
+        for name in kept:
+            now = raw_lines(out, name)
+            check(set(kept[name]) <= set(now), f"round {rnd_i + 1}: earlier {name} rows byte-identical")
+            kept[name] = now
+        meta = json.load(open(os.path.join(out, "meta.json")))
+        check(meta["interrupted"] is True, f"round {rnd_i + 1}: meta.json says interrupted")
+
+    p, dry2 = dry_lines("--resume", out)
+    done = {key_of_flags(l[0], l[2]) for l in dry2 if l[1] == "done"}
+    check(done == {key_of_row(r) for r in rows(out)}, "--resume --dry-run marks exactly the kept rows done")
+    p = sweep("--resume", out, timeout=120)
+    print(p.stderr)
+    check(p.returncode == 0, f"--resume completes: rc {p.returncode}")
+    res = rows(out)
+    keys = [key_of_row(r) for r in res]
+    check(set(keys) == dry_keys, "after --resume the key set equals the --dry-run set")
+    check(len(keys) == len(set(keys)) == 12, f"no duplicate keys ({len(keys)} rows)")
+    check(all(r["status"] == "ok" for r in res), "every row ok")
+    check(sorted(r["repeat"] for r in res) == ["0"] * 6 + ["1"] * 6, "repeat column 0 and 1, six each")
+    for name in kept:
+        now = raw_lines(out, name)
+        check(set(kept[name]) <= set(now), f"rows of {name} written before the interrupts byte-identical at the end")
+    steps = rows(out, "steps.csv")
+    check({key_of_row(s) for s in steps} == dry_keys, "steps.csv covers every run")
+    meta = json.load(open(os.path.join(out, "meta.json")))
+    check(meta["resumed"] is True and meta["interrupted"] is False and meta["end_utc"], "meta.json after resume")
+
+
+os.makedirs(work, exist_ok=True)
+{"profiles": test_profiles, "faults": test_faults, "resume": test_resume}[what]()
+print(f"{len(failures)} failure(s)" if failures else "all passed")
+sys.exit(1 if failures else 0)
