@@ -52,14 +52,18 @@ int parse_fraction(const char *s, double lo, double hi, double *out, char *why, 
 {
     size_t n = strlen(s);
     char buf[64];
-    if (n >= sizeof buf) n = sizeof buf - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    int percent = n > 0 && buf[n - 1] == '%';
-    if (percent) buf[n - 1] = '\0';
-    double v;
+    double v = 0;
     char inner[128];
-    if (parse_double(buf, percent ? lo * 100 : lo, percent ? hi * 100 : hi, &v, inner, sizeof inner) != 0) {
+    /* a string too long for buf is rejected, never cut short: the cut would
+     * drop its trailing text and accept it */
+    int ok = n < sizeof buf, percent = 0;
+    if (ok) {
+        memcpy(buf, s, n + 1);
+        percent = n > 0 && buf[n - 1] == '%';
+        if (percent) buf[n - 1] = '\0';
+        ok = parse_double(buf, percent ? lo * 100 : lo, percent ? hi * 100 : hi, &v, inner, sizeof inner) == 0;
+    }
+    if (!ok) {
         snprintf(why, why_len, "must be a fraction > %g and <= %g, or a percentage like 5%% (got '%s')", lo, hi, s);
         return -1;
     }

@@ -58,6 +58,14 @@ static void test_doubles(void)
     CHECK(parse_fraction("0.05", 0, 1, &v, why, sizeof why) == 0 && v == 0.05, "0.05");
     CHECK(parse_fraction("150%", 0, 1, &v, why, sizeof why) != 0, "150%% over range");
     CHECK(parse_fraction("%", 0, 1, &v, why, sizeof why) != 0, "bare %%");
+    /* found by tests/fuzz/fuzz_parse.c: text past 63 bytes was cut off, so
+     * trailing garbage after a long number was accepted */
+    CHECK(parse_fraction("0.44444444444444444444444444444444444444444444444444444444444444444-G01", 0, 1, &v, why,
+                         sizeof why) != 0, "long fraction with trailing text");
+    CHECK(parse_fraction("0.5000000000000000000000000000000000000000000000000000000000000%", 0, 1, &v, why,
+                         sizeof why) != 0, "64 bytes with the '%%' is too long");
+    CHECK(parse_fraction("0.5000000000000000000000000000000000000000000000000000000000000", 0, 1, &v, why,
+                         sizeof why) == 0 && v == 0.5, "63 bytes still fit");
 }
 
 int main(void)
