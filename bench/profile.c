@@ -528,7 +528,7 @@ int profile_resolve(const char *arg, char *path, size_t path_len, char *name, si
         snprintf(err, err_len, "--profile: needs a profile name or file");
         return -1;
     }
-    char dirs[3][4096];
+    char dirs[4][4096];
     int n_dirs = 0;
     const char *env = getenv("ACCUMBENCH_PROFILES");
     if (env && *env) snprintf(dirs[n_dirs++], sizeof dirs[0], "%s", env);
@@ -540,8 +540,10 @@ int profile_resolve(const char *arg, char *path, size_t path_len, char *name, si
         if (slash) *slash = '\0';
         snprintf(dirs[n_dirs++], sizeof dirs[0], "%.4000s/../profiles", exe);
     }
+    /* the source tree the binary was built from, for build dirs elsewhere */
+    snprintf(dirs[n_dirs++], sizeof dirs[0], "%s/profiles", ACCUMBENCH_SOURCE_DIR);
     snprintf(dirs[n_dirs++], sizeof dirs[0], "profiles");
-    char tried[3 * 4200];
+    char tried[4 * 4200];
     size_t t = 0;
     tried[0] = '\0';
     for (int i = 0; i < n_dirs; i++) {

@@ -1057,6 +1057,10 @@ static int find_plots_dir(char *out, size_t len)
                 return fmt_into(out, len, "%s/%s", exe, rel[i]);
         }
     }
+    /* the source tree the binary was built from, for build dirs elsewhere */
+    if (fmt_into(test, sizeof test, "%s/plots/memory_vs_iter_size.gp", ACCUMBENCH_SOURCE_DIR) == 0 &&
+        access(test, R_OK) == 0)
+        return fmt_into(out, len, "%s/plots", ACCUMBENCH_SOURCE_DIR);
     if (access("plots/memory_vs_iter_size.gp", R_OK) == 0) {
         snprintf(out, len, "plots");
         return 0;

@@ -67,7 +67,10 @@ step_stats stats_compute(const double *x, size_t n)
 stop_reason stats_should_stop(const double *x, size_t n, double noise, int min_steps, int max_steps,
                               double elapsed_s, double max_time_s)
 {
-    if (n >= (size_t)min_steps && stats_compute(x, n).noise_rel < noise) return STOP_NOISE;
+    /* --min-steps is a guarantee (a median of fewer steps is not one we
+     * report); --max-steps and --max-time cap what comes after it */
+    if (n < (size_t)min_steps) return STOP_NONE;
+    if (stats_compute(x, n).noise_rel < noise) return STOP_NOISE;
     if (n >= (size_t)max_steps) return STOP_MAX_STEPS;
     if (elapsed_s >= max_time_s) return STOP_MAX_TIME;
     return STOP_NONE;

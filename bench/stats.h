@@ -1,6 +1,7 @@
 /* bench/stats.h — step-time statistics and the stopping rule: stop when the
  * 95% confidence half-width of the median (order statistics) over the
- * median is under --noise, after --min-steps; or at --max-steps/--max-time. */
+ * median is under --noise, or at --max-steps/--max-time, but never before
+ * --min-steps. */
 #ifndef ACCUMBENCH_STATS_H
 #define ACCUMBENCH_STATS_H
 

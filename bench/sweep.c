@@ -607,8 +607,17 @@ static int write_meta(FILE *f, void *user)
 #else
     json_str(f, "gcc " __VERSION__);
 #endif
+    /* versions and devices from `accumbench info --json`, run as a child so
+     * this process never initialises CUDA */
+    char info_cmd[] = "info", json_flag[] = "--json";
+    char *info_argv[] = {s->exe, info_cmd, json_flag, NULL};
+    char *info = malloc(65536);
+    int have_info = info && capture(info_argv, info, 65536) >= 0 && info[0] == '{';
+    if (have_info) info[strcspn(info, "\n")] = '\0';
     fputs(",\n  \"device\": {\"backend\": ", f);
     json_str(f, m->backend && m->backend[0] ? m->backend : NULL);
+    fprintf(f, ", \"info\": %s", have_info ? info : "null");
+    free(info);
     fputs("},\n  \"start_utc\": ", f);
     json_str(f, s->start_utc);
     fputs(",\n  \"end_utc\": ", f);
@@ -747,7 +756,7 @@ static void sweep_usage(FILE *f)
           "timeout, and collects the rows in DIR/results.csv, steps.csv, kernels.csv, memory.csv and\n"
           "meta.json. Status per row: ok | oom | error | crash | timeout | skipped (reason in `error`).\n\n"
           "  --profile NAME|FILE  NAME is profiles/NAME.profile, looked for in $ACCUMBENCH_PROFILES,\n"
-          "                       <executable's directory>/../profiles, ./profiles\n"
+          "                       <executable's directory>/../profiles, the source tree's profiles/, ./profiles\n"
           "  --out DIR            where the results go (results/<profile>-<UTC time>)\n"
           "  --resume DIR         finish an interrupted sweep: runs what has no complete fragment\n"
           "  --dry-run            print one line per configuration x repeat (id, run|done|skipped: reason,\n"

@@ -28,7 +28,8 @@ static const char *ref_decision(const double *x, size_t n, double noise, int min
     long lo = (long)floor(n / 2.0 - h), hi = (long)ceil(n / 2.0 + h);
     int have_ci = lo >= 1 && hi <= (long)n;
     double rel = have_ci ? (s[hi - 1] - s[lo - 1]) / 2.0 / med : INFINITY;
-    if ((long)n >= min_steps && rel < noise) return "noise";
+    if ((long)n < min_steps) return "";
+    if (rel < noise) return "noise";
     if ((long)n >= max_steps) return "max_steps";
     if (elapsed >= max_time) return "max_time";
     return "";
@@ -96,7 +97,10 @@ static void test_sequences(void)
     for (int i = 0; i < 20; i++) flat[i] = 5.0;
     CHECK(stats_should_stop(flat, 9, 0.01, 10, 100, 0, 100) == STOP_NONE, "stopped before min_steps");
     CHECK(stats_should_stop(flat, 10, 0.01, 10, 100, 0, 100) == STOP_NOISE, "flat at min_steps");
-    CHECK(stats_should_stop(flat, 3, 0.01, 10, 100, 200, 100) == STOP_MAX_TIME, "max_time is a hard cap");
+    CHECK(stats_should_stop(flat, 3, 0.01, 10, 100, 200, 100) == STOP_NONE, "max_time waits for min_steps");
+    double rising[12];
+    for (int i = 0; i < 12; i++) rising[i] = 1.0 + i;
+    CHECK(stats_should_stop(rising, 10, 0.01, 10, 100, 200, 100) == STOP_MAX_TIME, "max_time after min_steps");
     step_stats s = stats_compute((double[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 11);
     CHECK(s.median == 6 && fabs(s.p10 - 2) < 1e-12 && fabs(s.p90 - 10) < 1e-12, "quantiles %g %g %g", s.median, s.p10, s.p90);
 }
