@@ -1,6 +1,8 @@
 # Thin wrapper over CMake: `make` builds into build/, `make test` runs ctest,
-# `make bench` runs a first benchmark. Both install missing packages first.
+# `make bench [PROFILE=name|file]` runs a sweep (default on a GPU, quick on the
+# CPU) and draws its report. Both install missing packages first.
 BUILD ?= build
+PROFILE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
@@ -24,7 +26,7 @@ test: deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps all
-	scripts/bench.sh $(BUILD)/accumbench
+	scripts/bench.sh $(BUILD)/accumbench $(PROFILE)
 
 clean:
 	rm -rf $(BUILD)
