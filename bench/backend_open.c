@@ -30,7 +30,7 @@ int backend_fail(ops_backend *b, ops_status st, const char *during)
             cli_error("out of memory %s: could not reserve %zu bytes", during, a->failed_request_bytes);
         else
             cli_error("out of memory %s: asked %zu bytes with %zu in use (cap %zu bytes)", during,
-                      a->failed_request_bytes, a->live_bytes, a->cap_bytes);
+                      a->failed_request_bytes, a->failed_live_bytes, a->cap_bytes);
         return CLI_EXIT_OOM;
     }
     cli_error("backend error %s: %s", during, ops_last_error()[0] ? ops_last_error() : "unknown");

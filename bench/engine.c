@@ -282,5 +282,5 @@ void engine_oom_message(const engine *e, char *buf, size_t n)
         snprintf(buf, n, "out of memory: could not reserve %zu bytes for the run", a->failed_request_bytes);
     else
         snprintf(buf, n, "out of memory: asked %zu bytes with %zu in use (cap %zu, reservation %zu)",
-                 a->failed_request_bytes, a->live_bytes, a->cap_bytes, a->capacity_bytes);
+                 a->failed_request_bytes, a->failed_live_bytes, a->cap_bytes, a->capacity_bytes);
 }

@@ -348,7 +348,7 @@ int cmd_run(int argc, char **argv)
         snprintf(r.status, sizeof r.status, "%s", st == OPS_ERR_OOM ? "oom" : "error");
         if (st == OPS_ERR_OOM)
             snprintf(r.error, sizeof r.error, "out of memory: asked %zu bytes with %zu in use (cap %zu)",
-                     rs->b.arena.failed_request_bytes, rs->b.arena.live_bytes, rs->b.arena.cap_bytes);
+                     rs->b.arena.failed_request_bytes, rs->b.arena.failed_live_bytes, rs->b.arena.cap_bytes);
         else snprintf(r.error, sizeof r.error, "%s", ops_last_error());
         /* the memory figures of a failed run are not measurements */
         r.mem_tracked_bytes = r.rss_delta_bytes = RESULT_UNSET;

@@ -53,15 +53,19 @@ void arena_destroy(ops_arena *a)
     memset(a, 0, sizeof *a);
 }
 
+static ops_status oom(ops_arena *a, size_t bytes)
+{
+    a->failed_request_bytes = bytes;
+    a->failed_live_bytes = a->live_bytes;
+    return OPS_ERR_OOM;
+}
+
 ops_status arena_alloc(ops_arena *a, size_t bytes, void **out)
 {
     *out = NULL;
     if (bytes == 0) return OPS_OK;
     size_t need = ops_align(bytes);
-    if (need < bytes || a->live_bytes + need > a->cap_bytes) {
-        a->failed_request_bytes = bytes;
-        return OPS_ERR_OOM;
-    }
+    if (need < bytes || a->live_bytes + need > a->cap_bytes) return oom(a, bytes);
     for (size_t i = 0; i < a->n_blocks; i++) {
         ops_block *b = &a->blocks[i];
         if (b->used || b->bytes < need) continue;
@@ -70,8 +74,7 @@ ops_status arena_alloc(ops_arena *a, size_t bytes, void **out)
             b->bytes = need;
             if (blocks_insert(a, i + 1, rest) != 0) {
                 a->blocks[i].bytes += rest.bytes;
-                a->failed_request_bytes = bytes;
-                return OPS_ERR_OOM;
+                return oom(a, bytes);
             }
             b = &a->blocks[i];
         }
@@ -81,8 +84,7 @@ ops_status arena_alloc(ops_arena *a, size_t bytes, void **out)
         *out = a->base + b->offset;
         return OPS_OK;
     }
-    a->failed_request_bytes = bytes;
-    return OPS_ERR_OOM;
+    return oom(a, bytes);
 }
 
 /* Returns the bytes freed (0 for NULL or a pointer the arena does not own). */

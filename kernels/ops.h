@@ -203,6 +203,8 @@ typedef struct {
     size_t cap_bytes;           /* --mem-limit, <= capacity */
     size_t live_bytes, high_water_bytes;
     size_t failed_request_bytes; /* last OOM: bytes asked */
+    size_t failed_live_bytes;   /* last OOM: live bytes when it was asked (a step frees its
+                                 * tensors on the way out, before the OOM is reported) */
     ops_block *blocks;
     size_t n_blocks, blocks_cap;
 } ops_arena;

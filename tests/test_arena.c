@@ -134,6 +134,7 @@ static void test_cap(void)
     CHECK(ops_alloc(&b, KIB + 1, &q) == OPS_ERR_OOM && q == NULL, "alloc over the cap succeeded");
     CHECK(b.arena.failed_request_bytes == KIB + 1, "failed_request_bytes %zu, want %zu", b.arena.failed_request_bytes,
           KIB + 1);
+    CHECK(b.arena.failed_live_bytes == 3 * KIB, "failed_live_bytes %zu, want %zu", b.arena.failed_live_bytes, 3 * KIB);
     CHECK(b.arena.live_bytes == 3 * KIB && b.arena.high_water_bytes == 3 * KIB, "failed alloc changed live %zu",
           b.arena.live_bytes);
     void *r = alloc_ok(&b, KIB); /* exactly up to the cap */
@@ -154,7 +155,13 @@ static void test_cap(void)
     for (int i = 0; i < 8; i += 2) ops_free(&b, blk[i]);
     CHECK(ops_alloc(&b, 2 * KIB, &q) == OPS_ERR_OOM && q == NULL, "2 KiB allocated with only 1 KiB holes");
     CHECK(b.arena.failed_request_bytes == 2 * KIB, "failed_request_bytes %zu", b.arena.failed_request_bytes);
+    /* the live bytes of the failure stay after the caller frees what it
+     * held: run reports them after the step has cleaned up (they read as
+     * the setup's bytes before this field existed) */
+    CHECK(b.arena.failed_live_bytes == 4 * KIB, "failed_live_bytes %zu, want %zu", b.arena.failed_live_bytes, 4 * KIB);
     for (int i = 1; i < 8; i += 2) ops_free(&b, blk[i]);
+    CHECK(b.arena.live_bytes == 0 && b.arena.failed_live_bytes == 4 * KIB, "failed_live_bytes %zu after the frees",
+          b.arena.failed_live_bytes);
     ops_close(&b);
 }
 
