@@ -665,21 +665,35 @@ static int strategy_rank(const char *s)
 
 static int is_ra(const cfg *g) { return !strcmp(g->strategy, "retain") || !strcmp(g->strategy, "accumulate"); }
 
-/* the group with the most retain/accumulate configurations that ran (ok or oom) */
+/* The group where accumulation matters most: the largest retain/accumulate
+ * tracked-peak ratio over matching splits (the thread's effect, drawn where
+ * it shows); ties, or no ratio at all, go to the most retain/accumulate
+ * configurations that ran (ok or oom). */
 static const char *pick_ra_group(const report *rp)
 {
     const char *best = NULL;
     size_t best_n = 0;
+    double best_ratio = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const cfg *a = &rp->cfgs[i];
         if (!is_ra(a) || (!a->n_ok && !a->n_oom)) continue;
         size_t n = 0;
+        double ratio = 0;
         for (size_t j = 0; j < rp->ncfgs; j++) {
-            const cfg *b = &rp->cfgs[j];
-            n += is_ra(b) && (b->n_ok || b->n_oom) && !strcmp(b->group, a->group);
+            const cfg *r = &rp->cfgs[j];
+            if (!is_ra(r) || (!r->n_ok && !r->n_oom) || strcmp(r->group, a->group)) continue;
+            n++;
+            if (strcmp(r->strategy, "retain") || !(r->tracked > 0)) continue;
+            for (size_t k = 0; k < rp->ncfgs; k++) {
+                const cfg *c = &rp->cfgs[k];
+                if (!strcmp(c->strategy, "accumulate") && !strcmp(c->group, r->group) && c->mb == r->mb &&
+                    c->k == r->k && c->tracked > 0 && r->tracked / c->tracked > ratio)
+                    ratio = r->tracked / c->tracked;
+            }
         }
-        if (n > best_n) {
+        if (ratio > best_ratio * 1.001 || (ratio >= best_ratio / 1.001 && n > best_n)) {
             best_n = n;
+            best_ratio = ratio;
             best = a->group;
         }
     }
@@ -872,7 +886,7 @@ static void fig_memory(report *rp, figure *f, const char *group, const cfg **buf
     snprintf(f->title, sizeof f->title, "Peak tracked memory vs iter_size: %s", group_rep(rp, group)->label);
     snprintf(f->caption, sizeof f->caption,
              "%s Solid: the tracked high-water (mem_tracked_bytes); dashed: the analytic model "
-             "(mem_analytic_bytes)%s. Model: %s (the one with the most retain/accumulate rows).",
+             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).",
              f->what, noom ? "; crosses: configurations that ran out of memory, drawn at their analytic need" : "",
              group_rep(rp, group)->label);
 }
