@@ -4,19 +4,10 @@
  * "device"). */
 #include "cli.h"
 #include "commands.h"
+#include "jsonwrite.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') putchar('\\');
-        if ((unsigned char)*s >= 0x20) putchar(*s);
-    }
-    putchar('"');
-}
 
 int cmd_info(int argc, char **argv)
 {
@@ -40,7 +31,7 @@ int cmd_info(int argc, char **argv)
     const char *uses = st == OPS_OK ? b.i->name : "none";
     if (json) {
         printf("{\"backends\": [\"cpu\"%s], \"auto_backend\": \"%s\", \"auto_note\": ", ops_cuda_compiled() ? ", \"cuda\"" : "", uses);
-        if (why[0]) json_string(why);
+        if (why[0]) jsonw_string(stdout, why);
         else fputs("null", stdout);
         fputs(", ", stdout);
         ops_describe(stdout, 1);

@@ -2,6 +2,7 @@
  * CSV gets raw base units (ns, bytes) with RFC 4180 quoting; doubles are
  * printed with 17 significant digits so nothing is lost in a round trip. */
 #include "results.h"
+#include "jsonwrite.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -119,28 +120,16 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user)
 
 // ----------------------------------------------------------------------------
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 typedef struct { FILE *f; int n; } json_state;
 
 static void json_emit(void *user, const char *column, const char *text, int is_text)
 {
     json_state *js = user;
     fputs(js->n++ ? ", " : "{", js->f);
-    json_string(js->f, column);
+    jsonw_string(js->f, column);
     fputs(": ", js->f);
     if (!text) fputs("null", js->f);
-    else if (is_text) json_string(js->f, text);
+    else if (is_text) jsonw_string(js->f, text);
     else fputs(text, js->f);
 }
 

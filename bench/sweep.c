@@ -30,6 +30,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "files.h"
+#include "jsonread.h"
+#include "jsonwrite.h"
 #include "profile.h"
 #include "records.h"
 #include "results.h"
@@ -508,46 +510,20 @@ static int rebuild(sweep *s, int big, concat *summary)
 // ----------------------------------------------------------------------------
 // meta.json
 
+/* a string, or null for NULL */
 static void json_str(FILE *f, const char *s)
 {
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
+    if (s) jsonw_string(f, s);
+    else fputs("null", f);
 }
 
-/* The string value of "key" in a JSON text we wrote (no nesting of the same
- * key, no escapes in the values read back); 0 found. */
-static int json_get(const char *text, const char *key, char *out, size_t len)
+/* A string field of the resumed sweep's meta.json, copied; 0 found. */
+static int meta_get(const jsonr_doc *meta, const char *path, char *out, size_t len)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": \"", key);
-    const char *p = text ? strstr(text, pat) : NULL;
-    if (!p) return -1;
-    p += strlen(pat);
-    const char *e = strchr(p, '"');
-    if (!e) return -1;
-    snprintf(out, len, "%.*s", (int)(e - p), p);
+    const char *v = meta->nodes ? jsonr_text(meta, jsonr_path(meta, path)) : NULL;
+    if (!v) return -1;
+    snprintf(out, len, "%s", v);
     return 0;
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(65536);
-    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
-    if (buf) buf[n] = '\0';
-    fclose(f);
-    return buf;
 }
 
 typedef struct {
@@ -857,7 +833,7 @@ int cmd_sweep(int argc, char **argv)
     }
     int rc = CLI_EXIT_USAGE;
     char err[8192], path[4096], name[256];
-    char *old_meta = NULL;
+    jsonr_doc old_meta = {0};
     utc_now(s->start_utc, sizeof s->start_utc, "%Y-%m-%dT%H:%M:%SZ");
     ssize_t n = readlink("/proc/self/exe", s->exe, sizeof s->exe - 1);
     if (n <= 0) {
@@ -876,9 +852,10 @@ int cmd_sweep(int argc, char **argv)
         }
         char meta_path[4400];
         path_join(meta_path, sizeof meta_path, s->dir, "meta.json");
-        old_meta = read_text(meta_path);
-        if (json_get(old_meta, "name", name, sizeof name) != 0) snprintf(name, sizeof name, "resumed");
-        if (json_get(old_meta, "start_utc", s->start_utc, sizeof s->start_utc) != 0)
+        char meta_err[256];
+        if (jsonr_read_file(&old_meta, meta_path, meta_err, sizeof meta_err) != 0) memset(&old_meta, 0, sizeof old_meta);
+        if (meta_get(&old_meta, "profile.name", name, sizeof name) != 0) snprintf(name, sizeof name, "resumed");
+        if (meta_get(&old_meta, "start_utc", s->start_utc, sizeof s->start_utc) != 0)
             utc_now(s->start_utc, sizeof s->start_utc, "%Y-%m-%dT%H:%M:%SZ");
     } else if (profile_resolve(profile_arg, path, sizeof path, name, sizeof name, err, sizeof err) != 0) {
         cli_error("%s", err);
@@ -891,7 +868,8 @@ int cmd_sweep(int argc, char **argv)
     if (resume_arg) {
         /* results keep naming the profile file the sweep started from */
         char orig[4096];
-        if (json_get(old_meta, "path", orig, sizeof orig) == 0) snprintf(s->prof.path, sizeof s->prof.path, "%s", orig);
+        if (meta_get(&old_meta, "profile.path", orig, sizeof orig) == 0)
+            snprintf(s->prof.path, sizeof s->prof.path, "%s", orig);
     }
     if (profile_expand(&s->prof, &s->configs, &s->n_configs) != 0 || setup_jobs(s) != 0) {
         cli_error("out of host memory");
@@ -1043,7 +1021,7 @@ int cmd_sweep(int argc, char **argv)
         rc = write_failed || s->header_mismatch ? CLI_EXIT_CHECK : CLI_EXIT_OK;
     }
 out:
-    free(old_meta);
+    jsonr_free(&old_meta);
     free(s->jobs);
     profile_configs_free(s->configs, s->n_configs);
     profile_free(&s->prof);
