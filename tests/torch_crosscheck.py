@@ -2,8 +2,8 @@
 """tests/torch_crosscheck.py — an independent PyTorch reference for `verify --dump`.
 
 From a dump directory (manifest.json + .npy files, see design.md "verify
---dump DIR") it rebuilds the model in torch from the manifest's model flags,
-loads the dumped parameters, inputs and targets, and computes every strategy's
+--dump DIR") it rebuilds the model in torch from the manifest's model flags
+(bench/peer/torch_models.py, the modules the PyTorch peer runs), loads the dumped parameters, inputs and targets, and computes every strategy's
 gradients itself in float64; accumbench's gradients are only read to be
 compared, never used to compute:
   full        one forward/backward over all micro-batches concatenated, mean CE
@@ -28,236 +28,18 @@ import shutil
 import subprocess
 import sys
 
+# the models and the dump reader are shared with the PyTorch peer
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "peer"))
 try:
     import numpy as np
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+    from torch_models import (STRATEGIES, CheckError, build_model, load_dump, reference_grads,
+                              rel_err)
 except ImportError as e:  # never a silent skip: CI must have torch and numpy
     print(f"torch_crosscheck: FAIL: cannot import torch and numpy with {sys.executable}: {e}\n"
           "  install python3-torch and python3-numpy (scripts/deps.sh) or set ACCUMBENCH_PYTHON",
           file=sys.stderr)
     sys.exit(1)
-
-STRATEGIES = ("full", "retain", "accumulate")
-NUM_CLASSES = 10
-
-
-class CheckError(Exception):
-    """The dump cannot be checked: malformed manifest, shape or name mismatch."""
-
-
-# --- models, parameter names as in design.md --------------------------------
-
-class MLP(nn.Module):
-    def __init__(self, input_dim, hidden, layers):
-        super().__init__()
-        dims = [input_dim] + [hidden] * layers
-        self.layers = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
-        self.fc = nn.Linear(dims[-1], NUM_CLASSES)
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = F.relu(layer(x))
-        return self.fc(x)
-
-
-def make_norm(kind, channels):
-    if kind == "batch":
-        return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
-    if kind == "group":
-        return nn.GroupNorm(min(8, channels), channels, eps=1e-5)
-    if kind == "none":
-        return nn.Identity()
-    raise CheckError(f"manifest model.norm = {kind!r}: expected batch, group or none")
-
-
-class ConvNorm(nn.Module):
-    """conv (no bias) -> norm; the stem and the projection shortcut."""
-
-    def __init__(self, cin, cout, kernel, stride, norm):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
-        self.norm = make_norm(norm, cout)
-
-    def forward(self, x):
-        return self.norm(self.conv(x))
-
-
-class BasicBlock(nn.Module):
-    # registration order = canonical order: conv1, norm1, conv2, norm2, proj
-    def __init__(self, cin, cout, stride, norm):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.norm1 = make_norm(norm, cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
-        self.norm2 = make_norm(norm, cout)
-        self.proj = ConvNorm(cin, cout, 1, stride, norm) if (stride != 1 or cin != cout) else None
-
-    def forward(self, x):
-        out = F.relu(self.norm1(self.conv1(x)))
-        out = self.norm2(self.conv2(out))
-        return F.relu(out + (self.proj(x) if self.proj is not None else x))
-
-
-class ResNet(nn.Module):
-    """CIFAR ResNet: stem conv3x3 -> norm -> ReLU; stage s has width w*2^s and
-    `blocks` basic blocks, the first block of stage s>0 has stride 2 and a
-    projection; global average pool -> Linear(10)."""
-
-    def __init__(self, width, stages, blocks, norm):
-        super().__init__()
-        self.stem = ConvNorm(3, width, 3, 1, norm)
-        self.stages = nn.ModuleList()
-        cin = width
-        for s in range(stages):
-            cout = width << s
-            self.stages.append(nn.ModuleList(
-                BasicBlock(cin if b == 0 else cout, cout, 2 if (s > 0 and b == 0) else 1, norm)
-                for b in range(blocks)))
-            cin = cout
-        self.fc = nn.Linear(cin, NUM_CLASSES)
-
-    def forward(self, x):
-        x = F.relu(self.stem(x))
-        for stage in self.stages:
-            for block in stage:
-                x = block(x)
-        return self.fc(x.mean(dim=(2, 3)))
-
-
-def build_model(m):
-    kind = m.get("model")
-    try:
-        if kind == "mlp":
-            return MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
-        if kind == "cnn":
-            return ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
-    except KeyError as e:
-        raise CheckError(f"manifest model object lacks key {e} for model {kind!r}")
-    raise CheckError(f"manifest model.model = {kind!r}: expected mlp or cnn")
-
-
-# --- the dump ----------------------------------------------------------------
-
-def load_npy(d, name, dtype):
-    path = os.path.join(d, name)
-    try:
-        a = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise CheckError(f"{path}: cannot read as .npy: {e}")
-    if a.dtype.str != np.dtype(dtype).newbyteorder("<").str:
-        raise CheckError(f"{path}: dtype {a.dtype}, expected little-endian {np.dtype(dtype).name}")
-    return a
-
-
-def load_dump(d):
-    try:
-        with open(os.path.join(d, "manifest.json")) as f:
-            man = json.load(f)
-    except (OSError, ValueError) as e:
-        raise CheckError(f"{d}/manifest.json: {e}")
-    for key in ("model", "micro_batches", "loss_norm", "params", "inputs", "targets", "grads"):
-        if key not in man:
-            raise CheckError(f"manifest.json lacks key {key!r}")
-    model = build_model(man["model"])
-    ours = [(n, list(p.shape)) for n, p in model.named_parameters()]
-    theirs = [(p.get("name"), list(p.get("shape", []))) for p in man["params"]]
-    if ours != theirs:
-        lines = [f"  {i:3d} {str(a):48s} {str(b):48s}{'' if a == b else '  <-- differs'}"
-                 for i, (a, b) in enumerate(zip(ours + [None] * (len(theirs) - len(ours)),
-                                                theirs + [None] * (len(ours) - len(theirs))))]
-        raise CheckError("parameter names/shapes in the manifest differ from the torch model "
-                         f"({len(theirs)} vs {len(ours)} tensors; canonical order is forward order):\n"
-                         f"  {'#':>3} {'torch (name, shape)':48s} {'manifest (name, shape)':48s}\n"
-                         + "\n".join(lines))
-    params = []
-    for p in man["params"]:
-        a = load_npy(d, p["file"], np.float32)
-        if list(a.shape) != list(p["shape"]):
-            raise CheckError(f"{p['file']}: shape {list(a.shape)}, manifest says {p['shape']} for {p['name']}")
-        params.append(a)
-
-    mbs = [int(v) for v in man["micro_batches"]]
-    if not mbs or any(v <= 0 for v in mbs):
-        raise CheckError(f"micro_batches = {mbs}: expected positive sizes")
-    if len(man["inputs"]) != len(mbs) or len(man["targets"]) != len(mbs):
-        raise CheckError(f"{len(mbs)} micro-batches but {len(man['inputs'])} inputs and "
-                         f"{len(man['targets'])} targets files")
-    if man["model"]["model"] == "mlp":
-        sample = [int(man["model"]["input_dim"])]
-    else:
-        sample = [3, 32, 32]
-    inputs, targets = [], []
-    for i, (fi, ft, m) in enumerate(zip(man["inputs"], man["targets"], mbs)):
-        x = load_npy(d, fi, np.float32)
-        y = load_npy(d, ft, np.int64)
-        if list(x.shape) != [m] + sample:
-            raise CheckError(f"{fi}: shape {list(x.shape)}, expected {[m] + sample} (micro-batch {i})")
-        if list(y.shape) != [m]:
-            raise CheckError(f"{ft}: shape {list(y.shape)}, expected {[m]} (micro-batch {i})")
-        if y.min() < 0 or y.max() >= NUM_CLASSES:
-            raise CheckError(f"{ft}: targets outside 0..{NUM_CLASSES - 1}")
-        inputs.append(x)
-        targets.append(y)
-    if "effective_batch" in man and int(man["effective_batch"]) != sum(mbs):
-        raise CheckError(f"effective_batch {man['effective_batch']} != sum of micro_batches {sum(mbs)}")
-    if man["loss_norm"] not in ("mean", "global", "sum"):
-        raise CheckError(f"loss_norm = {man['loss_norm']!r}: expected mean, global or sum")
-
-    grads = {}
-    for s in STRATEGIES:
-        files = man["grads"].get(s)
-        if files is None:
-            raise CheckError(f"manifest grads lacks strategy {s!r}")
-        if len(files) != len(params):
-            raise CheckError(f"grads.{s}: {len(files)} files for {len(params)} parameters")
-        grads[s] = []
-        for f, p, a in zip(files, man["params"], params):
-            g = load_npy(d, f, np.float32)
-            if g.shape != a.shape:
-                raise CheckError(f"{f}: gradient shape {list(g.shape)} != parameter {p['name']} {list(a.shape)}")
-            grads[s].append(g)
-    return man, model, params, inputs, targets, grads
-
-
-# --- the reference gradients, float64 ----------------------------------------
-
-def reference_grads(man, model, params, inputs, targets, dtype=torch.float64):
-    model = model.to(dtype).train()
-    with torch.no_grad():
-        for p, a in zip(model.parameters(), params):
-            p.copy_(torch.from_numpy(a).to(dtype))
-    xs = [torch.from_numpy(x).to(dtype) for x in inputs]
-    ys = [torch.from_numpy(y.astype(np.int64)) for y in targets]
-    mbs = [len(y) for y in ys]
-    k, B = len(mbs), sum(mbs)
-    w = {"mean": [1.0 / k] * k, "global": [m / B for m in mbs], "sum": [1.0] * k}[man["loss_norm"]]
-
-    def grads():
-        return [p.grad.detach().double().numpy().copy() for p in model.parameters()]
-
-    out = {}
-    model.zero_grad(set_to_none=False)
-    F.cross_entropy(model(torch.cat(xs)), torch.cat(ys)).backward()
-    out["full"] = grads()
-
-    model.zero_grad(set_to_none=False)
-    loss = sum(wi * F.cross_entropy(model(x), y) for wi, x, y in zip(w, xs, ys))
-    loss.backward()
-    out["retain"] = grads()
-
-    model.zero_grad(set_to_none=False)
-    for wi, x, y in zip(w, xs, ys):
-        (wi * F.cross_entropy(model(x), y)).backward()
-    out["accumulate"] = grads()
-    return out
-
-
-def rel_err(a, b):
-    diff = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
-    scale = float(np.max(np.abs(b))) if b.size else 0.0
-    return diff / scale if scale > 0 else diff
 
 
 def crosscheck(d, tol, out=sys.stdout):

@@ -1,0 +1,317 @@
+"""bench/peer/torch_models.py — accumbench's two models rebuilt in PyTorch, and
+the `verify --dump` format read back. Shared by the PyTorch peer
+(bench/peer/torch_peer.py) and the gradient cross-check
+(tests/torch_crosscheck.py), so both build exactly the same modules.
+
+Conventions (design.md "Models" and "verify --dump DIR"):
+  mlp  D -> [Linear(H, bias) -> ReLU] x L -> Linear(10, bias), weights [out, in]
+  cnn  CIFAR ResNet: stem conv3x3 (no bias) -> norm -> ReLU; stage s has width
+       w*2^s and `blocks` basic blocks, the first block of stage s>0 has stride
+       2 on conv1 and a projection (conv1x1 stride 2, no bias -> norm); global
+       average pool -> Linear(10). Norms: BatchNorm2d (eps 1e-5, momentum 0.1),
+       GroupNorm(min(8, C), C, eps 1e-5), or none.
+Parameters are registered in canonical order (forward order, weight before
+bias; in a block conv1, norm1, conv2, norm2, proj), so named_parameters()
+lists them exactly as the manifest does.
+Loss of micro-batch i = w_i * mean CE_i, w_i: mean 1/k, global m_i/B, sum 1."""
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+STRATEGIES = ("full", "retain", "accumulate")
+NUM_CLASSES = 10
+IMAGE_SHAPE = (3, 32, 32)
+
+
+class CheckError(Exception):
+    """The dump cannot be used: malformed manifest, shape or name mismatch."""
+
+
+# --- models, parameter names as in design.md --------------------------------
+
+class MLP(nn.Module):
+    def __init__(self, input_dim, hidden, layers):
+        super().__init__()
+        dims = [input_dim] + [hidden] * layers
+        self.layers = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
+        self.fc = nn.Linear(dims[-1], NUM_CLASSES)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return self.fc(x)
+
+
+def make_norm(kind, channels):
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels, eps=1e-5)
+    if kind == "none":
+        return nn.Identity()
+    raise CheckError(f"manifest model.norm = {kind!r}: expected batch, group or none")
+
+
+class ConvNorm(nn.Module):
+    """conv (no bias) -> norm; the stem and the projection shortcut."""
+
+    def __init__(self, cin, cout, kernel, stride, norm):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+        self.norm = make_norm(norm, cout)
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+
+class BasicBlock(nn.Module):
+    # registration order = canonical order: conv1, norm1, conv2, norm2, proj
+    def __init__(self, cin, cout, stride, norm):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.norm1 = make_norm(norm, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.norm2 = make_norm(norm, cout)
+        self.proj = ConvNorm(cin, cout, 1, stride, norm) if (stride != 1 or cin != cout) else None
+
+    def forward(self, x):
+        out = F.relu(self.norm1(self.conv1(x)))
+        out = self.norm2(self.conv2(out))
+        return F.relu(out + (self.proj(x) if self.proj is not None else x))
+
+
+class ResNet(nn.Module):
+    """CIFAR ResNet: stem conv3x3 -> norm -> ReLU; stage s has width w*2^s and
+    `blocks` basic blocks, the first block of stage s>0 has stride 2 and a
+    projection; global average pool -> Linear(10)."""
+
+    def __init__(self, width, stages, blocks, norm):
+        super().__init__()
+        self.stem = ConvNorm(3, width, 3, 1, norm)
+        self.stages = nn.ModuleList()
+        cin = width
+        for s in range(stages):
+            cout = width << s
+            self.stages.append(nn.ModuleList(
+                BasicBlock(cin if b == 0 else cout, cout, 2 if (s > 0 and b == 0) else 1, norm)
+                for b in range(blocks)))
+            cin = cout
+        self.fc = nn.Linear(cin, NUM_CLASSES)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        for stage in self.stages:
+            for block in stage:
+                x = block(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def build_model(m):
+    """m: the manifest's model object (snake_case model flags)."""
+    kind = m.get("model")
+    try:
+        if kind == "mlp":
+            return MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
+        if kind == "cnn":
+            return ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
+    except KeyError as e:
+        raise CheckError(f"manifest model object lacks key {e} for model {kind!r}")
+    raise CheckError(f"manifest model.model = {kind!r}: expected mlp or cnn")
+
+
+def sample_shape(m):
+    """Shape of one input sample for the manifest's model object."""
+    return [int(m["input_dim"])] if m["model"] == "mlp" else list(IMAGE_SHAPE)
+
+
+def loss_weights(loss_norm, micro_batches):
+    k, b = len(micro_batches), sum(micro_batches)
+    return {"mean": [1.0 / k] * k, "global": [m / b for m in micro_batches], "sum": [1.0] * k}[loss_norm]
+
+
+def load_params(model, params):
+    """Copies dumped float32 arrays (canonical order) into the model."""
+    with torch.no_grad():
+        for p, a in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(a).to(device=p.device, dtype=p.dtype))
+
+
+# --- the dump ----------------------------------------------------------------
+
+def load_npy(d, name, dtype):
+    path = os.path.join(d, name)
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CheckError(f"{path}: cannot read as .npy: {e}")
+    if a.dtype.str != np.dtype(dtype).newbyteorder("<").str:
+        raise CheckError(f"{path}: dtype {a.dtype}, expected little-endian {np.dtype(dtype).name}")
+    return a
+
+
+def load_grads(d, man, params, strategies=STRATEGIES):
+    """accumbench's gradients from a dump: {strategy: [array per parameter]}."""
+    grads = {}
+    for s in strategies:
+        files = man["grads"].get(s)
+        if files is None:
+            raise CheckError(f"manifest grads lacks strategy {s!r}")
+        if len(files) != len(params):
+            raise CheckError(f"grads.{s}: {len(files)} files for {len(params)} parameters")
+        grads[s] = []
+        for f, p, a in zip(files, man["params"], params):
+            g = load_npy(d, f, np.float32)
+            if g.shape != a.shape:
+                raise CheckError(f"{f}: gradient shape {list(g.shape)} != parameter {p['name']} {list(a.shape)}")
+            grads[s].append(g)
+    return grads
+
+
+def load_dump(d, with_grads=True):
+    """Reads a `verify --dump` directory: (manifest, torch model, params,
+    inputs, targets, grads); grads is None unless with_grads (a caller that
+    computes gradients itself need not see accumbench's)."""
+    try:
+        with open(os.path.join(d, "manifest.json")) as f:
+            man = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CheckError(f"{d}/manifest.json: {e}")
+    keys = ("model", "micro_batches", "loss_norm", "params", "inputs", "targets") + (("grads",) if with_grads else ())
+    for key in keys:
+        if key not in man:
+            raise CheckError(f"manifest.json lacks key {key!r}")
+    model = build_model(man["model"])
+    ours = [(n, list(p.shape)) for n, p in model.named_parameters()]
+    theirs = [(p.get("name"), list(p.get("shape", []))) for p in man["params"]]
+    if ours != theirs:
+        lines = [f"  {i:3d} {str(a):48s} {str(b):48s}{'' if a == b else '  <-- differs'}"
+                 for i, (a, b) in enumerate(zip(ours + [None] * (len(theirs) - len(ours)),
+                                                theirs + [None] * (len(ours) - len(theirs))))]
+        raise CheckError("parameter names/shapes in the manifest differ from the torch model "
+                         f"({len(theirs)} vs {len(ours)} tensors; canonical order is forward order):\n"
+                         f"  {'#':>3} {'torch (name, shape)':48s} {'manifest (name, shape)':48s}\n"
+                         + "\n".join(lines))
+    params = []
+    for p in man["params"]:
+        a = load_npy(d, p["file"], np.float32)
+        if list(a.shape) != list(p["shape"]):
+            raise CheckError(f"{p['file']}: shape {list(a.shape)}, manifest says {p['shape']} for {p['name']}")
+        params.append(a)
+
+    mbs = [int(v) for v in man["micro_batches"]]
+    if not mbs or any(v <= 0 for v in mbs):
+        raise CheckError(f"micro_batches = {mbs}: expected positive sizes")
+    if len(man["inputs"]) != len(mbs) or len(man["targets"]) != len(mbs):
+        raise CheckError(f"{len(mbs)} micro-batches but {len(man['inputs'])} inputs and "
+                         f"{len(man['targets'])} targets files")
+    sample = sample_shape(man["model"])
+    inputs, targets = [], []
+    for i, (fi, ft, m) in enumerate(zip(man["inputs"], man["targets"], mbs)):
+        x = load_npy(d, fi, np.float32)
+        y = load_npy(d, ft, np.int64)
+        if list(x.shape) != [m] + sample:
+            raise CheckError(f"{fi}: shape {list(x.shape)}, expected {[m] + sample} (micro-batch {i})")
+        if list(y.shape) != [m]:
+            raise CheckError(f"{ft}: shape {list(y.shape)}, expected {[m]} (micro-batch {i})")
+        if y.min() < 0 or y.max() >= NUM_CLASSES:
+            raise CheckError(f"{ft}: targets outside 0..{NUM_CLASSES - 1}")
+        inputs.append(x)
+        targets.append(y)
+    if "effective_batch" in man and int(man["effective_batch"]) != sum(mbs):
+        raise CheckError(f"effective_batch {man['effective_batch']} != sum of micro_batches {sum(mbs)}")
+    if man["loss_norm"] not in ("mean", "global", "sum"):
+        raise CheckError(f"loss_norm = {man['loss_norm']!r}: expected mean, global or sum")
+    grads = load_grads(d, man, params) if with_grads else None
+    return man, model, params, inputs, targets, grads
+
+
+# --- one step's gradients ------------------------------------------------------
+
+def strategy_passes(model, strategy, xs, ys, weights, phase=None):
+    """The forward and backward passes of one optimizer step, adding into the
+    parameters' .grad (zeroing is the caller's, once per step):
+      full        one forward/backward over xs[0], ys[0] (the whole batch), mean CE
+      retain      every micro-batch forwarded with its graph kept, loss =
+                  sum_i w_i * meanCE_i, one backward (the thread's first recipe)
+      accumulate  per micro-batch: forward, backward of w_i * meanCE_i
+    phase(name, micro_batch) returns a context manager marking a phase (the
+    peer's profiler ranges); None marks nothing."""
+    if phase is None:
+        phase = _no_phase
+    if strategy == "full":
+        with phase("forward", 1):
+            loss = F.cross_entropy(model(xs[0]), ys[0])
+        with phase("backward", 1):
+            loss.backward()
+    elif strategy == "retain":
+        total = None
+        for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
+            with phase("forward", i + 1):
+                loss = F.cross_entropy(model(x), y)
+                if w != 1.0:
+                    loss = loss * w
+                total = loss if total is None else total + loss
+        # one backward through every micro-batch: no single micro-batch owns it
+        with phase("backward", 0):
+            total.backward()
+    elif strategy == "accumulate":
+        for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
+            with phase("forward", i + 1):
+                loss = F.cross_entropy(model(x), y)
+                if w != 1.0:
+                    loss = loss * w
+            with phase("backward", i + 1):
+                loss.backward()
+    else:
+        raise ValueError(f"strategy {strategy!r}")
+
+
+class _NoPhase:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_PHASE = _NoPhase()
+
+
+def _no_phase(name, micro_batch):
+    return _NO_PHASE
+
+
+def strategy_grads(model, strategy, xs, ys, weights):
+    """One step's gradients with strategy (no update): a list of tensors, one
+    per parameter in canonical order. xs/ys are the micro-batches; full runs
+    them concatenated."""
+    model.train()
+    model.zero_grad(set_to_none=False)
+    if strategy == "full":
+        xs, ys = [torch.cat(xs)], [torch.cat(ys)]
+    strategy_passes(model, strategy, xs, ys, weights)
+    return [p.grad.detach().clone() for p in model.parameters()]
+
+
+def reference_grads(man, model, params, inputs, targets, dtype=torch.float64, device="cpu"):
+    """Every strategy's gradients from dumped parameters and data, computed in
+    dtype on device: {strategy: [numpy array per parameter]}."""
+    model = model.to(device=device, dtype=dtype).train()
+    load_params(model, params)
+    xs = [torch.from_numpy(x).to(device=device, dtype=dtype) for x in inputs]
+    ys = [torch.from_numpy(y.astype(np.int64)).to(device) for y in targets]
+    w = loss_weights(man["loss_norm"], [len(y) for y in targets])
+    return {s: [g.cpu().numpy().copy() for g in strategy_grads(model, s, xs, ys, w)] for s in STRATEGIES}
+
+
+def rel_err(a, b):
+    """max|a-b| / max|b| (max|a-b| when max|b| == 0), in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return diff / scale if scale > 0 else diff
