@@ -30,6 +30,12 @@ int files_mkdir_p(const char *dir)
     return 0;
 }
 
+static int keep_first(int ok, int call_ok, int *err)
+{
+    if (ok && !call_ok) *err = errno;
+    return ok && call_ok;
+}
+
 int files_write_atomic(const char *path, int (*write)(FILE *f, void *user), void *user)
 {
     char tmp[4200];
@@ -39,15 +45,21 @@ int files_write_atomic(const char *path, int (*write)(FILE *f, void *user), void
     }
     FILE *f = fopen(tmp, "wb");
     if (!f) return -1;
+    /* every call runs (the stream is always closed); errno is the first
+     * failure's, which later calls on a failed stream may overwrite (fsync
+     * on /dev/full says EINVAL after fflush's ENOSPC) */
+    int err = 0;
+    errno = 0;
     int ok = write(f, user) == 0;
-    ok = fflush(f) == 0 && ok;
-    ok = !ferror(f) && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int saved = errno;
+    if (!ok) err = errno;
+    ok = keep_first(ok, fflush(f) == 0, &err);
+    ok = keep_first(ok, !ferror(f), &err);
+    ok = keep_first(ok, fsync(fileno(f)) == 0, &err);
+    ok = keep_first(ok, fclose(f) == 0, &err);
+    ok = keep_first(ok, ok && rename(tmp, path) == 0, &err);
+    if (!ok) {
         unlink(tmp);
-        errno = saved ? saved : EIO;
+        errno = err ? err : EIO;
         return -1;
     }
     return 0;
