@@ -975,10 +975,12 @@ int cmd_sweep(int argc, char **argv)
     s->big_end_ns = monotonic_ns();
 
     char fatal[1024] = "";
-    int stopped = 0, interrupted = 0, bad_input = 0;
+    /* write_failed: a rebuild failed at any point, not only the last one
+     * (a transient failure stops the sweep even when the final rebuild works) */
+    int stopped = 0, interrupted = 0, bad_input = 0, write_failed = 0;
     concat summary;
     memset(&summary, 0, sizeof summary);
-    if (rebuild(s, 1, &summary) != 0) stopped = 1;
+    if (rebuild(s, 1, &summary) != 0) stopped = write_failed = 1;
     for (int i = 0; i < n_pending && !stopped; i++) {
         if (sweep_signal) {
             interrupted = 1;
@@ -995,12 +997,12 @@ int cmd_sweep(int argc, char **argv)
             break;
         }
         int big = (monotonic_ns() - s->big_end_ns) * 1e-9 >= BIG_REBUILD_RATIO * s->big_cost_s;
-        if (rebuild(s, big, NULL) != 0) stopped = 1;
+        if (rebuild(s, big, NULL) != 0) stopped = write_failed = 1;
     }
     free(order);
     if (s->tty) fputs("\r\033[K", stderr);
     interrupted |= sweep_signal != 0;
-    int write_failed = rebuild(s, 1, &summary) != 0;
+    if (rebuild(s, 1, &summary) != 0) write_failed = 1;
     char end[32];
     utc_now(end, sizeof end, "%Y-%m-%dT%H:%M:%SZ");
     if (meta_write(s, end, interrupted, summary.backend) != 0) write_failed = 1;
@@ -1018,6 +1020,9 @@ int cmd_sweep(int argc, char **argv)
     } else if (fatal[0]) {
         rc = bad_input ? CLI_EXIT_USAGE : CLI_EXIT_CHECK;
     } else {
+        if (write_failed && s->done < s->n_jobs)
+            cli_error("sweep: stopped after a failed write; finished runs are kept; complete it with: "
+                      "accumbench sweep --resume %s", s->dir);
         rc = write_failed || s->header_mismatch ? CLI_EXIT_CHECK : CLI_EXIT_OK;
     }
 out:
