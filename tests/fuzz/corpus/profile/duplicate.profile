@@ -1,0 +1,2 @@
+micro_batch = 4
+micro_batch = 8

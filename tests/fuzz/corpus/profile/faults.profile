@@ -1,0 +1,17 @@
+backend = cpu
+models = mlp, cnn
+input_dim = 256
+hidden = 256
+layers = 2
+width = 12          # cnn: GroupNorm over 12 channels: every cnn row skipped
+stages = 2
+blocks = 1
+norm = group
+strategies = retain, accumulate
+micro_batch = 64
+iter_size = 1, 2, 4, 8
+mem_limit = 3000000
+warmup = 1
+min_steps = 3
+max_steps = 3
+timeout = 2

@@ -1,0 +1,11 @@
+models = mlp,cnn   # comment
+strategies=full , retain
+micro_batch = 4, 8
+effective_batch = 16
+norm = group
+width = 8
+math = tf32
+repeat = 2
+timeout = 1.5
+shuffle = 0
+mem_limit = 1.5GiB, 100MB
