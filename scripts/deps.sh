@@ -16,8 +16,10 @@
 # With --fuzz, clang must also link a -fsanitize=fuzzer program.
 set -euo pipefail
 
-# chromium-headless-shell renders report.html in its test
-PACKAGES=(cmake build-essential pkg-config libopenblas-dev gnuplot-nox python3-numpy python3-torch chromium-headless-shell)
+# chromium-headless-shell renders report.html in its test; valgrind runs the
+# memcheck tests (tests/trust)
+PACKAGES=(cmake build-essential pkg-config libopenblas-dev gnuplot-nox python3-numpy python3-torch chromium-headless-shell
+          valgrind)
 # `make fuzz` only: clang, and libFuzzer with the sanitizer runtimes
 FUZZ_PACKAGES=(clang libclang-rt-dev)
 # the Python modules a package provides, for the import fallback above
