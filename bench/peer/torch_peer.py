@@ -58,8 +58,9 @@ run
   on the CPU it is header-only. retain's single backward is micro_batch 0.
   Settings: TF32 off for --math fp32 (torch.backends.cuda.matmul.allow_tf32
   and torch.backends.cudnn.allow_tf32 follow --math), cudnn.benchmark =
-  (--conv-algo find), torch.set_num_threads(os.cpu_count()) on the CPU (the
-  threads accumbench's OpenBLAS uses by default). --mem-limit caps the GPU
+  (--conv-algo find), torch.set_num_threads(the CPUs in this process's
+  affinity mask, os.cpu_count() by default) on the CPU: the threads
+  accumbench's OpenBLAS uses by default. --mem-limit caps the GPU
   through torch.cuda.set_per_process_memory_fraction; on the CPU it is
   accepted and not enforced.
 
@@ -802,7 +803,7 @@ class _Phase:
 
 def import_torch():
     try:
-        import numpy  # noqa: F401
+        import numpy  # noqa: F401  (torch_models needs it: fail here, clearly)
         import torch
         import torch_models
     except ImportError as e:
@@ -825,13 +826,23 @@ def open_device(torch, backend):
     return torch.device("cuda" if ok else "cpu")
 
 
+def cpu_threads():
+    """The CPUs this process may run on (os.cpu_count() where affinity is
+    unknown): what accumbench's OpenBLAS uses by default, and under taskset
+    no more threads than cores, which libgomp's spin-waits punish hard."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def apply_settings(torch, c, device):
     tf32 = c.math == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = c.conv_algo == "find"
     if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(cpu_threads())
         if tf32:
             say("note: --math tf32 has no effect on the CPU (always fp32)")
         if c.conv_algo == "find":
@@ -993,7 +1004,7 @@ def cmd_check(argv):
         return e.code
     import numpy as np
     if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(cpu_threads())
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     strategies = tm.STRATEGIES if a.strategy == "all" else (a.strategy,)
     try:
