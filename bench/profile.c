@@ -198,8 +198,8 @@ static int parse_entry(profile_entry *e, const char *path, int lineno, const cha
     for (int i = 0; i < e->n_items; i++) {
         const char *v = e->items[i];
         if (k == K_ENGINES) {
-            if (strcmp(v, "accumbench") != 0)
-                FAIL("%s: engine '%s' is not available yet (available: accumbench)", key, v);
+            if (strcmp(v, "accumbench") != 0 && strcmp(v, "torch") != 0)
+                FAIL("%s: engine '%s' is not available (available: accumbench, torch)", key, v);
         } else if (k == K_REPEAT || k == K_TIMEOUT || k == K_SHUFFLE) {
             long n;
             double d;
@@ -224,6 +224,7 @@ int profile_parse(profile *p, const char *path, const char *name, const char *te
     p->repeat = 1;
     p->timeout_s = PROFILE_DEFAULT_TIMEOUT_S;
     p->shuffle = -1;
+    p->engines = PROFILE_ENGINE_ACCUMBENCH;
     int lineno = 0;
     size_t text_len = strlen(text);
     p->text = malloc(text_len + 1);
@@ -269,6 +270,11 @@ int profile_parse(profile *p, const char *path, const char *name, const char *te
         if (k == K_REPEAT) p->repeat = atoi(e->items[0]);
         if (k == K_TIMEOUT) p->timeout_s = strtod(e->items[0], NULL);
         if (k == K_SHUFFLE) p->shuffle = atoi(e->items[0]);
+        if (k == K_ENGINES) {
+            p->engines = 0;
+            for (int i = 0; i < e->n_items; i++)
+                p->engines |= strcmp(e->items[i], "torch") ? PROFILE_ENGINE_ACCUMBENCH : PROFILE_ENGINE_TORCH;
+        }
     }
     if (p->shuffle < 0) p->shuffle = p->repeat > 1;
     long product = 1;

@@ -37,7 +37,13 @@ typedef struct {
     int repeat;                 /* runs of each configuration (1) */
     double timeout_s;           /* per configuration and repeat (600) */
     int shuffle;                /* shuffle the run order (default: repeat > 1) */
+    int engines;                /* PROFILE_ENGINE_* bits (accumbench when not given) */
 } profile;
+
+/* `engines`: accumbench runs `accumbench run`, torch the PyTorch peer
+ * (bench/peer/torch_peer.py run) with the same flags */
+#define PROFILE_ENGINE_ACCUMBENCH 1
+#define PROFILE_ENGINE_TORCH 2
 
 /* One configuration: the flags passed to `accumbench run`, canonical (the
  * split always as --micro-batch M --iter-size K --effective-batch B, taken

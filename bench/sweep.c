@@ -19,8 +19,14 @@
  * no usable GPU). The sweep stops there with exit 2 and writes no fragment
  * for it: no silent CPU fallback, and a later --resume on a GPU finishes it.
  *
- * Rows keep the profile's order (configuration, then repeat) whatever order
- * they ran in. `run` has no repeat flag, so the parent writes the repeat
+ * `engines = accumbench, torch` runs each configuration also through the
+ * PyTorch peer: `${ACCUMBENCH_PYTHON:-python3} <source tree>/bench/peer/
+ * torch_peer.py run <the same flags> --accumbench <this executable> --out
+ * FRAG`, which writes the same fragment files with engine = torch (its
+ * fragment id has "-torch" before the repeat).
+ *
+ * Rows keep the profile's order (configuration, then engine, then repeat)
+ * whatever order they ran in. `run` has no repeat flag, so the parent writes the repeat
  * index into the `repeat` key column of every row it copies from a fragment.
  *
  * Test hook: ACCUMBENCH_SWEEP_TEST_CHILD="kill:N,hang:M" replaces the N-th
@@ -69,7 +75,8 @@ static void on_signal(int sig) { sweep_signal = sig; }
 typedef struct {
     int config;                 /* index into sweep.configs */
     int repeat;                 /* 0-based */
-    char id[40];                /* FNV-1a of the flags, then -r<repeat> */
+    int torch;                  /* engine: the PyTorch peer, not accumbench run */
+    char id[40];                /* FNV-1a of the flags, then [-torch]-r<repeat> */
 } job;
 
 typedef struct {
@@ -172,7 +179,8 @@ static void last_line(const char *path, char *out, size_t len)
     while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0]) continue;
-        const char *l = strncmp(line, "accumbench: ", 12) ? line : line + 12;
+        const char *l = !strncmp(line, "accumbench: ", 12) ? line + 12 : !strncmp(line, "torch_peer: ", 12) ? line + 12
+                                                                                                         : line;
         snprintf(out, len, "%.300s", l);
     }
     if (f) fclose(f);
@@ -186,8 +194,8 @@ static void label(const sweep *s, const job *j, char *out, size_t len)
     else
         snprintf(model, sizeof model, "cnn w%d s%d b%d %s", c->model.width, c->model.stages, c->model.blocks,
                  norm_name(c->model.norm));
-    snprintf(out, len, "%s %s %dx%d=%d r%d", model, strategy_name(c->strategy), c->micro_batch, c->iter_size,
-             c->effective_batch, j->repeat);
+    snprintf(out, len, "%s%s %s %dx%d=%d r%d", j->torch ? "torch " : "", model, strategy_name(c->strategy),
+             c->micro_batch, c->iter_size, c->effective_batch, j->repeat);
 }
 
 // ----------------------------------------------------------------------------
@@ -234,6 +242,13 @@ static int capture(char *const argv[], char *out, size_t len)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* What runs engine torch: $ACCUMBENCH_PYTHON, else python3 on the PATH. */
+static const char *peer_python(void)
+{
+    const char *py = getenv("ACCUMBENCH_PYTHON");
+    return py && *py ? py : "python3";
+}
+
 /* Starts one run child in its own process group, stdout/stderr to files in
  * its fragment directory. 0 ok (*pid set), else an errno value. */
 static int spawn_child(sweep *s, const job *j, pid_t *pid)
@@ -245,7 +260,9 @@ static int spawn_child(sweep *s, const job *j, pid_t *pid)
     path_join(err_path, sizeof err_path, fdir, "run.err");
     char *argv[PROFILE_MAX_ARGS + 8];
     int a = 0;
-    char sh[] = "/bin/sh", dash_c[] = "-c", run[] = "run", out_flag[] = "--out";
+    char sh[] = "/bin/sh", dash_c[] = "-c", run[] = "run", out_flag[] = "--out", ab_flag[] = "--accumbench";
+    char peer[4200];
+    snprintf(peer, sizeof peer, "%s/bench/peer/torch_peer.py", ACCUMBENCH_SOURCE_DIR);
     char kill_self[] = "kill -KILL $$", hang[] = "trap '' TERM; sleep 3600";
     s->spawned++;
     if (s->spawned == s->hook_kill || s->spawned == s->hook_hang) {
@@ -253,9 +270,18 @@ static int spawn_child(sweep *s, const job *j, pid_t *pid)
         argv[a++] = dash_c;
         argv[a++] = s->spawned == s->hook_kill ? kill_self : hang;
     } else {
-        argv[a++] = s->exe;
+        if (j->torch) {
+            argv[a++] = (char *)peer_python();
+            argv[a++] = peer;
+        } else {
+            argv[a++] = s->exe;
+        }
         argv[a++] = run;
         for (int i = 0; i < pc->argc; i++) argv[a++] = pc->argv[i];
+        if (j->torch) {
+            argv[a++] = ab_flag;
+            argv[a++] = s->exe;
+        }
         argv[a++] = out_flag;
         argv[a++] = fdir;
     }
@@ -280,7 +306,8 @@ static int spawn_child(sweep *s, const job *j, pid_t *pid)
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &defaults);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, argv[0], &fa, &at, argv, environ);
+    /* spawnp: the peer's Python may be a bare name found on the PATH */
+    int rc = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     return rc;
@@ -372,6 +399,7 @@ static int write_parent_fragment(const sweep *s, const job *j, const char *statu
     result_row r;
     result_init(&r, &pc->cfg, pc->cfg.backend);
     r.repeat = j->repeat;
+    if (j->torch) snprintf(r.engine, sizeof r.engine, "torch");
     snprintf(r.status, sizeof r.status, "%s", status);
     snprintf(r.error, sizeof r.error, "%s", error);
     row_writer w = {&r};
@@ -679,7 +707,8 @@ static job_result run_job(sweep *s, const job *j, char *fatal, size_t fatal_len)
     if (s->tty) progress_line(s, j, t0);
     int rc = spawn_child(s, j, &pid);
     if (rc != 0) {
-        snprintf(fatal, fatal_len, "sweep: cannot start '%.900s': %s", s->exe, strerror(rc));
+        snprintf(fatal, fatal_len, "sweep: cannot start '%.900s': %s", j->torch ? peer_python() : s->exe,
+                 strerror(rc));
         return JOB_FATAL;
     }
     outcome o = wait_child(s, j, pid);
@@ -742,16 +771,21 @@ static void sweep_usage(FILE *f)
 
 static int setup_jobs(sweep *s)
 {
-    s->n_jobs = s->n_configs * s->prof.repeat;
+    int torch = (s->prof.engines & PROFILE_ENGINE_TORCH) != 0;
+    int n_engines = torch + ((s->prof.engines & PROFILE_ENGINE_ACCUMBENCH) != 0);
+    s->n_jobs = s->n_configs * n_engines * s->prof.repeat;
     s->jobs = calloc((size_t)(s->n_jobs ? s->n_jobs : 1), sizeof *s->jobs);
     if (!s->jobs) return -1;
     for (int c = 0, n = 0; c < s->n_configs; c++)
-        for (int r = 0; r < s->prof.repeat; r++, n++) {
-            job *j = &s->jobs[n];
-            j->config = c;
-            j->repeat = r;
-            snprintf(j->id, sizeof j->id, "%016llx-r%d", (unsigned long long)s->configs[c].hash, r);
-        }
+        for (int e = n_engines == 2 ? 0 : torch; e <= torch; e++)
+            for (int r = 0; r < s->prof.repeat; r++, n++) {
+                job *j = &s->jobs[n];
+                j->config = c;
+                j->repeat = r;
+                j->torch = e;
+                snprintf(j->id, sizeof j->id, "%016llx%s-r%d", (unsigned long long)s->configs[c].hash,
+                         e ? "-torch" : "", r);
+            }
     return 0;
 }
 
@@ -956,8 +990,12 @@ int cmd_sweep(int argc, char **argv)
             order[k] = t;
         }
     }
-    fprintf(stderr, "accumbench sweep: profile %s: %d configurations x %d repeats = %d runs", s->prof.name,
-            s->n_configs, s->prof.repeat, s->n_jobs);
+    fprintf(stderr, "accumbench sweep: profile %s: %d configurations x %d repeats%s = %d runs", s->prof.name,
+            s->n_configs, s->prof.repeat,
+            s->prof.engines == (PROFILE_ENGINE_ACCUMBENCH | PROFILE_ENGINE_TORCH) ? " x 2 engines"
+            : s->prof.engines == PROFILE_ENGINE_TORCH                             ? " (engine torch)"
+                                                                                   : "",
+            s->n_jobs);
     if (n_done_before) fprintf(stderr, ", %d done before", n_done_before);
     if (n_skipped) fprintf(stderr, ", %d skipped", n_skipped);
     fprintf(stderr, "; results in %s\n", s->dir);

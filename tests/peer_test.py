@@ -288,6 +288,50 @@ def test_outputs(bin_, work):
     check(list(obj) == list(a_row), "--json: one object whose keys are the results columns in order")
 
 
+# --- (e) a sweep with both engines ----------------------------------------------
+
+SWEEP_PROFILE = """backend = cpu
+engines = accumbench, torch
+models = mlp
+input_dim = 256
+hidden = 64
+layers = 2
+strategies = retain, accumulate
+micro_batch = 8
+iter_size = 1, 2
+warmup = 1
+min_steps = 2
+max_steps = 2
+timeout = 120
+"""
+
+
+def test_sweep(bin_, work):
+    prof, out = os.path.join(work, "engines.profile"), os.path.join(work, "sweep-engines")
+    with open(prof, "w") as f:
+        f.write(SWEEP_PROFILE)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    env = dict(ENV, ACCUMBENCH_PYTHON=sys.executable)
+    p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    check(p.returncode == 0, f"sweep with engines = accumbench, torch (exit {p.returncode})")
+    try:
+        with open(os.path.join(out, "results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        check(False, f"sweep results.csv: {e}")
+        return
+    pairs = {}
+    for r in rows:
+        pairs.setdefault((r["strategy"], r["iter_size"]), {})[r["engine"]] = r
+    check(len(rows) == 8 and all(set(v) == {"accumbench", "torch"} for v in pairs.values())
+          and all(r["status"] == "ok" for r in rows),
+          f"sweep: {len(rows)} ok rows, each configuration once per engine")
+    check(all(float(v["torch"]["grad_rel_err"]) <= TOL for v in pairs.values()),
+          "sweep: every torch row has grad_rel_err <= 1e-4")
+
+
 # --- (d) bad input ------------------------------------------------------------------
 
 BAD = [
@@ -335,6 +379,8 @@ def main():
     test_outputs(bin_, work)
     print("== (b) memory")
     test_memory(bin_)
+    print("== (e) sweep with engines = accumbench, torch")
+    test_sweep(bin_, work)
     print(f"\npeer_test: {'all ok' if not failures else f'{len(failures)} FAILED'} "
           f"({time.monotonic() - t0:.0f} s)")
     return 0 if not failures else 1

@@ -157,7 +157,7 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
         ("mem_limit = lots\n", 1, "mem_limit: must be a size"),
         ("noise = 0\n", 1, "noise: must be a number"),
         ("backend = gpu\n", 1, "backend: must be one of"),
-        ("engines = accumbench, pytorch\n", 1, "engines: engine 'pytorch' is not available yet"),
+        ("engines = accumbench, pytorch\n", 1, "engines: engine 'pytorch' is not available (available: accumbench, torch)"),
         ("repeat = 0\n", 1, "repeat: must be an integer"),
         ("repeat = 2, 3\n", 1, "repeat: takes one value"),
         ("timeout = 0\n", 1, "timeout: must be a number"),
