@@ -19,6 +19,8 @@ Usage: peer_test.py ACCUMBENCH WORKDIR   (run with the Python that has torch)
     the results columns as keys.
 (d) bad input: exit 2, nothing on stdout, one `torch_peer: ` line naming the
     flag.
+(e) `accumbench sweep` with engines = accumbench, torch: every configuration
+    once per engine, the torch rows with grad_rel_err within 1e-4.
 Missing torch or numpy is a failure, never a skip."""
 import csv
 import json
