@@ -308,13 +308,24 @@ noise = 0.000001
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     kept = {"results.csv": [], "steps.csv": []}
     for rnd_i, args in enumerate((["--profile", prof, "--out", out], ["--resume", out])):
+        started = time.time()
         proc = subprocess.Popen([bin_, "sweep", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 text=True)
-        # wait until a child is running (its fragment directory has run.err), then a random delay
+        # wait until a child of this sweep is running (its fragment directory
+        # has a run.err opened since: round 1 left run.err files behind, and
+        # a SIGINT before the sweep sets its handler kills it), then a random delay
+        def child_started(fr):
+            for d in os.listdir(fr):
+                try:
+                    if os.path.getmtime(os.path.join(fr, d, "run.err")) >= started:
+                        return True
+                except OSError:
+                    pass
+            return False
         deadline = time.time() + 30
         while time.time() < deadline and proc.poll() is None:
             fr = os.path.join(out, "fragments")
-            if os.path.isdir(fr) and any(os.path.exists(os.path.join(fr, d, "run.err")) for d in os.listdir(fr)):
+            if os.path.isdir(fr) and child_started(fr):
                 break
             time.sleep(0.01)
         delay = rnd.uniform(0.05, 1.5)
