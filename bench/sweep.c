@@ -815,6 +815,14 @@ static void hook_parse(sweep *s)
 
 int cmd_sweep(int argc, char **argv)
 {
+    /* from the very start: a Ctrl-C during setup must still end with the
+     * directory consistent, the interrupted meta.json and exit 130 */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     const char *profile_arg = NULL, *out_arg = NULL, *resume_arg = NULL;
     int dry = 0;
     for (int i = 2; i < argc; i++) {
@@ -1002,12 +1010,6 @@ int cmd_sweep(int argc, char **argv)
     if (s->prof.shuffle)
         fprintf(stderr, "accumbench sweep: run order shuffled with seed %llu\n", (unsigned long long)s->shuffle_seed);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     hook_parse(s);
     s->tty = isatty(2);
     s->big_end_ns = monotonic_ns();
