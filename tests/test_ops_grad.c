@@ -202,17 +202,54 @@ static void test_basics(void)
     CHECK(memcmp(h, back, 1000 * sizeof(float)) == 0, "upload/download round trip differs");
     expect_ok(ops_synchronize(&B), "synchronize");
 
+    /* Conv workspace (cpu_conv.c's formula), worked by hand in floats; every
+     * part is rounded up to 16 floats; a chunk holds as many images as fit
+     * 2 MiB = 524288 floats of columns (or of GEMM output, when larger),
+     * whatever n is:
+     * s: 3x3 stride 2 -> 5x4, crr 27, pq 20, 540 column floats per image,
+     *    chunk 970: col 523800 -> 523808, stage 970*8*20 = 155200, dw^T 8*27
+     *    = 216 -> 224; backward data takes the column path (stride 2). */
     ops_conv_shape s = ops_conv_make(4, 3, 9, 7, 8, 3, 2, 1);
-    size_t col = (size_t)3 * 3 * 3 * s.p * s.q * sizeof(float);
-    ops_conv_shape one = ops_conv_make(4, 3, 9, 7, 8, 1, 1, 0);
+    const size_t want_s[OPS_CONV_DIR_COUNT] = {(523808 + 155200) * 4, (523808 + 155200) * 4,
+                                               (224 + 523808 + 155200) * 4};
+    /* s1: 3x3 stride 1 pad 1 -> 9x7, crr 27, pq 63: 1701 floats per image,
+     *     chunk 308: col 523908 -> 523920, stage 308*8*63 = 155232; backward
+     *     data unfolds dy (8 channels, k*r*r = 72 rows of hw 63, 4536 floats
+     *     per image, chunk 115): w' 216 -> 224, col 521640 -> 521648, stage
+     *     115*3*63 = 21735 -> 21744 */
+    ops_conv_shape s1 = ops_conv_make(4, 3, 9, 7, 8, 3, 1, 1);
+    const size_t want_s1[OPS_CONV_DIR_COUNT] = {(523920 + 155232) * 4, (224 + 521648 + 21744) * 4,
+                                                (224 + 523920 + 155232) * 4};
+    /* big: 64 channels 3x3 on 32x32, 576*1024 column floats = 2.25 MiB per
+     *      image, over the chunk: one image at a time, no stage; backward data
+     *      unfolds dy, 16*9*1024 = 147456 floats per image, so 3 images a
+     *      chunk: w' 16*576 = 9216, col 442368, stage 3*64*1024 = 196608 */
+    ops_conv_shape big = ops_conv_make(5, 64, 32, 32, 16, 3, 1, 1);
+    const size_t want_big[OPS_CONV_DIR_COUNT] = {589824 * 4, (9216 + 442368 + 196608) * 4, (9216 + 589824) * 4};
+    /* one image of s's shape: the same workspace as four (it depends on the
+     * image, not on n) */
+    ops_conv_shape s_n1 = ops_conv_make(1, 3, 9, 7, 8, 3, 2, 1);
+    /* 1x1 stride 2: crr 3, pq 20, the GEMM output (160 floats) larger than
+     * the columns (60): chunk 3276, col 196560, stage 524160, dw^T 24 -> 32 */
     ops_conv_shape one_s2 = ops_conv_make(4, 3, 9, 7, 8, 1, 2, 0);
+    const size_t want_one_s2[OPS_CONV_DIR_COUNT] = {(196560 + 524160) * 4, (196560 + 524160) * 4,
+                                                    (32 + 196560 + 524160) * 4};
+    ops_conv_shape one = ops_conv_make(4, 3, 9, 7, 8, 1, 1, 0);
+    ops_conv_shape none = ops_conv_make(0, 3, 9, 7, 8, 3, 1, 1);
+    const struct { const char *what; const ops_conv_shape *s; const size_t *want; } ws_cases[] = {
+        {"3x3 stride 2", &s, want_s},  {"3x3 stride 1", &s1, want_s1},         {"2.25 MiB per image", &big, want_big},
+        {"one image", &s_n1, want_s}, {"1x1 stride 2", &one_s2, want_one_s2},
+    };
     for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
-        CHECK(ops_conv_workspace_bytes(&B, &s, (ops_conv_dir)dir) == col, "workspace dir %d: %zu, want %zu",
-              dir, ops_conv_workspace_bytes(&B, &s, (ops_conv_dir)dir), col);
+        for (size_t ci = 0; ci < sizeof ws_cases / sizeof ws_cases[0]; ci++) {
+            size_t got = ops_conv_workspace_bytes(&B, ws_cases[ci].s, (ops_conv_dir)dir);
+            CHECK(got == ws_cases[ci].want[dir], "%s workspace, %s: %zu, want %zu", ws_cases[ci].what,
+                  ops_conv_dir_name((ops_conv_dir)dir), got, ws_cases[ci].want[dir]);
+        }
         CHECK(ops_conv_workspace_bytes(&B, &one, (ops_conv_dir)dir) == 0, "1x1 stride-1 workspace dir %d", dir);
-        CHECK(ops_conv_workspace_bytes(&B, &one_s2, (ops_conv_dir)dir) == (size_t)3 * 5 * 4 * sizeof(float),
-              "1x1 stride-2 workspace dir %d", dir);
+        CHECK(ops_conv_workspace_bytes(&B, &none, (ops_conv_dir)dir) == 0, "n = 0 workspace dir %d", dir);
     }
+    size_t col = want_s[OPS_CONV_FWD];
 
     /* arguments the backend refuses rather than reading out of bounds */
     ops_gemm_desc g = {0, 0, 4, 4, 4, 3, 4, 4, 1.0f, 0.0f};
@@ -362,6 +399,33 @@ static void ref_conv_fwd(const ops_conv_shape *s, const double *x, const double 
                 }
 }
 
+/* The adjoint of ref_conv_fwd, the same loops with the products turned
+ * around: dx = sum of dy * w over the windows that read x, dw = sum of
+ * dy * x (both assigned). For shapes too large for central differences;
+ * test_conv_case checks it against them on the small ones. */
+static void ref_conv_bwd(const ops_conv_shape *s, const double *x, const double *w, const double *dy, double *dx,
+                         double *dw)
+{
+    memset(dx, 0, (size_t)s->n * s->c * s->h * s->w * sizeof(double));
+    memset(dw, 0, (size_t)s->k * s->c * s->r * s->r * sizeof(double));
+    for (int i = 0; i < s->n; i++)
+        for (int o = 0; o < s->k; o++)
+            for (int oh = 0; oh < s->p; oh++)
+                for (int ow = 0; ow < s->q; ow++) {
+                    const double g = dy[(((size_t)i * s->k + o) * s->p + oh) * s->q + ow];
+                    for (int ch = 0; ch < s->c; ch++)
+                        for (int kh = 0; kh < s->r; kh++)
+                            for (int kw = 0; kw < s->r; kw++) {
+                                int ih = oh * s->stride - s->pad + kh, iw = ow * s->stride - s->pad + kw;
+                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w) continue;
+                                size_t xi = (((size_t)i * s->c + ch) * s->h + ih) * s->w + iw;
+                                size_t wi = (((size_t)o * s->c + ch) * s->r + kh) * s->r + kw;
+                                dx[xi] += g * w[wi];
+                                dw[wi] += g * x[xi];
+                            }
+                }
+}
+
 static double conv_objective(void *vctx)
 {
     conv_ctx *c = vctx;
@@ -406,12 +470,63 @@ static void test_conv_case(int n, int c, int h, int w, int k, int r, int stride,
     expect_ok(ops_conv2d_bwd_filter(&B, &s, x_d, r_d, dw_d, ws, ws_bytes), "conv2d_bwd_filter");
     expect_ok(ops_conv2d_bwd_filter(&B, &s, x_d, r_d, dw_d, ws, ws_bytes), "conv2d_bwd_filter again");
     double *gx = fd_grad(conv_objective, &cc, cc.x, nx), *gw = fd_grad(conv_objective, &cc, cc.w, nw);
+    /* the adjoint reference of the large cases, against the differences (both in double) */
+    double *ax = host_doubles(nx), *aw = host_doubles(nw), adj_err = 0.0;
+    ref_conv_bwd(&s, cc.x, cc.w, cc.r, ax, aw);
+    for (size_t i = 0; i < nx; i++) adj_err = fmax(adj_err, fabs(ax[i] - gx[i]));
+    for (size_t i = 0; i < nw; i++) adj_err = fmax(adj_err, fabs(aw[i] - gw[i]));
+    CHECK(adj_err < 1e-6, "%s: ref_conv_bwd differs from central differences by %.2e", tag, adj_err);
     snprintf(what, sizeof what, "%s dx beta0", tag);
     expect_close(what, dev_read(dx_d, nx), gx, nx, TOL_ATOL, TOL_RTOL);
     snprintf(what, sizeof what, "%s dx beta1", tag);
     expect_close(what, dev_read(dx1_d, nx), affine(d0, 1.0, gx, nx), nx, TOL_ATOL, TOL_RTOL);
     snprintf(what, sizeof what, "%s dw0 + 2 dw", tag);
     expect_close(what, dev_read(dw_d, nw), affine(dw0, 2.0, gw, nw), nw, TOL_ATOL, TOL_RTOL);
+    scratch_release();
+}
+
+/* Shapes whose unfolded images fill cpu_conv.c's 2 MiB chunk in several
+ * GEMMs, against ref_conv_fwd/ref_conv_bwd: full chunks, a ragged last one,
+ * one image per chunk, in each direction and path. Same calls as
+ * test_conv_case (NaN workspace and outputs, beta 1 into d0, dw twice).
+ * Tolerance: dw sums n*p*q = up to 5120 products of O(1) terms, |dw| ~ 40,
+ * float error ~ sqrt(5120) * 6e-8 * 40 ~ 2e-4, inside 1e-4 + 1e-4*|want|
+ * where |want| is that large (measured: 5e-5); the other outputs sum at
+ * most 576 terms. */
+static void test_conv_chunked_case(int n, int c, int h, int w, int k, int r, int stride, int pad, const char *why)
+{
+    ops_conv_shape s = ops_conv_make(n, c, h, w, k, r, stride, pad);
+    const size_t nx = (size_t)n * c * h * w, nw = (size_t)k * c * r * r, ny = (size_t)n * k * s.p * s.q;
+    char what[160], tag[128];
+    snprintf(tag, sizeof tag, "conv n%d c%d %dx%d k%d r%d s%d p%d (%s)", n, c, h, w, k, r, stride, pad, why);
+    size_t ws_bytes = 0;
+    for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
+        size_t b = ops_conv_workspace_bytes(&B, &s, (ops_conv_dir)dir);
+        ws_bytes = b > ws_bytes ? b : ws_bytes;
+    }
+    float *ws = ws_bytes ? dev_filled(ws_bytes / sizeof(float), NAN) : NULL;
+    float *x = host_random(nx, -1, 1), *wt = host_random(nw, -1, 1), *g = host_random(ny, -1, 1);
+    float *d0 = host_random(nx, -1, 1), *dw0 = host_random(nw, -1, 1);
+    float *x_d = dev_from(x, nx), *w_d = dev_from(wt, nw), *g_d = dev_from(g, ny), *y_d = dev_filled(ny, NAN);
+    float *dx_d = dev_filled(nx, NAN), *dx1_d = dev_from(d0, nx), *dw_d = dev_from(dw0, nw);
+    expect_ok(ops_conv2d_fwd(&B, &s, x_d, w_d, y_d, ws, ws_bytes), "conv2d_fwd");
+    expect_ok(ops_conv2d_bwd_data(&B, &s, w_d, g_d, 0.0f, dx_d, ws, ws_bytes), "conv2d_bwd_data");
+    expect_ok(ops_conv2d_bwd_data(&B, &s, w_d, g_d, 1.0f, dx1_d, ws, ws_bytes), "conv2d_bwd_data beta 1");
+    expect_ok(ops_conv2d_bwd_filter(&B, &s, x_d, g_d, dw_d, ws, ws_bytes), "conv2d_bwd_filter");
+    expect_ok(ops_conv2d_bwd_filter(&B, &s, x_d, g_d, dw_d, ws, ws_bytes), "conv2d_bwd_filter again");
+
+    double *xd = to_double(x, nx), *wd = to_double(wt, nw), *gd = to_double(g, ny);
+    double *want_y = host_doubles(ny), *want_dx = host_doubles(nx), *want_dw = host_doubles(nw);
+    ref_conv_fwd(&s, xd, wd, want_y);
+    ref_conv_bwd(&s, xd, wd, gd, want_dx, want_dw);
+    snprintf(what, sizeof what, "%s fwd", tag);
+    expect_close(what, dev_read(y_d, ny), want_y, ny, TOL_ATOL, TOL_RTOL);
+    snprintf(what, sizeof what, "%s dx beta0", tag);
+    expect_close(what, dev_read(dx_d, nx), want_dx, nx, TOL_ATOL, TOL_RTOL);
+    snprintf(what, sizeof what, "%s dx beta1", tag);
+    expect_close(what, dev_read(dx1_d, nx), affine(d0, 1.0, want_dx, nx), nx, TOL_ATOL, TOL_RTOL);
+    snprintf(what, sizeof what, "%s dw0 + 2 dw", tag);
+    expect_close(what, dev_read(dw_d, nw), affine(dw0, 2.0, want_dw, nw), nw, TOL_ATOL, TOL_RTOL);
     scratch_release();
 }
 
@@ -429,6 +544,14 @@ static void test_conv(void)
     test_conv_case(1, 1, 3, 3, 1, 3, 3, 2, 1);   /* stride > 1 with all-padding windows */
     test_conv_case(2, 8, 6, 6, 8, 3, 1, 1, 1);   /* more channels */
     test_conv_case(2, 16, 10, 10, 24, 3, 1, 1, 0); /* blocked GEMM sizes, forward only */
+    test_conv_case(1, 2, 4, 4, 2, 1, 1, 1, 1);   /* stride 1, pad > r-1: bwd data through col2im */
+    test_conv_case(0, 2, 4, 4, 2, 3, 1, 1, 0);   /* empty batch */
+    /* 800 KiB of columns per image (and per dy image): chunks of 2 + 2 + 1 */
+    test_conv_chunked_case(5, 8, 32, 32, 8, 5, 1, 2, "chunks 2+2+1");
+    test_conv_chunked_case(5, 8, 64, 64, 6, 5, 2, 2, "stride 2, chunks 2+2+1");
+    /* 2.25 MiB per image: one image a chunk, and backward data in one chunk of 2 */
+    test_conv_chunked_case(2, 64, 32, 32, 16, 3, 1, 1, "forward 1+1");
+    test_conv_chunked_case(2, 16, 32, 32, 64, 3, 1, 1, "backward data 1+1");
 }
 
 // ----------------------------------------------------------------------------
