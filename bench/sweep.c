@@ -20,10 +20,14 @@
  * for it: no silent CPU fallback, and a later --resume on a GPU finishes it.
  *
  * `engines = accumbench, torch` runs each configuration also through the
- * PyTorch peer: `${ACCUMBENCH_PYTHON:-python3} <source tree>/bench/peer/
- * torch_peer.py run <the same flags> --accumbench <this executable> --out
- * FRAG`, which writes the same fragment files with engine = torch (its
- * fragment id has "-torch" before the repeat).
+ * PyTorch peer: `PYTHON <source tree>/bench/peer/torch_peer.py run <the same
+ * flags> --accumbench <this executable> --out FRAG`, which writes the same
+ * fragment files with engine = torch (its fragment id has "-torch" before
+ * the repeat). PYTHON is $ACCUMBENCH_PYTHON, else the first of
+ * /usr/bin/python3 and python3 on the PATH that imports torch and numpy
+ * (Debian's torch is /usr/bin/python3's; a pyenv or venv python3 first on the
+ * PATH often has none). It is checked once, before any run: without one the
+ * sweep is bad input (exit 2), not a row of errors.
  *
  * Rows keep the profile's order (configuration, then engine, then repeat)
  * whatever order they ran in. `run` has no repeat flag, so the parent writes the repeat
@@ -92,6 +96,7 @@ typedef struct {
     char start_utc[32];
     /* progress */
     int tty, done, spawned, hook_kill, hook_hang;
+    char python[4096];          /* what runs engine torch; empty when no torch run is pending */
     double run_s_sum;
     int run_s_n;
     /* rebuild throttle */
@@ -242,11 +247,56 @@ static int capture(char *const argv[], char *out, size_t len)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* What runs engine torch: $ACCUMBENCH_PYTHON, else python3 on the PATH. */
-static const char *peer_python(void)
+/* Whether py imports torch and numpy: 0 yes; else -1 with why (the
+ * ImportError's text, or the exit status) in why. */
+static int python_has_torch(const char *py, char *why, size_t len)
 {
-    const char *py = getenv("ACCUMBENCH_PYTHON");
-    return py && *py ? py : "python3";
+    char flag[] = "-c",
+         probe[] = "import sys\n"
+                   "try:\n"
+                   "    import torch, numpy\n"
+                   "except Exception as e:\n"
+                   "    print(type(e).__name__ + ': ' + str(e)); sys.exit(1)\n";
+    char *argv[] = {(char *)py, flag, probe, NULL};
+    char out[512];
+    int rc = capture(argv, out, sizeof out);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (rc == 0) return 0;
+    if (out[0]) snprintf(why, len, "%.300s", out);
+    else if (rc < 0 || rc == 127) snprintf(why, len, "cannot run it");
+    else snprintf(why, len, "exit %d", rc);
+    return -1;
+}
+
+/* Chooses what runs engine torch (see the file's comment) into s->python.
+ * 0 ok, else -1 with the bad-input message in err. */
+static int peer_python_choose(sweep *s, char *err, size_t len)
+{
+    const char *env = getenv("ACCUMBENCH_PYTHON");
+    char why[400];
+    if (env && *env) {
+        if (python_has_torch(env, why, sizeof why) == 0) {
+            snprintf(s->python, sizeof s->python, "%s", env);
+            return 0;
+        }
+        snprintf(err, len,
+                 "sweep: engine torch: ACCUMBENCH_PYTHON=%.1000s cannot import torch and numpy (%s); set "
+                 "ACCUMBENCH_PYTHON to a Python that can, or unset it to use /usr/bin/python3 or python3",
+                 env, why);
+        return -1;
+    }
+    static const char *const candidates[] = {"/usr/bin/python3", "python3"};
+    char whys[2][400];
+    for (int i = 0; i < 2; i++)
+        if (python_has_torch(candidates[i], whys[i], sizeof whys[i]) == 0) {
+            snprintf(s->python, sizeof s->python, "%s", candidates[i]);
+            return 0;
+        }
+    snprintf(err, len,
+             "sweep: engine torch needs a Python that imports torch and numpy: /usr/bin/python3 (%s) and python3 "
+             "on the PATH (%s) cannot; set ACCUMBENCH_PYTHON to one that can (scripts/deps.sh installs Debian's)",
+             whys[0], whys[1]);
+    return -1;
 }
 
 /* Starts one run child in its own process group, stdout/stderr to files in
@@ -271,7 +321,7 @@ static int spawn_child(sweep *s, const job *j, pid_t *pid)
         argv[a++] = s->spawned == s->hook_kill ? kill_self : hang;
     } else {
         if (j->torch) {
-            argv[a++] = (char *)peer_python();
+            argv[a++] = s->python;
             argv[a++] = peer;
         } else {
             argv[a++] = s->exe;
@@ -597,6 +647,10 @@ static int write_meta(FILE *f, void *user)
     fprintf(f, ", \"configurations\": %d, \"repeat\": %d, \"runs\": %d, \"timeout_s\": %g, \"shuffle\": %d",
             s->n_configs, s->prof.repeat, s->n_jobs, s->prof.timeout_s, s->prof.shuffle);
     if (s->prof.shuffle) fprintf(f, ", \"shuffle_seed\": %llu", (unsigned long long)s->shuffle_seed);
+    if (s->python[0]) {
+        fputs(", \"peer_python\": ", f);
+        json_str(f, s->python);
+    }
     fputs("},\n  \"host\": ", f);
     json_str(f, host[0] ? host : NULL);
     fputs(",\n  \"cpu\": ", f);
@@ -707,7 +761,7 @@ static job_result run_job(sweep *s, const job *j, char *fatal, size_t fatal_len)
     if (s->tty) progress_line(s, j, t0);
     int rc = spawn_child(s, j, &pid);
     if (rc != 0) {
-        snprintf(fatal, fatal_len, "sweep: cannot start '%.900s': %s", j->torch ? peer_python() : s->exe,
+        snprintf(fatal, fatal_len, "sweep: cannot start '%.900s': %s", j->torch ? s->python : s->exe,
                  strerror(rc));
         return JOB_FATAL;
     }
@@ -931,6 +985,17 @@ int cmd_sweep(int argc, char **argv)
     if (dry) {
         dry_run(s);
         rc = CLI_EXIT_OK;
+        goto out;
+    }
+
+    /* engine torch: its Python, before anything is written or runs */
+    int torch_pending = 0;
+    for (int i = 0; i < s->n_jobs && !torch_pending; i++) {
+        const job *j = &s->jobs[i];
+        torch_pending = j->torch && !s->configs[j->config].skipped && !(resume_arg && frag_complete(s, j));
+    }
+    if (torch_pending && peer_python_choose(s, err, sizeof err) != 0) {
+        cli_error("%s", err);
         goto out;
     }
 

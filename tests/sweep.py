@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """tests/sweep.py — `accumbench sweep` and its profiles, on the CPU backend.
 
-  profiles  the shipped profiles expand without warnings; a valid file with
+  profiles  every shipped profile (profiles/*.profile) expands without
+            warnings; a valid file with
             comments, spaced lists, inapplicable axes, full's collapse and
             skipped combinations expands to the expected lines; a table of
             invalid files each exits 2 with one stderr line naming FILE:LINE;
             name lookup, --out under a regular file, backend = cuda without a
-            GPU (exit 2, no CPU fallback).
+            GPU (exit 2, no CPU fallback); engine torch without a Python
+            that imports torch is exit 2 before any run, naming
+            ACCUMBENCH_PYTHON, and without ACCUMBENCH_PYTHON the sweep picks
+            /usr/bin/python3 when it has torch (meta.json peer_python).
   faults    one sweep with an oom row (mem_limit below retain's k=8 peak), a
             child killed by SIGKILL (crash), a child that hangs and ignores
             SIGTERM (timeout = 2, then SIGKILL), skipped rows: the other rows
@@ -78,8 +82,61 @@ def key_of_row(r):
 
 # ----------------------------------------------------------------------------
 
+def test_torch_python():
+    """engine torch's interpreter: checked once, before anything is written"""
+    prof = write("torch.profile", "backend = cpu\nengines = accumbench, torch\nmodel = mlp\ninput_dim = 64\n"
+                                  "hidden = 16\nlayers = 1\nstrategy = retain\nmicro_batch = 4\niter_size = 1, 2\n")
+    for py in ("/bin/false", os.path.join(work, "no-such-python")):
+        out = os.path.join(work, "torch_out")
+        shutil.rmtree(out, ignore_errors=True)
+        p = sweep("--profile", prof, "--out", out, env={"ACCUMBENCH_PYTHON": py})
+        err = p.stderr.splitlines()
+        check(p.returncode == 2 and len(err) == 1 and f"ACCUMBENCH_PYTHON={py}" in err[0]
+              and "torch" in err[0] and not os.path.exists(out),
+              f"ACCUMBENCH_PYTHON={py}: exit 2 before any run, nothing written: rc {p.returncode}, {err}")
+    p = sweep("--profile", prof, "--dry-run", env={"ACCUMBENCH_PYTHON": "/bin/false"})
+    check(p.returncode == 0 and len(p.stdout.splitlines()) == 4, "--dry-run does not check the interpreter")
+
+    # no ACCUMBENCH_PYTHON, a python3 first on the PATH without torch:
+    # /usr/bin/python3 when it imports torch and numpy, else exit 2 naming
+    # ACCUMBENCH_PYTHON. The test hook replaces the runs (no torch run here).
+    stub = os.path.join(work, "stub-bin")
+    os.makedirs(stub, exist_ok=True)
+    with open(os.path.join(stub, "python3"), "w") as f:
+        f.write("#!/bin/sh\necho 'ModuleNotFoundError: no torch in this stub'\nexit 1\n")
+    os.chmod(os.path.join(stub, "python3"), 0o755)
+    usr_has_torch = os.access("/usr/bin/python3", os.X_OK) and subprocess.run(
+        ["/usr/bin/python3", "-c", "import torch, numpy"], capture_output=True).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "ACCUMBENCH_PYTHON"}
+    env.update(PATH=stub + os.pathsep + env.get("PATH", ""), OPENBLAS_NUM_THREADS="1",
+               ACCUMBENCH_SWEEP_TEST_CHILD="kill:1,kill:2,kill:3,kill:4")
+    out = os.path.join(work, "torch_default")
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], capture_output=True, text=True, env=env)
+    if usr_has_torch:
+        try:
+            with open(os.path.join(out, "meta.json")) as f:
+                chosen = json.load(f)["profile"].get("peer_python")
+        except (OSError, ValueError, KeyError) as e:
+            chosen = f"no meta.json: {e}"
+        check(p.returncode == 0 and chosen == "/usr/bin/python3",
+              f"no ACCUMBENCH_PYTHON: engine torch runs /usr/bin/python3, which has torch, not the python3 "
+              f"first on the PATH (rc {p.returncode}, peer_python {chosen!r})")
+    else:
+        err = p.stderr.splitlines()
+        check(p.returncode == 2 and len(err) == 1 and "ACCUMBENCH_PYTHON" in err[0]
+              and "no torch in this stub" in err[0] and not os.path.exists(out),
+              f"no ACCUMBENCH_PYTHON, no Python with torch: exit 2 naming ACCUMBENCH_PYTHON: {err}")
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def test_profiles():
-    for name in ("quick", "default", "nightly", "full"):
+    shipped = sorted(f[:-len(".profile")] for f in os.listdir(os.path.join(REPO, "profiles"))
+                     if f.endswith(".profile"))
+    check({"quick", "default", "nightly", "full", "gpu-peer"} <= set(shipped), f"shipped profiles: {shipped}")
+    for name in shipped:
         p, lines = dry_lines("--profile", name)
         ids = [l[0] for l in lines]
         check(p.returncode == 0 and p.stderr == "" and len(lines) > 0,
@@ -188,6 +245,8 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
           f"--out under a regular file: exit 2 before any run: {p.stderr.strip()!r}")
     p = sweep("--profile", valid, "--resume", work)
     check(p.returncode == 2, "--profile with --resume: exit 2")
+
+    test_torch_python()
 
     info = subprocess.run([bin_, "info"], capture_output=True, text=True).stdout
     if "--backend auto uses: cpu" in info:
