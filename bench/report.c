@@ -178,14 +178,17 @@ static key_names key_column_names(void)
     return k;
 }
 
-typedef enum { JOIN_CONFIG, JOIN_GROUP } join_kind;
+typedef enum { JOIN_CONFIG, JOIN_GROUP, JOIN_PAIR, JOIN_PGROUP } join_kind;
 
 /* columns a join leaves out: repeats aggregate into a configuration; a
- * group is one model and setting, across strategies and splits */
+ * group is one model and setting, across strategies and splits. PAIR and
+ * PGROUP are CONFIG and GROUP less the engine: what pairs one engine's
+ * configuration (or model) with the other engine's. */
 static int join_skips(join_kind kind, const char *name)
 {
     if (!strcmp(name, "repeat")) return 1;
-    if (kind == JOIN_CONFIG) return 0;
+    if ((kind == JOIN_PAIR || kind == JOIN_PGROUP) && !strcmp(name, "engine")) return 1;
+    if (kind == JOIN_CONFIG || kind == JOIN_PAIR) return 0;
     static const char *split[] = {"strategy", "micro_batch", "iter_size", "effective_batch", "last_micro_batch"};
     for (size_t i = 0; i < sizeof split / sizeof split[0]; i++)
         if (!strcmp(name, split[i])) return 1;
@@ -244,12 +247,14 @@ static int phase_index(const char *s)
 }
 
 typedef struct {
-    char *config, *group;
+    char *config, *group, *pair, *pgroup;
     char label[192];            /* the model in words, for titles */
+    const char *engine, *backend;
     const char *strategy, *status, *stop_reason, *error;   /* into the table */
     long long micro_batch, iter_size, effective_batch, repeat, steps_timed;
     double step_median_ns, step_p10_ns, step_p90_ns, samples_per_s;
     double mem[MEM_COUNT];
+    double grad_rel_err;        /* torch rows: max|g_torch - g_accumbench| / max|g_accumbench| */
     size_t line;
 } rrow;
 
@@ -260,11 +265,18 @@ typedef struct {
 } kstat;
 
 typedef struct {
-    const char *config, *group, *label, *strategy;
+    const char *config, *group, *pair, *pgroup, *label, *strategy, *engine, *backend;
+    int eng;                    /* index into report.engines: 0 is the primary engine */
     long long mb, k, eb;
     size_t first_row;
     int n, n_ok, n_oom;
     double sps, step_ns, tracked, analytic;     /* medians over the ok repeats; NAN if none */
+    double rss, reserved;                       /* rss_delta_bytes, mem_reserved_bytes: the same */
+    /* what the memory figures draw: the tracked peak, or where an engine
+     * tracks none (torch on the CPU) its RSS growth (mem_fig_rss = 1) */
+    double mem_fig;
+    int mem_fig_rss;
+    double grad_err;            /* the largest grad_rel_err over the repeats; NAN if none */
     double kernel_ns[PH_COUNT], profiled_steps;
     int has_kernels, has_memory;
     kstat *top;                 /* per (phase, name), for the top-kernels table */
@@ -272,9 +284,17 @@ typedef struct {
     int want_top;
 } cfg;
 
+#define MAX_ENGINES 4
+
 typedef struct {
     const char *dir;
     key_names keys;
+    /* engines in the results, the primary first: accumbench when it ran
+     * ok, else the first engine that did. Figures and summaries choose
+     * their model and slice from the primary engine's configurations and
+     * draw the other engines' configurations of the same model beside them. */
+    const char *engines[MAX_ENGINES];
+    int nengines;
     csv_table results;
     rrow *rows;
     size_t nrows;
@@ -393,11 +413,19 @@ static int load_results(report *rp)
         w->config = kb.failed ? NULL : strdup(kb.s);
         join_key(&kb, &rp->keys, fields, JOIN_GROUP);
         w->group = kb.failed ? NULL : strdup(kb.s);
-        if (!w->config || !w->group) {
+        join_key(&kb, &rp->keys, fields, JOIN_PAIR);
+        w->pair = kb.failed ? NULL : strdup(kb.s);
+        join_key(&kb, &rp->keys, fields, JOIN_PGROUP);
+        w->pgroup = kb.failed ? NULL : strdup(kb.s);
+        if (!w->config || !w->group || !w->pair || !w->pgroup) {
             sb_free(&kb);
             goto oom;
         }
         model_label(t, r, w->label, sizeof w->label);
+        /* results written before the engine column are accumbench's */
+        w->engine = cell(t, r, csv_column(t, "engine", 0));
+        if (!*w->engine) w->engine = "accumbench";
+        w->backend = cell(t, r, csv_column(t, "backend", 0));
         w->strategy = cell(t, r, csv_column(t, "strategy", 0));
         w->status = cell(t, r, csv_column(t, "status", 0));
         w->stop_reason = cell(t, r, csv_column(t, "stop_reason", 0));
@@ -418,6 +446,11 @@ static int load_results(report *rp)
                 sb_free(&kb);
                 return -1;
             }
+        /* a peer that could not compare gradients may leave text there */
+        if (csv_get_double(t, r, csv_column(t, "grad_rel_err", 0), &w->grad_rel_err, rp->err, sizeof rp->err)) {
+            w->grad_rel_err = NAN;
+            rp->err[0] = '\0';
+        }
         if (w->micro_batch <= 0 || w->iter_size <= 0 || w->effective_batch <= 0) {
             fmt_into(rp->err, sizeof rp->err, "%s:%zu: micro_batch, iter_size and effective_batch must be > 0",
                      t->name, w->line);
@@ -429,7 +462,7 @@ static int load_results(report *rp)
 
     /* configurations: repeats aggregated */
     rp->cfgs = calloc(rp->nrows, sizeof *rp->cfgs);
-    double *tmp = malloc(4 * rp->nrows * sizeof *tmp);
+    double *tmp = malloc(6 * rp->nrows * sizeof *tmp);
     if (!rp->cfgs || !tmp) {
         free(tmp);
         goto oom;
@@ -440,7 +473,8 @@ static int load_results(report *rp)
         if (!strmap_get(&rp->cfg_by_key, w->config, &c)) {
             c = rp->ncfgs++;
             cfg *g = &rp->cfgs[c];
-            *g = (cfg){.config = w->config, .group = w->group, .label = w->label, .strategy = w->strategy,
+            *g = (cfg){.config = w->config, .group = w->group, .pair = w->pair, .pgroup = w->pgroup,
+                       .label = w->label, .strategy = w->strategy, .engine = w->engine, .backend = w->backend,
                        .mb = w->micro_batch, .k = w->iter_size, .eb = w->effective_batch, .first_row = r};
             if (strmap_put(&rp->cfg_by_key, w->config, c)) {
                 free(tmp);
@@ -456,24 +490,49 @@ static int load_results(report *rp)
         cfg *g = &rp->cfgs[c];
         size_t n = 0, na = 0;
         double *sps = tmp, *step = tmp + rp->nrows, *tr = tmp + 2 * rp->nrows, *an = tmp + 3 * rp->nrows;
-        size_t nt = 0;
+        double *rs = tmp + 4 * rp->nrows, *rv = tmp + 5 * rp->nrows;
+        size_t nt = 0, nr = 0, nv = 0;
+        g->grad_err = NAN;
         for (size_t r = g->first_row; r < rp->nrows; r++) {
             const rrow *w = &rp->rows[r];
             if (strcmp(w->config, g->config)) continue;
             if (!isnan(w->mem[MEM_ANALYTIC])) an[na++] = w->mem[MEM_ANALYTIC];
+            if (!isnan(w->grad_rel_err) && !(w->grad_rel_err <= g->grad_err)) g->grad_err = w->grad_rel_err;
             if (strcmp(w->status, "ok")) continue;
             if (!isnan(w->samples_per_s) && !isnan(w->step_median_ns)) {
                 sps[n] = w->samples_per_s;
                 step[n++] = w->step_median_ns;
             }
             if (!isnan(w->mem[MEM_TRACKED])) tr[nt++] = w->mem[MEM_TRACKED];
+            if (!isnan(w->mem[MEM_RSS])) rs[nr++] = w->mem[MEM_RSS];
+            if (!isnan(w->mem[MEM_RESERVED])) rv[nv++] = w->mem[MEM_RESERVED];
         }
         g->sps = median(sps, n);
         g->step_ns = median(step, n);
         g->tracked = median(tr, nt);
         g->analytic = median(an, na);
+        g->rss = median(rs, nr);
+        g->reserved = median(rv, nv);
+        g->mem_fig_rss = nt == 0 && nr > 0;
+        g->mem_fig = g->mem_fig_rss ? g->rss : g->tracked;
     }
     free(tmp);
+
+    /* engines, the primary first */
+    const char *primary = NULL;
+    for (size_t c = 0; c < rp->ncfgs && !primary; c++)
+        if (rp->cfgs[c].n_ok && !strcmp(rp->cfgs[c].engine, "accumbench")) primary = "accumbench";
+    for (size_t c = 0; c < rp->ncfgs && !primary; c++)
+        if (rp->cfgs[c].n_ok) primary = rp->cfgs[c].engine;
+    rp->engines[rp->nengines++] = primary ? primary : rp->cfgs[0].engine;
+    for (size_t c = 0; c < rp->ncfgs; c++) {
+        cfg *g = &rp->cfgs[c];
+        int e = 0;
+        while (e < rp->nengines && strcmp(rp->engines[e], g->engine)) e++;
+        if (e == rp->nengines && e < MAX_ENGINES) rp->engines[rp->nengines++] = g->engine;
+        /* a fifth engine and beyond share the last slot's style */
+        g->eng = e < MAX_ENGINES ? e : MAX_ENGINES - 1;
+    }
     return 0;
 oom:
     fmt_into(rp->err, sizeof rp->err, "%s: out of memory", t->name);
@@ -665,10 +724,10 @@ static int strategy_rank(const char *s)
 
 static int is_ra(const cfg *g) { return !strcmp(g->strategy, "retain") || !strcmp(g->strategy, "accumulate"); }
 
-/* The group where accumulation matters most: the largest retain/accumulate
- * tracked-peak ratio over matching splits (the thread's effect, drawn where
- * it shows); ties, or no ratio at all, go to the most retain/accumulate
- * configurations that ran (ok or oom). */
+/* The primary engine's group where accumulation matters most: the largest
+ * retain/accumulate tracked-peak ratio over matching splits (the thread's
+ * effect, drawn where it shows); ties, or no ratio at all, go to the most
+ * retain/accumulate configurations that ran (ok or oom). */
 static const char *pick_ra_group(const report *rp)
 {
     const char *best = NULL;
@@ -676,7 +735,7 @@ static const char *pick_ra_group(const report *rp)
     double best_ratio = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const cfg *a = &rp->cfgs[i];
-        if (!is_ra(a) || (!a->n_ok && !a->n_oom)) continue;
+        if (a->eng || !is_ra(a) || (!a->n_ok && !a->n_oom)) continue;
         size_t n = 0;
         double ratio = 0;
         for (size_t j = 0; j < rp->ncfgs; j++) {
@@ -705,16 +764,17 @@ typedef struct {
     long long eb;
 } slice;
 
-/* (group, effective batch) with the most strategies, then configurations
- * (distinct splits), then the largest effective batch; `all_strategies`
- * asks for the largest one where every strategy of the group ran instead */
+/* (group, effective batch) of the primary engine with the most strategies,
+ * then configurations (distinct splits), then the largest effective batch;
+ * `all_strategies` asks for the largest one where every strategy of the
+ * group ran instead */
 static slice pick_slice(const report *rp, const char *only_group, int all_strategies)
 {
     slice best = {NULL, 0};
     long long best_score[3] = {-1, -1, -1};
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const cfg *a = &rp->cfgs[i];
-        if (!a->n_ok || isnan(a->sps)) continue;
+        if (a->eng || !a->n_ok || isnan(a->sps)) continue;
         if (only_group && strcmp(a->group, only_group)) continue;
         unsigned strategies = 0, group_strategies = 0;
         long long nconf = 0;
@@ -757,10 +817,20 @@ static const cfg *group_rep(const report *rp, const char *group)
     return NULL;
 }
 
-/* configurations of a slice that ran ok, by strategy, then micro-batch */
+/* engine eng's configuration paired with g: the same configuration key but
+ * for the engine; NULL if that engine did not run it */
+static cfg *paired_cfg(const report *rp, const cfg *g, int eng)
+{
+    for (size_t i = 0; i < rp->ncfgs; i++)
+        if (rp->cfgs[i].eng == eng && !strcmp(rp->cfgs[i].pair, g->pair)) return &rp->cfgs[i];
+    return NULL;
+}
+
+/* configurations of a slice that ran ok, by engine, strategy, then micro-batch */
 static int cmp_cfg_ptr(const void *a, const void *b)
 {
     const cfg *x = *(const cfg *const *)a, *y = *(const cfg *const *)b;
+    if (x->eng != y->eng) return x->eng - y->eng;
     int sx = strategy_rank(x->strategy), sy = strategy_rank(y->strategy);
     if (sx != sy) return sx - sy;
     int s = strcmp(x->strategy, y->strategy);
@@ -787,7 +857,9 @@ typedef struct {
     const char *name;           /* file stem in plots/ and DIR/plots/ */
     const char *what;           /* caption's first sentence */
     char title[320];
-    char caption[640];
+    char caption[1280];
+    char memlabel[160];         /* the memory axis' label where it is not the script's default */
+    int engines;                /* series of several engines: the key goes outside the plot */
     char missing[256];          /* why it was not drawn */
     sbuf data;
     int npoints;                /* plotted points, 0: nothing to draw */
@@ -797,13 +869,16 @@ typedef struct {
 enum { FIG_MEMORY, FIG_THROUGHPUT, FIG_PARETO, FIG_PHASES, FIG_RATIO, FIG_TIMELINE, FIG_COUNT };
 
 /* retain in warm colours, accumulate in cool ones, full black; one point
- * shape per micro-batch (filled for retain, open for accumulate) */
+ * shape per micro-batch (filled for retain, open for accumulate). A second
+ * engine (torch) keeps its strategy's colours and draws dash-dot lines with
+ * * (retain, full) and + (accumulate) marks. */
 static const unsigned retain_rgb[] = {0xd55e00, 0xe69f00, 0xcc79a7, 0x8b2500, 0xb8860b, 0xa0522d};
 static const unsigned accum_rgb[] = {0x0072b2, 0x56b4e9, 0x009e73, 0x1a237e, 0x00838f, 0x5e8c31};
 static const unsigned other_rgb[] = {0x000000, 0xd55e00, 0x0072b2, 0x7f7f7f};
 static const int filled_pt[] = {7, 5, 9, 13, 11, 15};
 static const int open_pt[] = {6, 4, 8, 12, 10, 14};
 #define NSTYLE 6
+#define ENGINE_DT 4             /* gnuplot dash type of every engine but the primary: dash-dot */
 
 static unsigned strategy_rgb(const char *s, int i)
 {
@@ -817,19 +892,65 @@ static int strategy_pt(const char *s, int i)
     return !strcmp(s, "accumulate") ? open_pt[i % NSTYLE] : filled_pt[i % NSTYLE];
 }
 
+static int series_pt(const char *s, int i, int eng)
+{
+    if (eng) return !strcmp(s, "accumulate") ? 1 : 3;
+    return strategy_pt(s, i);
+}
+
+static int series_dt(int eng) { return eng ? ENGINE_DT : 1; }
+
+/* a series' title: `what`, and with several engines in the results the
+ * engine before it and, where it draws RSS growth, " (RSS Δ)" after */
+static void series_title(const report *rp, char *out, size_t len, int eng, const char *what, int rss)
+{
+    if (rp->nengines > 1) snprintf(out, len, "%s %s%s", rp->engines[eng], what, rss ? " (RSS Δ)" : "");
+    else snprintf(out, len, "%s%s", what, rss ? " (RSS Δ)" : "");
+}
+
+/* the caption's sentences on engines: their styles, and which memory
+ * figure each draws */
+static void engines_caption(const report *rp, char *out, size_t len, int lines, int mem, int rss)
+{
+    out[0] = '\0';
+    if (rp->nengines < 2) return;
+    char others[160] = "";
+    size_t n = 0;
+    for (int e = 1; e < rp->nengines && n < sizeof others; e++)
+        n += (size_t)snprintf(others + n, sizeof others - n, "%s%s", e > 1 ? ", " : "", rp->engines[e]);
+    snprintf(out, len, " Engines: %s %s; %s %s* (retain, full) and + (accumulate) marks; colours by strategy.",
+             rp->engines[0], lines ? "in solid lines with filled and open marks" : "with filled and open marks",
+             others, lines ? "in dash-dot lines with " : "with ");
+    if (mem && !rss) {
+        n = strlen(out);
+        snprintf(out + n, len - n, " On a GPU, torch's memory is its allocator's peak (mem_tracked_bytes: "
+                                   "torch.cuda.max_memory_allocated, less the data).");
+    }
+    if (rss) {
+        n = strlen(out);
+        snprintf(out + n, len - n,
+                 " Series marked RSS Δ draw rss_delta_bytes (the growth of the process's peak resident set), "
+                 "since that engine tracks no bytes on the CPU: it also counts allocator caches and library "
+                 "buffers, so it is not the same figure as a tracked peak.");
+    }
+}
+
 static void sb_num(sbuf *b, double v)
 {
     if (isnan(v)) sb_str(b, " NaN");
     else sb_printf(b, " %.9g", v);
 }
 
-/* distinct micro-batches of a group's retain/accumulate configurations, ascending */
-static size_t group_micro_batches(const report *rp, const char *group, long long *mbs, size_t cap)
+/* distinct micro-batches of a group's retain/accumulate configurations,
+ * ascending; all_engines: of the group's model in every engine */
+static size_t group_micro_batches(const report *rp, const char *group, int all_engines, long long *mbs, size_t cap)
 {
+    const char *pgroup = group_rep(rp, group)->pgroup;
     size_t n = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const cfg *g = &rp->cfgs[i];
-        if (!is_ra(g) || strcmp(g->group, group) || (!g->n_ok && !g->n_oom)) continue;
+        if (!is_ra(g) || (!g->n_ok && !g->n_oom)) continue;
+        if (all_engines ? strcmp(g->pgroup, pgroup) : strcmp(g->group, group)) continue;
         size_t j = 0;
         while (j < n && mbs[j] != g->mb) j++;
         if (j == n && n < cap) mbs[n++] = g->mb;
@@ -840,6 +961,37 @@ static size_t group_micro_batches(const report *rp, const char *group, long long
             mbs[j] = mbs[j - 1];
             mbs[j - 1] = t;
         }
+    return n;
+}
+
+/* the groups a figure draws for the primary engine's group: it, then each
+ * other engine's group of the same model and setting */
+static int engine_groups(const report *rp, const char *group, const char **out)
+{
+    const char *pgroup = group_rep(rp, group)->pgroup;
+    int n = 0;
+    out[n++] = group;
+    for (int e = 1; e < rp->nengines; e++)
+        for (size_t i = 0; i < rp->ncfgs; i++) {
+            const cfg *g = &rp->cfgs[i];
+            if (g->eng == e && !strcmp(g->pgroup, pgroup)) {
+                out[n++] = g->group;
+                break;
+            }
+        }
+    return n;
+}
+
+/* slice_cfgs over every engine's configurations of the slice's model */
+static size_t slice_cfgs_all(const report *rp, slice s, const cfg **out)
+{
+    const char *pgroup = group_rep(rp, s.group)->pgroup;
+    size_t n = 0;
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const cfg *g = &rp->cfgs[i];
+        if (g->n_ok && !isnan(g->sps) && g->eb == s.eb && !strcmp(g->pgroup, pgroup)) out[n++] = g;
+    }
+    qsort(out, n, sizeof *out, cmp_cfg_ptr);
     return n;
 }
 
@@ -856,141 +1008,208 @@ static size_t series_cfgs(const report *rp, const char *group, const char *strat
     return n;
 }
 
+static const char *engines_and(const report *rp, char *out, size_t len)
+{
+    if (rp->nengines < 2) {
+        out[0] = '\0';
+        return out;
+    }
+    size_t n = (size_t)snprintf(out, len, ", %s", rp->engines[0]);
+    for (int e = 1; e < rp->nengines && n < len; e++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", e + 1 == rp->nengines ? " and " : ", ", rp->engines[e]);
+    return out;
+}
+
 static void fig_memory(report *rp, figure *f, const char *group, const cfg **buf)
 {
+    const char *groups[MAX_ENGINES];
+    int ng = engine_groups(rp, group, groups);
     long long mbs[64];
-    size_t nmb = group_micro_batches(rp, group, mbs, 64);
+    size_t nmb = group_micro_batches(rp, group, 1, mbs, 64);
     static const char *strategies[] = {"retain", "accumulate"};
-    int noom = 0, blocks = 0;
-    for (int s = 0; s < 2; s++)
-        for (size_t m = 0; m < nmb; m++) {
-            size_t n = series_cfgs(rp, group, strategies[s], mbs[m], buf);
-            if (!n) continue;
-            sb_printf(&f->data, "%s# series: %s, micro-batch %lld\n", blocks++ ? "\n\n" : "", strategies[s], mbs[m]);
-            sb_printf(&f->data, "iter_size \"%s, micro-batch %lld\" analytic_MiB oom_MiB is_oom rgb point\n",
-                      strategies[s], mbs[m]);
-            for (size_t i = 0; i < n; i++) {
-                const cfg *g = buf[i];
-                int oom = !g->n_ok && g->n_oom;
-                double measured = oom ? NAN : g->tracked / MIB;
-                sb_printf(&f->data, "%lld", g->k);
-                sb_num(&f->data, measured);
-                sb_num(&f->data, g->analytic / MIB);
-                sb_num(&f->data, oom ? (isnan(g->analytic) ? 0.0 : g->analytic / MIB) : NAN);
-                sb_printf(&f->data, " %d %u %d\n", oom, strategy_rgb(strategies[s], (int)m),
-                          strategy_pt(strategies[s], (int)m));
-                f->npoints += !isnan(measured);
-                noom += oom;
+    int noom = 0, blocks = 0, any_rss = 0;
+    for (int e = 0; e < ng; e++) {
+        int eng = group_rep(rp, groups[e])->eng;
+        for (int s = 0; s < 2; s++)
+            for (size_t m = 0; m < nmb; m++) {
+                size_t n = series_cfgs(rp, groups[e], strategies[s], mbs[m], buf);
+                if (!n) continue;
+                int rss = 0;
+                for (size_t i = 0; i < n; i++) rss |= buf[i]->n_ok && buf[i]->mem_fig_rss;
+                any_rss |= rss;
+                char what[64], title[160];
+                snprintf(what, sizeof what, "%s, micro-batch %lld", strategies[s], mbs[m]);
+                series_title(rp, title, sizeof title, eng, what, rss);
+                sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", title);
+                sb_printf(&f->data, "iter_size \"%s\" analytic_MiB oom_MiB is_oom rgb point dash\n", title);
+                for (size_t i = 0; i < n; i++) {
+                    const cfg *g = buf[i];
+                    int oom = !g->n_ok && g->n_oom;
+                    double measured = oom ? NAN : g->mem_fig / MIB;
+                    sb_printf(&f->data, "%lld", g->k);
+                    sb_num(&f->data, measured);
+                    sb_num(&f->data, g->analytic / MIB);
+                    sb_num(&f->data, oom ? (isnan(g->analytic) ? 0.0 : g->analytic / MIB) : NAN);
+                    sb_printf(&f->data, " %d %u %d %d\n", oom, strategy_rgb(strategies[s], (int)m),
+                              series_pt(strategies[s], (int)m, eng), series_dt(eng));
+                    f->npoints += !isnan(measured);
+                    noom += oom;
+                }
+                f->engines |= eng > 0;
             }
-        }
-    snprintf(f->title, sizeof f->title, "Peak tracked memory vs iter_size: %s", group_rep(rp, group)->label);
+    }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 1, any_rss);
+    const char *label = group_rep(rp, group)->label;
+    snprintf(f->title, sizeof f->title, "Peak %smemory vs iter_size%s: %s", any_rss ? "" : "tracked ",
+             engines_and(rp, and, sizeof and), label);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel, "peak memory (MiB): tracked; RSS growth where marked RSS Δ");
     snprintf(f->caption, sizeof f->caption,
              "%s Solid: the tracked high-water (mem_tracked_bytes); dashed: the analytic model "
-             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).",
+             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).%s",
              f->what, noom ? "; crosses: configurations that ran out of memory, drawn at their analytic need" : "",
-             group_rep(rp, group)->label);
+             label, eng_text);
 }
 
 static void fig_ratio(report *rp, figure *f, const char *group, const cfg **buf, const cfg **buf2)
 {
+    const char *groups[MAX_ENGINES];
+    int ng = engine_groups(rp, group, groups);
     long long mbs[64];
-    size_t nmb = group_micro_batches(rp, group, mbs, 64);
-    int blocks = 0;
-    for (size_t m = 0; m < nmb; m++) {
-        size_t nr = series_cfgs(rp, group, "retain", mbs[m], buf);
-        size_t na = series_cfgs(rp, group, "accumulate", mbs[m], buf2);
-        int header = 0;
-        for (size_t i = 0; i < nr; i++)
-            for (size_t j = 0; j < na; j++) {
-                const cfg *r = buf[i], *a = buf2[j];
-                if (r->k != a->k || isnan(r->tracked) || isnan(a->tracked) || a->tracked <= 0) continue;
-                if (!header++) {
-                    sb_printf(&f->data, "%s# series: micro-batch %lld\n", blocks++ ? "\n\n" : "", mbs[m]);
-                    sb_printf(&f->data, "iter_size \"micro-batch %lld\" analytic_ratio rgb point\n", mbs[m]);
+    size_t nmb = group_micro_batches(rp, group, 1, mbs, 64);
+    int blocks = 0, any_rss = 0;
+    for (int e = 0; e < ng; e++) {
+        int eng = group_rep(rp, groups[e])->eng;
+        for (size_t m = 0; m < nmb; m++) {
+            size_t nr = series_cfgs(rp, groups[e], "retain", mbs[m], buf);
+            size_t na = series_cfgs(rp, groups[e], "accumulate", mbs[m], buf2);
+            int header = 0;
+            for (size_t i = 0; i < nr; i++)
+                for (size_t j = 0; j < na; j++) {
+                    const cfg *r = buf[i], *a = buf2[j];
+                    /* one figure per pair: never RSS over a tracked peak */
+                    if (r->k != a->k || isnan(r->mem_fig) || isnan(a->mem_fig) || a->mem_fig <= 0 ||
+                        r->mem_fig_rss != a->mem_fig_rss)
+                        continue;
+                    if (!header++) {
+                        char what[64], title[160];
+                        snprintf(what, sizeof what, "micro-batch %lld", mbs[m]);
+                        series_title(rp, title, sizeof title, eng, what, r->mem_fig_rss);
+                        any_rss |= r->mem_fig_rss;
+                        sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", title);
+                        sb_printf(&f->data, "iter_size \"%s\" analytic_ratio rgb point dash\n", title);
+                    }
+                    double ar = !isnan(r->analytic) && !isnan(a->analytic) && a->analytic > 0
+                                    ? r->analytic / a->analytic
+                                    : NAN;
+                    sb_printf(&f->data, "%lld", r->k);
+                    sb_num(&f->data, r->mem_fig / a->mem_fig);
+                    sb_num(&f->data, ar);
+                    sb_printf(&f->data, " %u %d %d\n", strategy_rgb("retain", (int)m),
+                              series_pt("retain", (int)m, eng), series_dt(eng));
+                    f->npoints++;
+                    f->engines |= eng > 0;
                 }
-                double ar = !isnan(r->analytic) && !isnan(a->analytic) && a->analytic > 0 ? r->analytic / a->analytic
-                                                                                        : NAN;
-                sb_printf(&f->data, "%lld", r->k);
-                sb_num(&f->data, r->tracked / a->tracked);
-                sb_num(&f->data, ar);
-                sb_printf(&f->data, " %u %d\n", strategy_rgb("retain", (int)m), filled_pt[m % NSTYLE]);
-                f->npoints++;
-            }
+        }
     }
-    snprintf(f->title, sizeof f->title, "Peak memory ratio retain / accumulate: %s", group_rep(rp, group)->label);
-    snprintf(f->caption, sizeof f->caption,
-             "%s Solid: measured tracked peaks; dashed: the analytic model. Model: %s.", f->what,
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 1, any_rss);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel,
+                 "retain peak / accumulate peak (tracked bytes; RSS growth where marked RSS Δ)");
+    snprintf(f->title, sizeof f->title, "Peak memory ratio retain / accumulate%s: %s", engines_and(rp, and, sizeof and),
              group_rep(rp, group)->label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Solid: measured tracked peaks; dashed: the analytic model. Model: %s.%s", f->what,
+             group_rep(rp, group)->label, eng_text);
 }
 
 static void fig_throughput(report *rp, figure *f, slice s, const cfg **buf)
 {
-    size_t n = slice_cfgs(rp, s, buf);
+    size_t n = slice_cfgs_all(rp, s, buf);
     int blocks = 0;
     for (size_t i = 0; i < n; i++) {
         const cfg *g = buf[i];
-        if (i == 0 || strcmp(g->strategy, buf[i - 1]->strategy)) {
-            sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", g->strategy);
-            sb_printf(&f->data, "micro_batch \"%s\" iter_size rgb point\n", g->strategy);
+        if (i == 0 || g->eng != buf[i - 1]->eng || strcmp(g->strategy, buf[i - 1]->strategy)) {
+            char title[160];
+            series_title(rp, title, sizeof title, g->eng, g->strategy, 0);
+            sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", title);
+            sb_printf(&f->data, "micro_batch \"%s\" iter_size rgb point dash\n", title);
         }
         sb_printf(&f->data, "%lld", g->mb);
         sb_num(&f->data, g->sps);
-        sb_printf(&f->data, " %lld %u %d\n", g->k, strategy_rgb(g->strategy, 0), strategy_pt(g->strategy, 0));
+        sb_printf(&f->data, " %lld %u %d %d\n", g->k, strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng),
+                  series_dt(g->eng));
         f->npoints++;
+        f->engines |= g->eng > 0;
     }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 0, 0);
     const char *label = group_rep(rp, s.group)->label;
-    snprintf(f->title, sizeof f->title, "Throughput vs micro-batch at effective batch %lld: %s", s.eb, label);
+    snprintf(f->title, sizeof f->title, "Throughput vs micro-batch at effective batch %lld%s: %s", s.eb,
+             engines_and(rp, and, sizeof and), label);
     snprintf(f->caption, sizeof f->caption,
              "%s Median over repeats of samples/s. Effective batch %lld, %s: the slice with the most strategies "
-             "and splits.",
-             f->what, s.eb, label);
+             "and splits.%s",
+             f->what, s.eb, label, eng_text);
 }
 
 static void fig_pareto(report *rp, figure *f, slice s, const cfg **buf)
 {
-    size_t n = slice_cfgs(rp, s, buf);
-    int blocks = 0;
-    const char *last = NULL;
+    size_t n = slice_cfgs_all(rp, s, buf);
+    int blocks = 0, any_rss = 0;
+    const cfg *last = NULL;
     for (size_t i = 0; i < n; i++) {
         const cfg *g = buf[i];
-        if (isnan(g->tracked)) continue;
-        if (!last || strcmp(g->strategy, last)) {
-            last = g->strategy;
-            sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", g->strategy);
-            sb_printf(&f->data, "tracked_MiB \"%s\" split rgb point\n", g->strategy);
+        if (isnan(g->mem_fig)) continue;
+        if (!last || g->eng != last->eng || strcmp(g->strategy, last->strategy)) {
+            last = g;
+            char title[160];
+            series_title(rp, title, sizeof title, g->eng, g->strategy, g->mem_fig_rss);
+            sb_printf(&f->data, "%s# series: %s\n", blocks++ ? "\n\n" : "", title);
+            sb_printf(&f->data, "memory_MiB \"%s\" split rgb point\n", title);
         }
-        sb_printf(&f->data, "%.9g %.9g \"%lld×%lld\" %u %d\n", g->tracked / MIB, g->sps, g->mb, g->k,
-                  strategy_rgb(g->strategy, 0), strategy_pt(g->strategy, 0));
+        any_rss |= g->mem_fig_rss;
+        sb_printf(&f->data, "%.9g %.9g \"%lld×%lld\" %u %d\n", g->mem_fig / MIB, g->sps, g->mb, g->k,
+                  strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng));
         f->npoints++;
     }
     if (!f->npoints) return;
-    /* the Pareto front: less memory and more samples/s are better; sort by
-     * memory (ties: faster first) and keep each point faster than all before */
+    /* the Pareto front of the primary engine: less memory and more
+     * samples/s are better; sort by memory (ties: faster first) and keep
+     * each point faster than all before */
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (!isnan(buf[i]->tracked)) buf[m++] = buf[i];
+        if (!isnan(buf[i]->mem_fig) && buf[i]->eng == 0) buf[m++] = buf[i];
     for (size_t i = 1; i < m; i++)
         for (size_t j = i; j > 0; j--) {
             const cfg *a = buf[j - 1], *b = buf[j];
-            if (a->tracked < b->tracked || (a->tracked == b->tracked && a->sps >= b->sps)) break;
+            if (a->mem_fig < b->mem_fig || (a->mem_fig == b->mem_fig && a->sps >= b->sps)) break;
             buf[j - 1] = b;
             buf[j] = a;
         }
     sb_str(&f->data, "\n\n# series: Pareto front (no other point has less memory and more samples/s)\n");
-    sb_str(&f->data, "tracked_MiB \"Pareto front\" split\n");
+    sb_printf(&f->data, "memory_MiB \"%s%sPareto front\" split\n", rp->nengines > 1 ? rp->engines[0] : "",
+              rp->nengines > 1 ? " " : "");
     double best = -1;
     for (size_t i = 0; i < m; i++) {
         if (buf[i]->sps <= best) continue;
         best = buf[i]->sps;
-        sb_printf(&f->data, "%.9g %.9g \"%s %lld×%lld\"\n", buf[i]->tracked / MIB, buf[i]->sps, buf[i]->strategy,
+        sb_printf(&f->data, "%.9g %.9g \"%s %lld×%lld\"\n", buf[i]->mem_fig / MIB, buf[i]->sps, buf[i]->strategy,
                   buf[i]->mb, buf[i]->k);
     }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 0, 1, any_rss);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel, "peak memory (MiB): tracked; RSS growth where marked RSS Δ");
     const char *label = group_rep(rp, s.group)->label;
-    snprintf(f->title, sizeof f->title, "Memory vs throughput at effective batch %lld: %s", s.eb, label);
+    snprintf(f->title, sizeof f->title, "Memory vs throughput at effective batch %lld%s: %s", s.eb,
+             engines_and(rp, and, sizeof and), label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Each point is one split (micro-batch×iter_size); the line joins the Pareto front. "
-             "Effective batch %lld, %s.",
-             f->what, s.eb, label);
+             "%s Each point is one split (micro-batch×iter_size); the line joins the Pareto front%s%s. "
+             "Effective batch %lld, %s.%s",
+             f->what, rp->nengines > 1 ? " of " : "", rp->nengines > 1 ? rp->engines[0] : "", s.eb, label, eng_text);
 }
 
 static void fig_phases(report *rp, figure *f, slice s, const cfg **buf)
@@ -1013,8 +1232,9 @@ static void fig_phases(report *rp, figure *f, slice s, const cfg **buf)
     const char *label = group_rep(rp, s.group)->label;
     snprintf(f->title, sizeof f->title, "Kernel time per step by phase at effective batch %lld: %s", s.eb, label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Sum of kernel (CPU: op) times per %s, from kernels.csv; effective batch %lld, %s.", f->what,
-             per_run ? "profiled run (steps.csv has no profiled steps to divide by)" : "profiled step", s.eb, label);
+             "%s Sum of kernel (CPU: op) times per %s, from kernels.csv; effective batch %lld, %s%s%s.", f->what,
+             per_run ? "profiled run (steps.csv has no profiled steps to divide by)" : "profiled step", s.eb, label,
+             rp->nengines > 1 ? "; engine " : "", rp->nengines > 1 ? rp->engines[0] : "");
 }
 
 static const char *phase_label(char *buf, size_t len, int phase, int mb)
@@ -1152,6 +1372,11 @@ static void draw_figure(report *rp, figure *f, const char *plots_dir, const char
     sb_gp_string(&e, tmpbase);
     sb_str(&e, "; plottitle=");
     sb_gp_string(&e, f->title);
+    if (f->memlabel[0]) {
+        sb_str(&e, "; memlabel=");
+        sb_gp_string(&e, f->memlabel);
+    }
+    if (f->engines) sb_str(&e, "; keyoutside=1");
     if (e.failed || run_gnuplot(script, e.s, log_path)) {
         snprintf(f->missing, sizeof f->missing, "gnuplot failed (see plots/data/%s.log)", f->name);
         cli_error("warning: %s: gnuplot failed on %s; its output is in %s", rp->dir, script, log_path);
@@ -1286,10 +1511,11 @@ static void html_num(sbuf *h, double v, const char *fmt)
 
 static void html_results(report *rp, sbuf *h)
 {
-    int show[MEM_COUNT] = {0}, one_model = 1;
+    int show[MEM_COUNT] = {0}, one_model = 1, show_grad = 0;
     for (size_t r = 0; r < rp->nrows; r++) {
         for (int m = 0; m < MEM_COUNT; m++) show[m] |= !isnan(rp->rows[r].mem[m]);
-        one_model &= !strcmp(rp->rows[r].group, rp->rows[0].group);
+        show_grad |= !isnan(rp->rows[r].grad_rel_err);
+        one_model &= !strcmp(rp->rows[r].pgroup, rp->rows[0].pgroup);
     }
     sb_str(h, "<p>Every row of results.csv");
     if (one_model) {
@@ -1297,17 +1523,20 @@ static void html_results(report *rp, sbuf *h)
         sb_html(h, rp->rows[0].label);
     }
     sb_str(h, ". Sizes in MiB (2<sup>20</sup> bytes); failed rows shaded.</p>\n<div class=\"wide\">\n");
-    sb_str(h, "<table id=\"results\">\n<thead><tr><th>#</th>");
+    sb_str(h, "<table id=\"results\">\n<thead><tr><th>#</th><th>engine</th>");
     if (!one_model) sb_str(h, "<th>model</th>");
     sb_str(h, "<th>strategy</th><th>micro-batch</th>"
               "<th>iter_size</th><th>effective batch</th><th>repeat</th><th>status</th><th>timed steps</th>"
               "<th>step median ms</th><th>p10–p90 ms</th><th>samples/s</th>");
     for (int m = 0; m < MEM_COUNT; m++)
         if (show[m]) sb_printf(h, "<th>%s</th>", mem_titles[m]);
+    if (show_grad) sb_str(h, "<th>grad_rel_err</th>");
     sb_str(h, "<th>error</th></tr></thead>\n<tbody>\n");
     for (size_t r = 0; r < rp->nrows; r++) {
         const rrow *w = &rp->rows[r];
         sb_printf(h, "<tr class=\"%s\"><td class=\"n\">%zu</td><td>", strcmp(w->status, "ok") ? "bad" : "ok", r + 1);
+        sb_html(h, w->engine);
+        sb_str(h, "</td><td>");
         if (!one_model) {
             sb_html(h, w->label);
             sb_str(h, "</td><td>");
@@ -1337,6 +1566,7 @@ static void html_results(report *rp, sbuf *h)
         html_num(h, w->samples_per_s, "%.1f");
         for (int m = 0; m < MEM_COUNT; m++)
             if (show[m]) html_num(h, w->mem[m] / MIB, "%.2f");
+        if (show_grad) html_num(h, w->grad_rel_err, "%.2e");
         sb_str(h, "<td class=\"err\">");
         sb_html(h, w->error);
         sb_str(h, "</td></tr>\n");
@@ -1350,6 +1580,8 @@ static int cmp_kstat(const void *a, const void *b)
     return x->total_ns > y->total_ns ? -1 : x->total_ns < y->total_ns;
 }
 
+/* One table per strategy's split: each engine's top kernels (ops), the
+ * primary engine's first; shares are of that engine's total. */
 static void html_kernels(report *rp, sbuf *h, const cfg *const *top, size_t ntop)
 {
     if (!rp->have_kernels) {
@@ -1361,26 +1593,32 @@ static void html_kernels(report *rp, sbuf *h, const cfg *const *top, size_t ntop
         return;
     }
     for (size_t i = 0; i < ntop; i++) {
-        cfg *g = (cfg *)top[i];
-        double steps = g->profiled_steps > 0 ? g->profiled_steps : 1, sum = 0;
-        for (size_t k = 0; k < g->ntop; k++) sum += g->top[k].total_ns;
-        qsort(g->top, g->ntop, sizeof *g->top, cmp_kstat);
+        const cfg *pick = top[i];
         sb_str(h, "<h3>");
-        sb_html(h, g->strategy);
-        sb_printf(h, ": micro-batch %lld × iter_size %lld, ", g->mb, g->k);
-        sb_html(h, g->label);
-        sb_printf(h, "</h3>\n<table class=\"kernels\"><thead><tr><th>phase</th><th>kernel</th><th>calls/step</th>"
-                     "<th>ms/step</th><th>mean µs</th><th>share</th></tr></thead>\n<tbody>\n");
-        for (size_t k = 0; k < g->ntop && k < TOP_KERNELS; k++) {
-            const kstat *s = &g->top[k];
-            sb_str(h, "<tr><td>");
-            sb_html(h, s->phase);
-            sb_str(h, "</td><td><code>");
-            sb_html(h, s->kernel);
-            sb_printf(h, "</code></td><td class=\"n\">%.1f</td><td class=\"n\">%.3f</td><td class=\"n\">%.2f</td>"
-                         "<td class=\"n\">%.1f%%</td></tr>\n",
-                      s->calls / steps, s->total_ns / steps * 1e-6, s->calls > 0 ? s->total_ns / s->calls * 1e-3 : 0,
-                      sum > 0 ? 100 * s->total_ns / sum : 0);
+        sb_html(h, pick->strategy);
+        sb_printf(h, ": micro-batch %lld × iter_size %lld, ", pick->mb, pick->k);
+        sb_html(h, pick->label);
+        sb_printf(h, "</h3>\n<table class=\"kernels\"><thead><tr><th>engine</th><th>phase</th><th>kernel</th>"
+                     "<th>calls/step</th><th>ms/step</th><th>mean µs</th><th>share</th></tr></thead>\n<tbody>\n");
+        for (int e = 0; e < rp->nengines; e++) {
+            cfg *g = e == 0 ? (cfg *)pick : paired_cfg(rp, pick, e);
+            if (!g) continue;
+            double steps = g->profiled_steps > 0 ? g->profiled_steps : 1, sum = 0;
+            for (size_t k = 0; k < g->ntop; k++) sum += g->top[k].total_ns;
+            qsort(g->top, g->ntop, sizeof *g->top, cmp_kstat);
+            for (size_t k = 0; k < g->ntop && k < TOP_KERNELS; k++) {
+                const kstat *s = &g->top[k];
+                sb_str(h, "<tr><td>");
+                sb_html(h, g->engine);
+                sb_str(h, "</td><td>");
+                sb_html(h, s->phase);
+                sb_str(h, "</td><td><code>");
+                sb_html(h, s->kernel);
+                sb_printf(h, "</code></td><td class=\"n\">%.1f</td><td class=\"n\">%.3f</td><td class=\"n\">%.2f</td>"
+                             "<td class=\"n\">%.1f%%</td></tr>\n",
+                          s->calls / steps, s->total_ns / steps * 1e-6,
+                          s->calls > 0 ? s->total_ns / s->calls * 1e-3 : 0, sum > 0 ? 100 * s->total_ns / sum : 0);
+            }
         }
         sb_str(h, "</tbody></table>\n");
     }
@@ -1405,10 +1643,20 @@ typedef struct {
     sbuf md, html;
 } summary;
 
+/* with several engines, the retain/accumulate and throughput summaries are
+ * the primary engine's: say so */
+static const char *engine_prefix(const report *rp)
+{
+    static char buf[96];
+    if (rp->nengines < 2) return "";
+    snprintf(buf, sizeof buf, "%s: ", rp->engines[0]);
+    return buf;
+}
+
 static void summary_memory(report *rp, summary *s, const char *group, const cfg **buf, const cfg **buf2)
 {
     long long mbs[64];
-    size_t nmb = group ? group_micro_batches(rp, group, mbs, 64) : 0;
+    size_t nmb = group ? group_micro_batches(rp, group, 0, mbs, 64) : 0;
     int rows = 0;
     for (size_t m = 0; m < nmb; m++) {
         size_t nr = series_cfgs(rp, group, "retain", mbs[m], buf);
@@ -1421,11 +1669,12 @@ static void summary_memory(report *rp, summary *s, const char *group, const cfg 
                     br = buf[i], ba = buf2[j];
         if (!br) continue;
         if (!rows++) {
-            sb_printf(&s->md, "## Peak memory: retain vs accumulate\n\n%s, tracked peak at the largest iter_size "
+            sb_printf(&s->md, "## Peak memory: retain vs accumulate\n\n%s%s, tracked peak at the largest iter_size "
                               "where both ran:\n\n| micro-batch | iter_size | retain MiB | accumulate MiB | "
                               "retain / accumulate |\n|---:|---:|---:|---:|---:|\n",
-                      br->label);
+                      engine_prefix(rp), br->label);
             sb_str(&s->html, "<h3>Peak memory: retain vs accumulate</h3>\n<p>");
+            sb_html(&s->html, engine_prefix(rp));
             sb_html(&s->html, br->label);
             sb_str(&s->html, ", tracked peak at the largest iter_size where both ran:</p>\n<table class=\"summary\">"
                              "<tr><th>micro-batch</th><th>iter_size</th><th>retain MiB</th><th>accumulate MiB</th>"
@@ -1457,11 +1706,12 @@ static void summary_throughput(report *rp, summary *s, slice sl, const cfg **buf
     }
     size_t n = slice_cfgs(rp, sl, buf);
     const char *label = group_rep(rp, sl.group)->label;
-    sb_printf(&s->md, "## Throughput at effective batch %lld\n\n%s; the largest effective batch at which every "
+    sb_printf(&s->md, "## Throughput at effective batch %lld\n\n%s%s; the largest effective batch at which every "
                       "strategy ran; each strategy's fastest split:\n\n| strategy | micro-batch × iter_size | "
                       "samples/s | step ms | tracked MiB |\n|---|---:|---:|---:|---:|\n",
-              sl.eb, label);
+              sl.eb, engine_prefix(rp), label);
     sb_printf(&s->html, "<h3>Throughput at effective batch %lld</h3>\n<p>", sl.eb);
+    sb_html(&s->html, engine_prefix(rp));
     sb_html(&s->html, label);
     sb_str(&s->html, "; the largest effective batch at which every strategy ran; each strategy's fastest split:</p>\n"
                      "<table class=\"summary\"><tr><th>strategy</th><th>micro-batch × iter_size</th>"
@@ -1485,6 +1735,153 @@ static void summary_throughput(report *rp, summary *s, slice sl, const cfg **buf
     sb_str(&s->html, "</table>\n");
 }
 
+/* a configuration's statuses over its repeats: "ok", "ok ×3", "2 ok, 1 oom" */
+static void cfg_status(const report *rp, const cfg *g, char *out, size_t len)
+{
+    static const char *names[] = {"ok", "oom", "error", "crash", "timeout", "skipped", "other"};
+    enum { NNAMES = sizeof names / sizeof names[0] };
+    int count[NNAMES] = {0}, kinds = 0, last = 0;
+    for (size_t r = g->first_row; r < rp->nrows; r++) {
+        const rrow *w = &rp->rows[r];
+        if (strcmp(w->config, g->config)) continue;
+        int k = 0;
+        while (k < NNAMES - 1 && strcmp(w->status, names[k])) k++;
+        kinds += !count[k]++;
+        last = k;
+    }
+    if (kinds == 1) {
+        if (g->n > 1) snprintf(out, len, "%s ×%d", names[last], g->n);
+        else snprintf(out, len, "%s", names[last]);
+        return;
+    }
+    size_t n = 0;
+    out[0] = '\0';
+    for (int k = 0; k < NNAMES && n < len; k++)
+        if (count[k]) n += (size_t)snprintf(out + n, len - n, "%s%d %s", n ? ", " : "", count[k], names[k]);
+}
+
+static void md_num(sbuf *b, double v, const char *fmt)
+{
+    sb_str(b, " ");
+    if (!isnan(v)) sb_printf(b, fmt, v);
+    sb_str(b, " |");
+}
+
+/* The side-by-side table: one row per configuration that both the primary
+ * engine and another ran (the pairing key is the configuration key less
+ * engine and repeat), in results order. Medians over ok repeats, as in the
+ * figures; grad_rel_err is the largest over the other engine's repeats. */
+static void summary_engines(report *rp, summary *s)
+{
+    for (int e = 1; e < rp->nengines; e++) {
+        const char *an = rp->engines[0], *bn = rp->engines[e];
+        size_t npairs = 0;
+        for (size_t i = 0; i < rp->ncfgs; i++) npairs += !rp->cfgs[i].eng && paired_cfg(rp, &rp->cfgs[i], e);
+        sb_printf(&s->md, "## %s vs %s\n\n", an, bn);
+        sb_str(&s->html, "<h3>");
+        sb_html(&s->html, an);
+        sb_str(&s->html, " vs ");
+        sb_html(&s->html, bn);
+        sb_str(&s->html, "</h3>\n");
+        if (!npairs) {
+            sb_printf(&s->md, "No configuration ran under both %s and %s.\n\n", an, bn);
+            sb_str(&s->html, "<p>No configuration ran under both engines.</p>\n");
+            continue;
+        }
+        char intro[1536];
+        snprintf(intro, sizeof intro,
+                 "%zu configurations ran under both engines. Step: median step time over the ok repeats, and "
+                 "%s / %s (below 1: %s is faster). Memory in MiB, the figure named in the memory column: on a "
+                 "GPU (tracked / allocated) %s's tracked peak (mem_tracked_bytes) against %s's allocated peak "
+                 "(its mem_tracked_bytes: torch.cuda.max_memory_allocated) and reserved peak "
+                 "(mem_reserved_bytes); on the CPU (RSS Δ) the growth of each process's peak resident set "
+                 "(rss_delta_bytes). grad_rel_err: max|g_%s − g_%s| / max|g_%s| over the parameters.",
+                 npairs, an, bn, an, an, bn, bn, an, an);
+        sb_printf(&s->md, "%s\n\n", intro);
+        sb_str(&s->html, "<p>");
+        sb_html(&s->html, intro);
+        sb_str(&s->html, "</p>\n<div class=\"wide\">\n<table class=\"summary\" id=\"engines\"><thead><tr>");
+        char cols[16][64];
+        int nc = 0;
+#define COLF(...) snprintf(cols[nc++], sizeof cols[0], __VA_ARGS__)
+        COLF("model");
+        COLF("strategy");
+        COLF("micro-batch × iter_size");
+        COLF("%s step ms", an);
+        COLF("%s step ms", bn);
+        COLF("step %s / %s", an, bn);
+        COLF("%s samples/s", an);
+        COLF("%s samples/s", bn);
+        COLF("memory");
+        COLF("%s MiB", an);
+        COLF("%s MiB", bn);
+        COLF("%s reserved MiB", bn);
+        COLF("memory %s / %s", an, bn);
+        COLF("%s grad_rel_err", bn);
+        COLF("%s status", an);
+        COLF("%s status", bn);
+#undef COLF
+        sb_str(&s->md, "|");
+        for (int c = 0; c < nc; c++) {
+            sb_printf(&s->md, " %s |", cols[c]);
+            sb_str(&s->html, "<th>");
+            sb_html(&s->html, cols[c]);
+            sb_str(&s->html, "</th>");
+        }
+        sb_str(&s->md, "\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|\n");
+        sb_str(&s->html, "</tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < rp->ncfgs; i++) {
+            const cfg *a = &rp->cfgs[i];
+            const cfg *b = a->eng ? NULL : paired_cfg(rp, a, e);
+            if (!b) continue;
+            int gpu = !strcmp(a->backend, "cuda");
+            double am = gpu ? a->tracked : a->rss, bm = gpu ? b->tracked : b->rss;
+            double step_ratio = a->step_ns / b->step_ns, mem_ratio = am / bm;
+            char split[64], sa[64], sbs[64];
+            snprintf(split, sizeof split, "%lld × %lld", a->mb, a->k);
+            cfg_status(rp, a, sa, sizeof sa);
+            cfg_status(rp, b, sbs, sizeof sbs);
+            const char *memfig = gpu ? "tracked / allocated" : "RSS Δ";
+            sb_printf(&s->md, "| %s | %s | %s |", a->label, a->strategy, split);
+            md_num(&s->md, a->step_ns * 1e-6, "%.4g");
+            md_num(&s->md, b->step_ns * 1e-6, "%.4g");
+            md_num(&s->md, step_ratio, "%.3g");
+            md_num(&s->md, a->sps, "%.1f");
+            md_num(&s->md, b->sps, "%.1f");
+            sb_printf(&s->md, " %s |", memfig);
+            md_num(&s->md, am / MIB, "%.2f");
+            md_num(&s->md, bm / MIB, "%.2f");
+            md_num(&s->md, gpu ? b->reserved / MIB : NAN, "%.2f");
+            md_num(&s->md, mem_ratio, "%.3g");
+            md_num(&s->md, b->grad_err, "%.2e");
+            sb_printf(&s->md, " %s | %s |\n", sa, sbs);
+            sb_printf(&s->html, "<tr class=\"%s\"><td>", a->n_ok && b->n_ok ? "ok" : "bad");
+            sb_html(&s->html, a->label);
+            sb_str(&s->html, "</td><td>");
+            sb_html(&s->html, a->strategy);
+            sb_printf(&s->html, "</td><td class=\"n\">%s</td>", split);
+            html_num(&s->html, a->step_ns * 1e-6, "%.4g");
+            html_num(&s->html, b->step_ns * 1e-6, "%.4g");
+            html_num(&s->html, step_ratio, "%.3g");
+            html_num(&s->html, a->sps, "%.1f");
+            html_num(&s->html, b->sps, "%.1f");
+            sb_printf(&s->html, "<td>%s</td>", memfig);
+            html_num(&s->html, am / MIB, "%.2f");
+            html_num(&s->html, bm / MIB, "%.2f");
+            html_num(&s->html, gpu ? b->reserved / MIB : NAN, "%.2f");
+            html_num(&s->html, mem_ratio, "%.3g");
+            html_num(&s->html, b->grad_err, "%.2e");
+            sb_str(&s->html, "<td>");
+            sb_html(&s->html, sa);
+            sb_str(&s->html, "</td><td>");
+            sb_html(&s->html, sbs);
+            sb_str(&s->html, "</td></tr>\n");
+        }
+        sb_str(&s->md, "\n");
+        sb_str(&s->html, "</tbody>\n</table>\n</div>\n");
+    }
+}
+
 // ----------------------------------------------------------------------------
 // the command
 
@@ -1493,6 +1890,8 @@ static void report_free(report *rp)
     for (size_t i = 0; i < rp->nrows; i++) {
         free(rp->rows[i].config);
         free(rp->rows[i].group);
+        free(rp->rows[i].pair);
+        free(rp->rows[i].pgroup);
     }
     for (size_t i = 0; i < rp->ncfgs; i++) {
         for (size_t k = 0; k < rp->cfgs[i].ntop; k++) free(rp->cfgs[i].top[k].kernel);
@@ -1582,6 +1981,10 @@ int cmd_report(int argc, char **argv)
                 for (size_t j = i; j < n && !strcmp(buf[j]->strategy, pick->strategy); j++)
                     if (buf[j]->k > pick->k) pick = buf[j];
                 ((cfg *)pick)->want_top = 1;
+                for (int e = 1; e < rp.nengines; e++) {
+                    cfg *other = paired_cfg(&rp, pick, e);
+                    if (other) other->want_top = 1;
+                }
                 top[ntop++] = pick;
             }
     }
@@ -1608,7 +2011,7 @@ int cmd_report(int argc, char **argv)
     const cfg *pair[2] = {NULL, NULL};
     for (size_t i = 0; i < rp.ncfgs; i++) {
         const cfg *r = &rp.cfgs[i];
-        if (strcmp(r->strategy, "retain") || !r->has_memory) continue;
+        if (r->eng || strcmp(r->strategy, "retain") || !r->has_memory) continue;
         for (size_t j = 0; j < rp.ncfgs; j++) {
             const cfg *a = &rp.cfgs[j];
             if (strcmp(a->strategy, "accumulate") || !a->has_memory || a->mb != r->mb || a->k != r->k ||
@@ -1709,6 +2112,7 @@ int cmd_report(int argc, char **argv)
               rp.dir, rp.nrows, rp.ncfgs, ndrawn);
     summary_memory(&rp, &sm, ra_group, buf, buf2);
     summary_throughput(&rp, &sm, common, buf);
+    summary_engines(&rp, &sm);
     char path[4300];
     fmt_into(path, sizeof path, "%s/summary.md", rp.dir);
     if (write_text_file(path, &sm.md)) {
@@ -1762,8 +2166,9 @@ int cmd_report(int argc, char **argv)
     html_results(&rp, &html);
     sb_str(&html, "<h2>Top kernels</h2>\n");
     if (sl.group) sb_printf(&html, "<p>Top %d by total time, at effective batch %lld, for each strategy's split with "
-                                   "the most micro-batches.</p>\n",
-                            TOP_KERNELS, sl.eb);
+                                   "the most micro-batches%s.</p>\n",
+                            TOP_KERNELS, sl.eb,
+                            rp.nengines > 1 ? ", per engine (share: of that engine's kernel time)" : "");
     html_kernels(&rp, &html, top, ntop);
     if (rp.nnotes) {
         sb_str(&html, "<h2>Notes</h2>\n<ul>\n");

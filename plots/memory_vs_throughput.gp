@@ -1,21 +1,27 @@
 # plots/memory_vs_throughput.gp — figure 3: peak tracked memory (MiB) against
 # throughput (samples/s) at one effective batch: one point per split
 # (micro-batch × iter_size), coloured by strategy; the Pareto front (no other
-# split uses less memory and runs faster) joined by a line.
+# split uses less memory and runs faster) joined by a line. With two engines
+# each engine's strategies are series of their own (point types tell them
+# apart) and the front is the first engine's.
 #
 # Data (`accumbench report` writes it): one block per strategy, then a last
 # block for the Pareto front, blocks separated by two blank lines; each opens
 # with a `# series:` comment and a header line whose 2nd column is the series
 # title, then rows
-#   tracked_MiB samples_per_s "split" rgb point     (strategy blocks)
-#   tracked_MiB samples_per_s "strategy split"      (the front, by memory)
+#   memory_MiB samples_per_s "split" rgb point     (strategy blocks)
+#   memory_MiB samples_per_s "strategy split"      (the front, by memory)
+# memory_MiB is the tracked peak (a torch series on the CPU: RSS growth; the
+# report then passes memlabel='...' for the axis).
 #
 #   gnuplot -e "datafile='DIR/plots/data/memory_vs_throughput.dat'; outbase='out'" memory_vs_throughput.gp
-# writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
+# writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the
+# title, memlabel='...' the memory axis' label.
 
 if (!exists("datafile")) { print "memory_vs_throughput.gp: give datafile='...' with -e"; exit status 2 }
 if (!exists("outbase")) { outbase = "memory_vs_throughput" }
 if (!exists("plottitle")) { plottitle = "Memory vs throughput" }
+if (!exists("memlabel")) { memlabel = "peak tracked memory (MiB)" }
 set encoding utf8
 set datafile columnheaders
 
@@ -31,7 +37,7 @@ do for [i = 1:N] {
 }
 
 set title plottitle noenhanced
-set xlabel "peak tracked memory (MiB)"
+set xlabel memlabel noenhanced
 set ylabel "throughput (samples/s)"
 set offsets graph 0.08, graph 0.08, graph 0.1, graph 0.1
 set grid xtics ytics lc rgb "#dddddd"

@@ -1,13 +1,14 @@
 # plots/throughput_vs_micro_batch.gp — figure 2: throughput (samples/s)
 # against micro-batch size (log2) at one effective batch, one line per
-# strategy; each point is labelled with its iter_size (k), above or below
+# strategy (and engine, when the results hold two); each point is labelled with its iter_size (k), above or below
 # the point by turns so two strategies' labels do not overlap.
 #
 # Data (`accumbench report` writes it): one block per strategy, blocks
 # separated by two blank lines; each opens with a `# series:` comment and a
 # header line whose 2nd column is the series title, then rows
-#   micro_batch samples_per_s iter_size rgb point
-# (full has one point: its micro-batch is the effective batch).
+#   micro_batch samples_per_s iter_size rgb point dash
+# (full has one point: its micro-batch is the effective batch; dash is the
+# series' line dash type).
 #
 #   gnuplot -e "datafile='DIR/plots/data/throughput_vs_micro_batch.dat'; outbase='out'" throughput_vs_micro_batch.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
@@ -22,11 +23,14 @@ stats datafile using 1 nooutput
 N = STATS_blocks
 array RGB[N]
 array PT[N]
+array DT[N]
 do for [i = 1:N] {
     stats datafile index (i - 1) using 4 nooutput
     RGB[i] = int(STATS_min)
     stats datafile index (i - 1) using 5 nooutput
     PT[i] = int(STATS_min)
+    stats datafile index (i - 1) using 6 nooutput
+    DT[i] = int(STATS_min)
 }
 
 set title plottitle noenhanced
@@ -37,7 +41,10 @@ set format x "%g"
 set yrange [0:*]
 set offsets graph 0.06, graph 0.06, graph 0.12, 0
 set grid xtics ytics lc rgb "#dddddd"
-set key inside right bottom vertical Left reverse noenhanced spacing 1.2 box opaque
+# keyoutside=1 (the report sets it when two engines' series share the plot):
+# the key beside the plot, where it hides no point
+if (exists("keyoutside")) { set key outside right top vertical Left reverse noenhanced spacing 1.2 } \
+else { set key inside right bottom vertical Left reverse noenhanced spacing 1.2 box opaque }
 set border 3
 set tics nomirror
 
@@ -50,7 +57,7 @@ do for [fmt in "png svg"] {
         set terminal svg size 1100,640 font "DejaVu Sans,12" background "white" noenhanced
     }
     set output outbase . "." . fmt
-    plot for [i = 1:N] datafile index (i - 1) using 1:2 with linespoints lw 2 pt PT[i] ps 1.5 lc rgb RGB[i] \
+    plot for [i = 1:N] datafile index (i - 1) using 1:2 with linespoints lw 2 dt DT[i] pt PT[i] ps 1.5 lc rgb RGB[i] \
              title columnheader(2), \
          for [i = 1:N] datafile index (i - 1) using 1:2:(sprintf("k=%d", int($3))) with labels \
              offset 0,(i % 2 ? 1.2 : -1.2) \

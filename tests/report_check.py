@@ -16,6 +16,21 @@ would give.
       report.html rendered in headless Chromium: the screenshot is not blank,
       every <svg>/<img> is laid out with width > 0, the results table has one
       row per results.csv row; the file references nothing outside itself.
+  report_check.py engines ACCUMBENCH WORKDIR
+      two engines. A GPU-shaped set made here (accumbench and torch rows of
+      the same configurations: repeats, an oom/error pair, one configuration
+      only accumbench ran) and a real CPU sweep with engines = accumbench,
+      torch (torch through $ACCUMBENCH_PYTHON or the sweep's default): the
+      side-by-side table in summary.md (and its rows in report.html) holds
+      exactly the configurations both engines ran, every cell equal to the
+      value computed here from results.csv (medians over ok repeats, step
+      and memory ratios, GPU tracked/allocated/reserved or CPU RSS growth,
+      torch's grad_rel_err, statuses); the memory, ratio, throughput and
+      Pareto figures have both engines' series, their points in the data
+      files and in the SVGs equal to the rows, each engine in its own dash
+      and point types; torch's CPU series say RSS Δ and the caption names
+      rss_delta_bytes; the results and top-kernels tables have an engine
+      column.
 
 Standard library only (the PNG decoder is zlib + the five PNG filters)."""
 import csv
@@ -597,12 +612,320 @@ def check_html(exe, work):
             check(float(s[1]) > 0 and float(s[2]) > 0, "%s laid out %sx%s" % tuple(s))
 
 
+# ----------------------------------------------------------------------------
+# two engines: accumbench and torch side by side
+
+E_CONFIGS = [("full", eb, 1) for eb in (8, 16, 32, 64)] + \
+    [(s, m, k) for s in ("retain", "accumulate") for m in (8, 16) for k in (1, 2, 4)]
+E_TORCH_MISSING = ("full", 64, 1)           # accumbench ran it, torch did not: no table row
+E_AB_OOM = ("retain", 16, 4)                 # accumbench oom; torch error
+E_REPEATED = ("accumulate", 8, 2)            # two repeats under each engine
+
+
+def e_key(engine, s, m, k, rep):
+    return dict(key_row(s, m, k, rep), engine=engine, backend="cuda")
+
+
+def make_engine_results(d):
+    """A GPU results set in the peer's shape: torch rows fill mem_tracked_bytes
+    (allocated) and mem_reserved_bytes, leave mem_analytic_bytes empty and
+    carry grad_rel_err."""
+    os.makedirs(d, exist_ok=True)
+    results, steps, kernels, memory = [], [], [], []
+    for s, m, k in E_CONFIGS:
+        for engine in ("accumbench", "torch"):
+            if engine == "torch" and (s, m, k) == E_TORCH_MISSING:
+                continue
+            for rep in ((0, 1) if (s, m, k) == E_REPEATED else (0,)):
+                key = e_key(engine, s, m, k, rep)
+                r = dict(key)
+                a = analytic(s, m, k)
+                t = step_ns(s, m, k) * (1 + 0.04 * rep) * 0.02         # a GPU is ~50x the CPU model
+                if engine == "torch":
+                    t = 0.8 * t + 2e5 + 1e4 * k
+                failed = (s, m, k) == E_AB_OOM
+                if failed and engine == "accumbench":
+                    r.update(status="oom", steps_timed=0, mem_analytic_bytes=a,
+                             error="out of memory: asked %d bytes" % (m * ACT))
+                elif failed:
+                    r.update(status="error", steps_timed=0, error="torch.cuda.OutOfMemoryError: CUDA out of memory")
+                else:
+                    r.update({"status": "ok", "steps_timed": 12, "stop_reason": "noise",
+                              "step_median_ns": "%.0f" % t, "step_p10_ns": "%.0f" % (0.98 * t),
+                              "step_p90_ns": "%.0f" % (1.05 * t), "samples_per_s": repr(m * k * 1e9 / t),
+                              "steps_per_s": repr(1e9 / t), "data_bytes": 4 * D * 256})
+                    if engine == "accumbench":
+                        r.update(mem_tracked_bytes=a, mem_reserved_bytes=a + (64 << 20), mem_analytic_bytes=a)
+                    else:
+                        alloc = 1.25 * a + (3 << 20) + rep * 4096
+                        r.update(mem_tracked_bytes="%.0f" % alloc,
+                                 mem_reserved_bytes="%.0f" % ((alloc // (2 << 20) + 11) * (2 << 20)),
+                                 grad_rel_err="%.6e" % (1e-7 * (1 + k) * (1 + m / 64) * (1 + rep)))
+                    for i in range(8):
+                        kind = "warmup" if i < 2 else "timed" if i < 5 else "profiled"
+                        steps.append(dict(key, step=i, kind=kind, step_ns="%.0f" % t))
+                    krows = kernel_rows(key, s, m, k)
+                    if engine == "torch":
+                        for kr in krows:
+                            kr["name"] = "aten::" + kr["name"].replace("cpu_", "").split("<")[0].split("(")[0]
+                    kernels.extend(krows)
+                    if engine == "accumbench" and rep == 0:
+                        memory.extend(memory_rows(key, s, m, k))
+                results.append(r)
+    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
+    write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
+    write_csv(os.path.join(d, "kernels.csv"),
+              KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
+    with open(os.path.join(d, "memory.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(KEYS + ["time_ns", "bytes", "phase", "micro_batch"])
+        w.writerows(memory)
+    return results
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return math.nan if not n else v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def engine_cfgs(rows):
+    """(engine, strategy, m, k) → aggregates over repeats, as the report
+    defines them: medians over the ok repeats, the largest grad_rel_err,
+    the statuses; in order of first appearance"""
+    out = {}
+    for r in rows:
+        c = (r["engine"], r["strategy"], int(r["micro_batch"]), int(r["iter_size"]))
+        e = out.setdefault(c, {"rows": [], "eb": int(r["effective_batch"]), "backend": r["backend"]})
+        e["rows"].append(r)
+    for e in out.values():
+        ok = [r for r in e["rows"] if r["status"] == "ok"]
+        e["ok"] = bool(ok)
+        e["oom"] = any(r["status"] == "oom" for r in e["rows"])
+        e["step"] = median([num(r["step_median_ns"]) for r in ok])
+        e["sps"] = median([num(r["samples_per_s"]) for r in ok])
+        for col, name in (("mem_tracked_bytes", "tracked"), ("mem_reserved_bytes", "reserved"),
+                          ("rss_delta_bytes", "rss")):
+            e[name] = median([num(r[col]) for r in ok if r[col] != ""])
+        e["mem_fig"], e["rss_fig"] = (e["tracked"], False) if not math.isnan(e["tracked"]) else (e["rss"], True)
+        g = [num(r["grad_rel_err"]) for r in e["rows"] if r.get("grad_rel_err", "") != ""]
+        e["grad"] = max(g) if g else math.nan
+        st = [r["status"] for r in e["rows"]]
+        if len(set(st)) == 1:
+            e["status"] = st[0] + (" ×%d" % len(st) if len(st) > 1 else "")
+        else:
+            e["status"] = ", ".join("%d %s" % (st.count(s), s) for s in
+                                    ("ok", "oom", "error", "crash", "timeout", "skipped") if s in st)
+    return out
+
+
+def fmt(v, f):
+    return "" if math.isnan(v) else f % v
+
+
+def expected_side_by_side(rows):
+    """the side-by-side table's rows, computed from results.csv"""
+    cf = engine_cfgs(rows)
+    out = []
+    for (eng, s, m, k), a in cf.items():
+        b = cf.get(("torch", s, m, k))
+        if eng != "accumbench" or b is None:
+            continue
+        gpu = a["backend"] == "cuda"
+        am, bm = (a["tracked"], b["tracked"]) if gpu else (a["rss"], b["rss"])
+        out.append([s, "%d × %d" % (m, k), fmt(a["step"] * 1e-6, "%.4g"), fmt(b["step"] * 1e-6, "%.4g"),
+                    fmt(a["step"] / b["step"], "%.3g"), fmt(a["sps"], "%.1f"), fmt(b["sps"], "%.1f"),
+                    "tracked / allocated" if gpu else "RSS Δ", fmt(am / MIB, "%.2f"), fmt(bm / MIB, "%.2f"),
+                    fmt(b["reserved"] / MIB if gpu else math.nan, "%.2f"), fmt(am / bm, "%.3g"),
+                    fmt(b["grad"], "%.2e"), a["status"], b["status"]])
+    return out
+
+
+def md_side_by_side(md):
+    """the rows of summary.md's accumbench-vs-torch table, model column dropped"""
+    m = re.search(r"^## accumbench vs torch\n(.*?)(?=^## |\Z)", md, re.M | re.S)
+    if not m:
+        return None, None
+    lines = [l for l in m.group(1).split("\n") if l.startswith("|")]
+    cells = [[c.strip() for c in l.strip().strip("|").split("|")] for l in lines]
+    return cells[0], [c[1:] for c in cells[2:]]
+
+
+def check_side_by_side(d, rows, what):
+    with open(os.path.join(d, "summary.md")) as f:
+        md = f.read()
+    header, got = md_side_by_side(md)
+    want = expected_side_by_side(rows)
+    check(header is not None and len(header) == 16 and header[5] == "step accumbench / torch",
+          "%s: summary.md has the side-by-side table (header %s)" % (what, header))
+    if header is None:
+        return want
+    check(len(got) == len(want), "%s: side-by-side rows %d, want %d (configurations both engines ran)" %
+          (what, len(got), len(want)))
+    for g, w in zip(got, want):
+        check(g == w, "%s: side-by-side row\n  got  %s\n  want %s" % (what, g, w))
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    t = re.search(r'<table class="summary" id="engines">(.*?)</table>', html, re.S)
+    check(t is not None and t.group(1).count("<tr class=") == len(want),
+          "%s: report.html's side-by-side table has %d rows" % (what, len(want)))
+    return want
+
+
+def check_engine_series(d, rows, what, rss):
+    """both engines' series in the memory, ratio, throughput and Pareto
+    figures: the points per series are the configurations' rows, in the
+    data files and in the SVGs"""
+    plots, data = os.path.join(d, "plots"), os.path.join(d, "plots", "data")
+    cf = engine_cfgs(rows)
+    tag = lambda eng: " (RSS Δ)" if rss and eng == "torch" else ""
+    ab = {(s, m, k): e for (eng, s, m, k), e in cf.items() if eng == "accumbench"}
+
+    b1 = dict(read_blocks(os.path.join(data, "memory_vs_iter_size.dat")))
+    want1 = {}
+    for (eng, s, m, k), e in cf.items():
+        if s != "full" and (e["ok"] or e["oom"]):
+            t = "%s %s, micro-batch %d%s" % (eng, s, m, tag(eng))
+            want1.setdefault(t, [0, 0])
+            want1[t][0] += 1
+            want1[t][1] += e["ok"]
+    check(set(b1) == set(want1), "%s figure 1 series %s, want %s" % (what, sorted(b1), sorted(want1)))
+    sp = svg_points(os.path.join(plots, "memory_vs_iter_size.svg"))
+    for t, (n, n_ok) in want1.items():
+        got = b1.get(t, [])
+        check(len(got) == n and sum(r[1] != "NaN" for r in got) == n_ok,
+              "%s figure 1 %s: %d rows (%d measured), want %d (%d)" %
+              (what, t, len(got), sum(r[1] != "NaN" for r in got), n, n_ok))
+        eng, s, m = t.split()[0], t.split()[1].rstrip(","), int(t.split()[3])
+        for r in got:
+            e = cf[(eng, s, m, int(r[0]))]
+            if e["ok"]:
+                check(abs(float(r[1]) - e["mem_fig"] / MIB) < 1e-6, "%s figure 1 %s k=%s: MiB" % (what, t, r[0]))
+            check(r[7] == ("4" if eng == "torch" else "1"), "%s figure 1 %s: dash type %s" % (what, t, r[7]))
+        check(sp.get(t) == n_ok, "%s figure 1 SVG draws %s points of %s, want %d" % (what, sp.get(t), t, n_ok))
+    pts = {}
+    for t, rws in b1.items():
+        pts.setdefault(t.split()[0], set()).update(r[6] for r in rws)
+    check(len(pts) == 2 and not (pts["accumbench"] & pts["torch"]),
+          "%s figure 1: the engines' point types differ %s" % (what, pts))
+
+    b5 = dict(read_blocks(os.path.join(data, "peak_ratio.dat")))
+    want5 = {}
+    for (eng, s, m, k), e in cf.items():
+        other = cf.get((eng, "accumulate", m, k))
+        if s == "retain" and e["ok"] and other and other["ok"]:
+            t = "%s micro-batch %d%s" % (eng, m, tag(eng))
+            want5[t] = want5.get(t, 0) + 1
+    check({t: len(r) for t, r in b5.items()} == want5, "%s figure 5 series %s, want %s" %
+          ({t: len(r) for t, r in b5.items()}, what, want5))
+    sp = svg_points(os.path.join(plots, "peak_ratio.svg"))
+    for t, n in want5.items():
+        check(sp.get(t) == n, "%s figure 5 SVG draws %s points of %s, want %d" % (what, sp.get(t), t, n))
+
+    eb = expected_slice(ab)
+    b2 = dict(read_blocks(os.path.join(data, "throughput_vs_micro_batch.dat")))
+    want2 = {}
+    for (eng, s, m, k), e in cf.items():
+        if e["ok"] and e["eb"] == eb:
+            want2["%s %s" % (eng, s)] = want2.get("%s %s" % (eng, s), 0) + 1
+    check({t: len(r) for t, r in b2.items()} == want2, "%s figure 2 (effective batch %d) series %s, want %s" %
+          (what, eb, {t: len(r) for t, r in b2.items()}, want2))
+    check(any(t.startswith("torch ") for t in want2), "%s figure 2 has torch series" % what)
+    sp = svg_points(os.path.join(plots, "throughput_vs_micro_batch.svg"))
+    for t, n in want2.items():
+        check(sp.get(t) == n, "%s figure 2 SVG draws %s points of %s, want %d" % (what, sp.get(t), t, n))
+        for r in b2.get(t, []):
+            e = cf[(t.split()[0], t.split()[1], int(r[0]), int(r[2]))]
+            check(abs(float(r[1]) - e["sps"]) <= 1e-8 * e["sps"], "%s figure 2 %s: samples/s" % (what, t))
+
+    b3 = read_blocks(os.path.join(data, "memory_vs_throughput.dat"))
+    want3 = {("%s %s%s" % (t.split()[0], t.split()[1], tag(t.split()[0]))): n for t, n in want2.items()}
+    check({t: len(r) for t, r in b3[:-1]} == want3, "%s figure 3 series" % what)
+    front_pts = [(e["mem_fig"] / MIB, e["sps"]) for (eng, s, m, k), e in cf.items()
+                 if eng == "accumbench" and e["ok"] and e["eb"] == eb]
+    front = [p for p in front_pts if not any(q[0] <= p[0] and q[1] >= p[1] and q != p for q in front_pts)]
+    check(b3[-1][0] == "accumbench Pareto front" and len(b3[-1][1]) == len(front),
+          "%s figure 3: accumbench's front, %d points, want %d" % (what, len(b3[-1][1]), len(front)))
+    sp = svg_points(os.path.join(plots, "memory_vs_throughput.svg"))
+    for t, n in want3.items():
+        check(sp.get(t) == n, "%s figure 3 SVG draws %s points of %s, want %d" % (what, sp.get(t), t, n))
+    return eb
+
+
+def check_engines(exe, work):
+    if not shutil.which("gnuplot"):
+        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(1)
+    shutil.rmtree(work, ignore_errors=True)
+
+    # (1) a GPU results set made here: repeats, a failed pair, a configuration torch did not run
+    d = os.path.join(work, "gpu")
+    make_engine_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0 and err.strip() == "", "gpu set: report exit %d, stderr %r" % (rc, err))
+    rows = load(d)
+    want = check_side_by_side(d, rows, "gpu set")
+    check(len(want) == len(E_CONFIGS) - 1, "gpu set: every configuration but the one torch did not run")
+    statuses = {(w[0], w[1]): (w[13], w[14]) for w in want}
+    check(statuses.get(("retain", "16 × 4")) == ("oom", "error") and
+          statuses.get(("accumulate", "8 × 2")) == ("ok ×2", "ok ×2"), "gpu set: statuses per engine %s" % statuses)
+    check_engine_series(d, rows, "gpu set", rss=False)
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    res = re.search(r'<table id="results">(.*?)</table>', html, re.S).group(1)
+    check("<th>engine</th>" in res, "results table: an engine column")
+    cells = re.findall(r'<tr class="(?:ok|bad)"><td class="n">\d+</td><td>([^<]*)</td>', res)
+    check(cells == [r["engine"] for r in rows], "results table: each row's engine, in order")
+    kern = html[html.index("<h2>Top kernels</h2>"):]
+    tables = re.findall(r'<table class="kernels">(.*?)</table>', kern, re.S)
+    check(len(tables) == 3 and all("<th>engine</th>" in t for t in tables),
+          "top kernels: one table per strategy (3), each with an engine column")
+    for t in tables:
+        engines = re.findall(r"<tr><td>(accumbench|torch)</td>", t)
+        check(engines.count("accumbench") == 8 and engines.count("torch") == 8 and
+              engines == sorted(engines, key=lambda e: e != "accumbench"),
+              "top kernels: each engine's 8 ops, accumbench first: %s" % engines)
+        check(re.search(r"<tr><td>torch</td><td>\w+</td><td><code>aten::", t), "top kernels: torch's aten ops")
+
+    # (2) a real two-engine sweep on the CPU (torch through ACCUMBENCH_PYTHON, or the sweep's default)
+    prof = os.path.join(work, "engines.profile")
+    with open(prof, "w") as f:
+        f.write("backend = cpu\nengines = accumbench, torch\nmodels = mlp\ninput_dim = 256\nhidden = 64\n"
+                "layers = 2\nstrategies = retain, accumulate\nmicro_batch = 4, 8\niter_size = 1, 2\n"
+                "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 120\n")
+    d = os.path.join(work, "cpu")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    p = subprocess.run([exe, "sweep", "--profile", prof, "--out", d], capture_output=True, text=True, env=env,
+                       timeout=400)
+    check(p.returncode == 0, "cpu sweep with engines = accumbench, torch: exit %d: %s" % (p.returncode,
+                                                                                          p.stderr[-600:]))
+    if p.returncode != 0:
+        return
+    rows = load(d)
+    check(len(rows) == 16 and all(r["status"] == "ok" for r in rows) and
+          sum(r["engine"] == "torch" for r in rows) == 8, "cpu sweep: 16 ok rows, 8 per engine")
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0 and err.strip() == "", "cpu set: report exit %d, stderr %r" % (rc, err))
+    want = check_side_by_side(d, rows, "cpu set")
+    check(len(want) == 8 and all(w[7] == "RSS Δ" and w[10] == "" for w in want),
+          "cpu set: 8 rows, memory as RSS Δ for both, no reserved figure")
+    check_engine_series(d, rows, "cpu set", rss=True)
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    cap = re.search(r'<figure id="fig-memory_vs_iter_size">.*?<figcaption>(.*?)</figcaption>', html, re.S)
+    check(cap and "rss_delta_bytes" in cap.group(1) and "RSS Δ" in cap.group(1),
+          "cpu set: figure 1's caption says the torch series draw rss_delta_bytes")
+    for line in want:
+        print("  side by side: " + " | ".join(line))
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("plots", "html"):
+    parts = {"plots": check_plots, "html": check_html, "engines": check_engines}
+    if len(sys.argv) != 4 or sys.argv[1] not in parts:
         print(__doc__, file=sys.stderr)
         return 2
     exe, work = os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
-    (check_plots if sys.argv[1] == "plots" else check_html)(exe, work)
+    parts[sys.argv[1]](exe, work)
     if FAILS:
         print("%d check(s) failed" % len(FAILS), file=sys.stderr)
         return 1
