@@ -37,6 +37,9 @@
 #define FD_H 1e-4
 
 static ops_backend B;
+/* the CPU backend's threads: OPENBLAS_NUM_THREADS, which main() sets to 1
+ * when the environment leaves it unset (ctest runs this file at 1 and 3) */
+static int THREADS = 1;
 
 // ----------------------------------------------------------------------------
 // scratch memory: every check allocates, scratch_release() frees it all
@@ -205,51 +208,54 @@ static void test_basics(void)
     /* Conv workspace (cpu_conv.c's formula), worked by hand in floats; every
      * part is rounded up to 16 floats; a chunk holds as many images as fit
      * 2 MiB = 524288 floats of columns (or of GEMM output, when larger),
-     * whatever n is:
+     * whatever n is. Each thread of the backend (THREADS) has its own
+     * region (dw^T, col, stage); the flipped filter w' is shared. Below,
+     * {shared, region} per direction, in floats:
      * s: 3x3 stride 2 -> 5x4, crr 27, pq 20, 540 column floats per image,
      *    chunk 970: col 523800 -> 523808, stage 970*8*20 = 155200, dw^T 8*27
      *    = 216 -> 224; backward data takes the column path (stride 2). */
     ops_conv_shape s = ops_conv_make(4, 3, 9, 7, 8, 3, 2, 1);
-    const size_t want_s[OPS_CONV_DIR_COUNT] = {(523808 + 155200) * 4, (523808 + 155200) * 4,
-                                               (224 + 523808 + 155200) * 4};
+    const size_t want_s[OPS_CONV_DIR_COUNT][2] = {{0, 523808 + 155200}, {0, 523808 + 155200},
+                                                  {0, 224 + 523808 + 155200}};
     /* s1: 3x3 stride 1 pad 1 -> 9x7, crr 27, pq 63: 1701 floats per image,
      *     chunk 308: col 523908 -> 523920, stage 308*8*63 = 155232; backward
      *     data unfolds dy (8 channels, k*r*r = 72 rows of hw 63, 4536 floats
      *     per image, chunk 115): w' 216 -> 224, col 521640 -> 521648, stage
      *     115*3*63 = 21735 -> 21744 */
     ops_conv_shape s1 = ops_conv_make(4, 3, 9, 7, 8, 3, 1, 1);
-    const size_t want_s1[OPS_CONV_DIR_COUNT] = {(523920 + 155232) * 4, (224 + 521648 + 21744) * 4,
-                                                (224 + 523920 + 155232) * 4};
+    const size_t want_s1[OPS_CONV_DIR_COUNT][2] = {{0, 523920 + 155232}, {224, 521648 + 21744},
+                                                   {0, 224 + 523920 + 155232}};
     /* big: 64 channels 3x3 on 32x32, 576*1024 column floats = 2.25 MiB per
      *      image, over the chunk: one image at a time, no stage; backward data
      *      unfolds dy, 16*9*1024 = 147456 floats per image, so 3 images a
      *      chunk: w' 16*576 = 9216, col 442368, stage 3*64*1024 = 196608 */
     ops_conv_shape big = ops_conv_make(5, 64, 32, 32, 16, 3, 1, 1);
-    const size_t want_big[OPS_CONV_DIR_COUNT] = {589824 * 4, (9216 + 442368 + 196608) * 4, (9216 + 589824) * 4};
+    const size_t want_big[OPS_CONV_DIR_COUNT][2] = {{0, 589824}, {9216, 442368 + 196608}, {0, 9216 + 589824}};
     /* one image of s's shape: the same workspace as four (it depends on the
      * image, not on n) */
     ops_conv_shape s_n1 = ops_conv_make(1, 3, 9, 7, 8, 3, 2, 1);
     /* 1x1 stride 2: crr 3, pq 20, the GEMM output (160 floats) larger than
      * the columns (60): chunk 3276, col 196560, stage 524160, dw^T 24 -> 32 */
     ops_conv_shape one_s2 = ops_conv_make(4, 3, 9, 7, 8, 1, 2, 0);
-    const size_t want_one_s2[OPS_CONV_DIR_COUNT] = {(196560 + 524160) * 4, (196560 + 524160) * 4,
-                                                    (32 + 196560 + 524160) * 4};
+    const size_t want_one_s2[OPS_CONV_DIR_COUNT][2] = {{0, 196560 + 524160}, {0, 196560 + 524160},
+                                                       {0, 32 + 196560 + 524160}};
     ops_conv_shape one = ops_conv_make(4, 3, 9, 7, 8, 1, 1, 0);
     ops_conv_shape none = ops_conv_make(0, 3, 9, 7, 8, 3, 1, 1);
-    const struct { const char *what; const ops_conv_shape *s; const size_t *want; } ws_cases[] = {
+    const struct { const char *what; const ops_conv_shape *s; const size_t (*want)[2]; } ws_cases[] = {
         {"3x3 stride 2", &s, want_s},  {"3x3 stride 1", &s1, want_s1},         {"2.25 MiB per image", &big, want_big},
         {"one image", &s_n1, want_s}, {"1x1 stride 2", &one_s2, want_one_s2},
     };
     for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
         for (size_t ci = 0; ci < sizeof ws_cases / sizeof ws_cases[0]; ci++) {
             size_t got = ops_conv_workspace_bytes(&B, ws_cases[ci].s, (ops_conv_dir)dir);
-            CHECK(got == ws_cases[ci].want[dir], "%s workspace, %s: %zu, want %zu", ws_cases[ci].what,
-                  ops_conv_dir_name((ops_conv_dir)dir), got, ws_cases[ci].want[dir]);
+            size_t want = (ws_cases[ci].want[dir][0] + THREADS * ws_cases[ci].want[dir][1]) * sizeof(float);
+            CHECK(got == want, "%s workspace, %s, %d thread(s): %zu, want %zu", ws_cases[ci].what,
+                  ops_conv_dir_name((ops_conv_dir)dir), THREADS, got, want);
         }
         CHECK(ops_conv_workspace_bytes(&B, &one, (ops_conv_dir)dir) == 0, "1x1 stride-1 workspace dir %d", dir);
         CHECK(ops_conv_workspace_bytes(&B, &none, (ops_conv_dir)dir) == 0, "n = 0 workspace dir %d", dir);
     }
-    size_t col = want_s[OPS_CONV_FWD];
+    size_t col = ops_conv_workspace_bytes(&B, &s, OPS_CONV_FWD);
 
     /* arguments the backend refuses rather than reading out of bounds */
     ops_gemm_desc g = {0, 0, 4, 4, 4, 3, 4, 4, 1.0f, 0.0f};
@@ -330,6 +336,10 @@ static void test_gemm(void)
             test_gemm_case(ta, tb, 5, 7, 3, 1.0f, 1.0f);
             test_gemm_case(ta, tb, 37, 29, 70, -0.5f, 0.25f);
             test_gemm_case(ta, tb, 64, 33, 129, 1.0f, 0.0f);
+            /* over the backend's split threshold (2^20 multiply-adds): row
+             * slabs (m > n) and column slabs, neither a multiple of 16 */
+            test_gemm_case(ta, tb, 257, 90, 48, 1.0f, 0.5f);
+            test_gemm_case(ta, tb, 70, 301, 52, -1.0f, 0.0f);
         }
 }
 
@@ -597,9 +607,44 @@ static double norm_objective(void *vctx)
     return dot(c->y, c->r, (size_t)s->n * s->c * s->hw);
 }
 
+/* The adjoint of norm_objective (after a call, which leaves mean and var),
+ * in double: per set, with xhat = (x - mean) rstd and g = r gamma,
+ * dx = rstd (g - mean(g) - xhat mean(g xhat)); dgamma = sum r xhat, dbias =
+ * sum r per channel (all assigned). For shapes too large for central
+ * differences; test_norm_case checks it against them on the small ones. */
+static void norm_adjoint(const norm_ctx *c, double *gx, double *gg, double *gb)
+{
+    const ops_norm_shape *s = &c->s;
+    const size_t sets = norm_sets(c);
+    const double set_len = (double)s->n * s->c * s->hw / (double)sets;
+    double *mg = calloc(sets, sizeof *mg), *mgx = calloc(sets, sizeof *mgx);
+    memset(gg, 0, (size_t)s->c * sizeof *gg);
+    memset(gb, 0, (size_t)s->c * sizeof *gb);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->n; i++)
+            for (int ch = 0; ch < s->c; ch++)
+                for (int e = 0; e < s->hw; e++) {
+                    size_t at = ((size_t)i * s->c + ch) * s->hw + e, set = norm_set_of(c, i, ch);
+                    double rstd = 1.0 / sqrt(c->var[set] + s->eps), xhat = (c->x[at] - c->mean[set]) * rstd;
+                    double g = c->r[at] * c->gamma[ch];
+                    if (pass == 0) {
+                        mg[set] += g / set_len;
+                        mgx[set] += g * xhat / set_len;
+                        gg[ch] += c->r[at] * xhat;
+                        gb[ch] += c->r[at];
+                    } else {
+                        gx[at] = rstd * (g - mg[set] - xhat * mgx[set]);
+                    }
+                }
+    free(mg);
+    free(mgx);
+}
+
 /* One BatchNorm (groups == 0) or GroupNorm case: forward, saved and running
- * statistics, then backward against finite differences. */
-static void test_norm_case(int n, int c, int hw, int groups, double offset)
+ * statistics, then backward against finite differences, or for `large`
+ * cases (the CPU backend splits them over its threads) against
+ * norm_adjoint. */
+static void test_norm_case_at(int n, int c, int hw, int groups, double offset, int large)
 {
     ops_norm_shape s = {n, c, hw, groups ? groups : 1, 1e-5f, 0.1f};
     const size_t nx = (size_t)n * c * hw, nc = (size_t)c;
@@ -662,8 +707,20 @@ static void test_norm_case(int n, int c, int hw, int groups, double offset)
         else
             expect_ok(ops_batchnorm_bwd(&B, &s, x_d, r_d, g_d, mean_d, rstd_d, beta, dx, dg_d, db_d), "batchnorm_bwd");
     }
-    double *gx = fd_grad(norm_objective, &ref, ref.x, nx);
-    double *gg = fd_grad(norm_objective, &ref, ref.gamma, nc), *gb = fd_grad(norm_objective, &ref, ref.bias, nc);
+    double *ax = host_doubles(nx), *ag = host_doubles(nc), *ab = host_doubles(nc);
+    norm_objective(&ref);
+    norm_adjoint(&ref, ax, ag, ab);
+    double *gx = ax, *gg = ag, *gb = ab;
+    if (!large) {
+        gx = fd_grad(norm_objective, &ref, ref.x, nx);
+        gg = fd_grad(norm_objective, &ref, ref.gamma, nc);
+        gb = fd_grad(norm_objective, &ref, ref.bias, nc);
+        double adj_err = 0.0;
+        for (size_t i = 0; i < nx; i++) adj_err = fmax(adj_err, fabs(ax[i] - gx[i]));
+        for (size_t i = 0; i < nc; i++) adj_err = fmax(adj_err, fmax(fabs(ag[i] - gg[i]), fabs(ab[i] - gb[i])));
+        /* central differences err by ~h^2 |f'''| / 6: 2e-6 on 3-value sets */
+        CHECK(adj_err < 1e-5, "%s: norm_adjoint differs from central differences by %.2e", tag, adj_err);
+    }
     snprintf(what, sizeof what, "%s dx beta0", tag);
     expect_close(what, dev_read(dx_d, nx), gx, nx, TOL_ATOL, TOL_RTOL);
     snprintf(what, sizeof what, "%s dx beta1", tag);
@@ -673,6 +730,11 @@ static void test_norm_case(int n, int c, int hw, int groups, double offset)
     snprintf(what, sizeof what, "%s dbias0 + 2 dbias", tag);
     expect_close(what, dev_read(db_d, nc), affine(db0, 2.0, gb, nc), nc, TOL_ATOL, TOL_RTOL);
     scratch_release();
+}
+
+static void test_norm_case(int n, int c, int hw, int groups, double offset)
+{
+    test_norm_case_at(n, c, hw, groups, offset, 0);
 }
 
 static void test_norms(void)
@@ -685,6 +747,10 @@ static void test_norms(void)
     test_norm_case(2, 4, 7, 1, 0.0);    /* one group (LayerNorm-like) */
     test_norm_case(3, 4, 3, 4, 0.0);    /* one channel per group (InstanceNorm-like) */
     test_norm_case(2, 8, 19, 2, -2.0);
+    /* 4*13*1024 = 53248 values, over the backend's split threshold (32768):
+     * 13 channels in uneven blocks */
+    test_norm_case_at(4, 13, 1024, 0, 0.5, 1);
+    test_norm_case_at(4, 16, 1024, 4, 0.0, 1);
 }
 
 // ----------------------------------------------------------------------------
@@ -922,6 +988,10 @@ static void test_vector_ops(void)
 int main(void)
 {
     char why[256];
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    if (env && atoi(env) >= 1) THREADS = atoi(env);
+    else setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    printf("cpu backend threads: %d\n", THREADS);
     ops_status st = ops_open(&B, "cpu", why, sizeof why);
     if (st != OPS_OK) {
         fprintf(stderr, "test_ops_grad: cannot open the cpu backend: %s\n", why);

@@ -9,33 +9,68 @@
  * when beta == 0 (never read, it may hold NaN) and added into otherwise;
  * parameter gradients are always added into. Memory is host memory, so
  * upload/download are memcpy and there is nothing to synchronize. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, sched_getaffinity under -std=c11 */
 #include "cpu_backend.h"
 #include "cpu_conv.h"
+#include "cpu_pool.h"
 #include "common/ops_math.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 // ----------------------------------------------------------------------------
 // lifetime and memory
 
-/* The CPU backend keeps no state: its context is NULL. */
-static void cpu_destroy(void *ctx) { (void)ctx; }
+/* The CPU backend's context is its worker pool (cpu_pool.h): T threads, T
+ * from OPENBLAS_NUM_THREADS where it is set (as users set it for any
+ * OpenBLAS program), else the CPUs this process may run on. The backend
+ * splits its large ops over them itself and runs OpenBLAS on one thread. */
+static void cpu_destroy(void *ctx) { cpu_pool_destroy(ctx); }
+
+#define CPU_MAX_THREADS 256
+
+static int cpu_thread_count(void)
+{
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    char *end;
+    long n = env && *env ? strtol(env, &end, 10) : 0;
+    if (env && *env && *end == '\0' && n >= 1) return n > CPU_MAX_THREADS ? CPU_MAX_THREADS : (int)n;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set) > CPU_MAX_THREADS ? CPU_MAX_THREADS : CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online < 1 ? 1 : online > CPU_MAX_THREADS ? CPU_MAX_THREADS : (int)online;
+}
+
+static void cpu_warm_task(void *arg, int task, int thread)
+{
+    (void)arg;
+    (void)task;
+    (void)thread;
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+}
 
 ops_status cpu_backend_create(void **ctx, char *why, size_t why_len)
 {
-    (void)why;
-    (void)why_len;
-    /* OpenBLAS allocates its thread buffers on the first call; make that
-     * happen here, before the caller takes its RSS baseline, so that they
-     * are not counted as the first step's memory. */
-    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
-    *ctx = NULL;
+    openblas_set_num_threads(1);
+    cpu_pool *pool = cpu_pool_create(cpu_thread_count());
+    if (!pool) {
+        snprintf(why, why_len, "cpu backend: out of host memory for its thread pool");
+        return OPS_ERR_OOM;
+    }
+    /* OpenBLAS allocates its buffers on a thread's first call; make that
+     * happen here on every thread, before the caller takes its RSS
+     * baseline, so that they are not counted as the first step's memory. */
+    cpu_pool_run(pool, cpu_pool_threads(pool), cpu_warm_task, NULL);
+    *ctx = pool;
     return OPS_OK;
 }
 
@@ -85,9 +120,47 @@ static ops_status cpu_synchronize(void *ctx)
 // ----------------------------------------------------------------------------
 // GEMM
 
+/* Below this many multiply-adds (~20 us on one core) a GEMM runs on one
+ * thread: waking the others costs about as much. */
+#define GEMM_SPLIT_MIN_MACS (1L << 20)
+/* slab widths are multiples of the SGEMM kernels' 16-wide tiles */
+#define GEMM_SPLIT_ALIGN 16
+
+/* C = alpha op(A) op(B) + beta C split into column slabs (split_n) or row
+ * slabs of C, one per task; every element is computed by one task over the
+ * whole k, so the result does not depend on the split. */
+typedef struct {
+    const ops_gemm_desc *d;
+    const float *a, *b;
+    float *c;
+    int split_n, slab;
+} gemm_call;
+
+static void gemm_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gemm_call *g = arg;
+    const ops_gemm_desc *d = g->d;
+    const int len = g->split_n ? d->n : d->m, lo = task * g->slab, w = len - lo < g->slab ? len - lo : g->slab;
+    const float *a = g->a, *b = g->b;
+    float *c = g->c;
+    int m = d->m, n = d->n;
+    if (g->split_n) {
+        b += d->trans_b ? (size_t)lo * d->ldb : (size_t)lo;
+        c += lo;
+        n = w;
+    } else {
+        a += d->trans_a ? (size_t)lo : (size_t)lo * d->lda;
+        c += (size_t)lo * d->ldc;
+        m = w;
+    }
+    /* OpenBLAS's beta == 0 path stores zeros without reading C (BLAS rule) */
+    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans, m, n,
+                d->k, d->alpha, a, d->lda, b, d->ldb, d->beta, c, d->ldc);
+}
+
 static ops_status cpu_gemm(void *ctx, const ops_gemm_desc *d, const float *a, const float *b, float *c)
 {
-    (void)ctx;
     /* the stored row length of A is k (or m when transposed), of B n (or k) */
     int a_cols = d->trans_a ? d->m : d->k, b_cols = d->trans_b ? d->k : d->n;
     if (d->m < 0 || d->n < 0 || d->k < 0 || d->lda < (a_cols > 1 ? a_cols : 1) ||
@@ -96,9 +169,16 @@ static ops_status cpu_gemm(void *ctx, const ops_gemm_desc *d, const float *a, co
                       d->lda, d->ldb, d->ldc, d->trans_a, d->trans_b);
         return OPS_ERR_INVALID;
     }
-    /* OpenBLAS's beta == 0 path stores zeros without reading C (BLAS rule) */
-    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans,
-                d->m, d->n, d->k, d->alpha, a, d->lda, b, d->ldb, d->beta, c, d->ldc);
+    gemm_call g = {d, a, b, c, d->n >= d->m, 0};
+    const int len = g.split_n ? d->n : d->m;
+    const long threads = cpu_pool_threads(ctx), macs = (long)d->m * d->n * d->k;
+    long slabs = macs < GEMM_SPLIT_MIN_MACS ? 1 : threads;
+    long slab = (len + slabs - 1) / (slabs ? slabs : 1);
+    slab = (slab + GEMM_SPLIT_ALIGN - 1) / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+    g.slab = (int)(slab < len ? slab : len);
+    int tasks = len == 0 ? 1 : (len + g.slab - 1) / g.slab;
+    if (len == 0) g.slab = 0;
+    cpu_pool_run(ctx, tasks, gemm_task, &g);
     return OPS_OK;
 }
 
@@ -189,64 +269,106 @@ static void norm_dx_row(const float *x, const float *dy, size_t len, float mean,
     }
 }
 
+/* BatchNorm's channels are independent: a call runs as blocks of channels
+ * on the backend's threads once it holds BN_SPLIT_MIN_VALUES values, each
+ * channel on one thread, so the results do not depend on the split. */
+#define BN_SPLIT_MIN_VALUES (1L << 15)
+
+typedef struct {
+    const ops_norm_shape *s;
+    const float *x, *dy, *gamma, *bias, *save_mean_in, *save_invstd_in;
+    float *y, *running_mean, *running_var, *save_mean, *save_invstd;    /* forward */
+    float beta, *dx, *dgamma, *dbias;                                    /* backward */
+    int per;                                                             /* channels per task */
+} bn_call;
+
+static int bn_tasks(void *ctx, const ops_norm_shape *s, bn_call *bc)
+{
+    const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
+    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < s->c ? (int)threads : s->c;
+    bc->per = (s->c + tasks - 1) / tasks;
+    return (s->c + bc->per - 1) / bc->per;
+}
+
+static void bn_fwd_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const bn_call *bc = arg;
+    const ops_norm_shape *s = bc->s;
+    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
+    const int c1 = (task + 1) * bc->per < s->c ? (task + 1) * bc->per : s->c;
+    for (int ch = task * bc->per; ch < c1; ch++) {
+        double mean, var;
+        norm_moments(bc->x + ch * hw, (size_t)s->n, hw, chw, &mean, &var);
+        float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps), g = bc->gamma[ch], b = bc->bias[ch];
+        bc->save_mean[ch] = m;
+        bc->save_invstd[ch] = rstd;
+        bc->running_mean[ch] = ab_running_update(bc->running_mean[ch], m, s->momentum);
+        bc->running_var[ch] = ab_running_update(bc->running_var[ch], (float)(var * (double)cnt / (double)(cnt - 1)),
+                                                s->momentum);
+        for (int i = 0; i < s->n; i++) {
+            const float *xr = bc->x + i * chw + ch * hw;
+            float *yr = bc->y + i * chw + ch * hw;
+            for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
+        }
+    }
+}
+
 /* BatchNorm2d training forward: statistics per channel over (n, hw). */
 static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
                                     const float *bias, float *y, float *running_mean, float *running_var,
                                     float *save_mean, float *save_invstd)
 {
-    (void)ctx;
     ops_status st = norm_check("batchnorm_fwd", s, 1);
     if (st != OPS_OK) return st;
-    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
+    const size_t cnt = (size_t)s->n * (size_t)s->hw;
     if (cnt < 2) {
         /* the unbiased variance needs two values (PyTorch raises here too) */
         ops_set_error("batchnorm_fwd: %zu value(s) per channel, training needs more than 1", cnt);
         return OPS_ERR_INVALID;
     }
-    for (int ch = 0; ch < s->c; ch++) {
-        double mean, var;
-        norm_moments(x + ch * hw, (size_t)s->n, hw, chw, &mean, &var);
-        float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps), g = gamma[ch], b = bias[ch];
-        save_mean[ch] = m;
-        save_invstd[ch] = rstd;
-        running_mean[ch] = ab_running_update(running_mean[ch], m, s->momentum);
-        running_var[ch] = ab_running_update(running_var[ch], (float)(var * (double)cnt / (double)(cnt - 1)),
-                                            s->momentum);
+    bn_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
+                  .running_var = running_var, .save_mean = save_mean, .save_invstd = save_invstd};
+    cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_fwd_task, &bc);
+    return OPS_OK;
+}
+
+static void bn_bwd_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const bn_call *bc = arg;
+    const ops_norm_shape *s = bc->s;
+    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw;
+    const double cnt = (double)s->n * (double)hw;
+    const int c1 = (task + 1) * bc->per < s->c ? (task + 1) * bc->per : s->c;
+    for (int ch = task * bc->per; ch < c1; ch++) {
+        const float m = bc->save_mean_in[ch], rstd = bc->save_invstd_in[ch], g = bc->gamma[ch];
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (int i = 0; i < s->n; i++) {
-            const float *xr = x + i * chw + ch * hw;
-            float *yr = y + i * chw + ch * hw;
-            for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
+            double s1, s2;
+            norm_grad_sums(bc->x + i * chw + ch * hw, bc->dy + i * chw + ch * hw, hw, m, rstd, &s1, &s2);
+            sum_dy += s1;
+            sum_dy_xhat += s2;
+        }
+        bc->dgamma[ch] += (float)sum_dy_xhat;
+        bc->dbias[ch] += (float)sum_dy;
+        float mean_dyg = (float)(g * sum_dy / cnt), mean_dyg_xhat = (float)(g * sum_dy_xhat / cnt);
+        for (int i = 0; i < s->n; i++) {
+            size_t at = i * chw + ch * hw;
+            norm_dx_row(bc->x + at, bc->dy + at, hw, m, rstd, g, mean_dyg, mean_dyg_xhat, bc->beta, bc->dx + at);
         }
     }
-    return OPS_OK;
 }
 
 static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
                                     const float *gamma, const float *save_mean, const float *save_invstd,
                                     float beta, float *dx, float *dgamma, float *dbias)
 {
-    (void)ctx;
     ops_status st = norm_check("batchnorm_bwd", s, 1);
     if (st != OPS_OK) return st;
-    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw;
-    const double cnt = (double)s->n * (double)hw;
-    for (int ch = 0; ch < s->c; ch++) {
-        const float m = save_mean[ch], rstd = save_invstd[ch], g = gamma[ch];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int i = 0; i < s->n; i++) {
-            double s1, s2;
-            norm_grad_sums(x + i * chw + ch * hw, dy + i * chw + ch * hw, hw, m, rstd, &s1, &s2);
-            sum_dy += s1;
-            sum_dy_xhat += s2;
-        }
-        dgamma[ch] += (float)sum_dy_xhat;
-        dbias[ch] += (float)sum_dy;
-        float mean_dyg = (float)(g * sum_dy / cnt), mean_dyg_xhat = (float)(g * sum_dy_xhat / cnt);
-        for (int i = 0; i < s->n; i++) {
-            size_t at = i * chw + ch * hw;
-            norm_dx_row(x + at, dy + at, hw, m, rstd, g, mean_dyg, mean_dyg_xhat, beta, dx + at);
-        }
-    }
+    bn_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_invstd,
+                  .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
+    cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_bwd_task, &bc);
     return OPS_OK;
 }
 

@@ -32,19 +32,30 @@
  * rate (measured, OpenBLAS 0.3.21 on one core: chunks up to 2 MiB run as
  * fast as single images, 4 MiB loses 5%, 8 MiB 25%).
  *
+ * Threads (the backend's cpu_pool, T of them): a call's images are split
+ * into at least T tasks of consecutive images, each at most a chunk, and
+ * each thread unfolds and multiplies its own tasks in its own workspace
+ * region with a one-thread SGEMM; im2col, the copies and the GEMMs all run
+ * in parallel, where OpenBLAS's own threads would split only the GEMMs, and
+ * these small ones badly. Backward filter sums each thread's tasks into its
+ * own dw^T and adds the partials in thread order: with a fixed T, results
+ * repeat bit for bit. A 1x1 direct backward filter adds every image into dw
+ * and stays on one thread.
+ *
  * Workspace in floats, each part rounded up to CONV_ALIGN_FLOATS so that the
  * next one starts aligned; nc = max(1, CONV_CHUNK_BYTES / (4 * the larger
- * of the unfolded image and the GEMM's output image)), crr = c*r*r, hw = h*w:
- *   forward:             col nc*crr*pq                + stage (nc > 1: nc*k*pq)
- *   bwd filter:          dw^T k*crr  + col nc*crr*pq  + stage (nc > 1: nc*k*pq)
- *   bwd data, stride 1:  w' k*crr    + col nc*k*r*r*hw + stage (nc > 1: nc*c*hw)
- *   bwd data, otherwise: col nc*crr*pq                + stage (nc > 1: nc*k*pq)
+ * of the unfolded image and the GEMM's output image)), crr = c*r*r, hw = h*w,
+ * one region per thread after the shared w':
+ *   forward:             T x (col nc*crr*pq                + stage (nc > 1: nc*k*pq))
+ *   bwd filter:          T x (dw^T k*crr  + col nc*crr*pq  + stage (nc > 1: nc*k*pq))
+ *   bwd data, stride 1:  w' k*crr + T x (col nc*k*r*r*hw   + stage (nc > 1: nc*c*hw))
+ *   bwd data, otherwise: T x (col nc*crr*pq                + stage (nc > 1: nc*k*pq))
  *   1x1 stride 1 pad 0:  0
  * (bwd data takes the stride-1 path when pad <= r-1; its unfolded image is
  * dy's, k*r*r*hw.) cpu_conv_workspace_bytes returns exactly this and the
- * ops use no other memory. Every sum runs in an order fixed by the shape
- * and OpenBLAS's thread count, so results repeat bit for bit. */
+ * ops use no other memory. */
 #include "cpu_conv.h"
+#include "cpu_pool.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -61,12 +72,14 @@
 
 /* How one direction runs for one shape: `u` is the shape that gets
  * unfolded (the conv itself, or for the transposed path the conv of dy
- * giving dx), the chunk, and the workspace parts in floats. */
+ * giving dx), the most images per GEMM, and the workspace parts in floats:
+ * the flipped filter once, then one region (dw^T, col, stage) per thread. */
 typedef struct {
     ops_conv_shape u;
     int transposed;     /* bwd data as the stride-1 conv dy * w' */
     int direct;         /* 1x1 stride 1 pad 0: GEMMs on the images */
-    int chunk;          /* images per GEMM */
+    int fit;            /* the most images per GEMM */
+    int threads;
     size_t wflip_floats, dwt_floats, col_floats, stage_floats;
 } conv_plan;
 
@@ -81,13 +94,13 @@ static int conv_shape_ok(const ops_conv_shape *s)
 
 /* a valid shape's plan; an invalid one (the ops refuse it) or n == 0 (they
  * do nothing) gets an empty plan */
-static conv_plan conv_plan_for(const ops_conv_shape *s, ops_conv_dir dir)
+static conv_plan conv_plan_for(const ops_conv_shape *s, ops_conv_dir dir, int threads)
 {
-    conv_plan pl = {*s, 0, 0, 0, 0, 0, 0, 0};
+    conv_plan pl = {*s, 0, 0, 0, threads, 0, 0, 0, 0};
     if (!conv_shape_ok(s) || s->n == 0) return pl;
     if (s->r == 1 && s->stride == 1 && s->pad == 0) {
         pl.direct = 1;
-        pl.chunk = 1;
+        pl.fit = 1;
         return pl;
     }
     if (dir == OPS_CONV_BWD_DATA && s->stride == 1 && s->pad <= s->r - 1) {
@@ -98,27 +111,28 @@ static conv_plan conv_plan_for(const ops_conv_shape *s, ops_conv_dir dir)
     const size_t img_col = (size_t)u->c * u->r * u->r * u->p * u->q, img_out = (size_t)u->k * u->p * u->q;
     const size_t img_max = img_col > img_out ? img_col : img_out;
     const size_t fit = CONV_CHUNK_BYTES / (img_max * sizeof(float));
-    pl.chunk = fit < 1 ? 1 : fit > INT_MAX ? INT_MAX : (int)fit;
+    pl.fit = fit < 1 ? 1 : fit > INT_MAX ? INT_MAX : (int)fit;
     pl.wflip_floats = pl.transposed ? conv_round((size_t)s->k * s->c * s->r * s->r) : 0;
     pl.dwt_floats = dir == OPS_CONV_BWD_FILTER ? conv_round((size_t)s->k * s->c * s->r * s->r) : 0;
-    pl.col_floats = conv_round((size_t)pl.chunk * img_col);
-    pl.stage_floats = pl.chunk > 1 ? conv_round((size_t)pl.chunk * u->k * u->p * u->q) : 0;
+    pl.col_floats = conv_round((size_t)pl.fit * img_col);
+    pl.stage_floats = pl.fit > 1 ? conv_round((size_t)pl.fit * img_out) : 0;
     return pl;
 }
 
+static size_t conv_thread_floats(const conv_plan *pl) { return pl->dwt_floats + pl->col_floats + pl->stage_floats; }
+
 static size_t conv_plan_bytes(const conv_plan *pl)
 {
-    return (pl->wflip_floats + pl->dwt_floats + pl->col_floats + pl->stage_floats) * sizeof(float);
+    return (pl->wflip_floats + (size_t)pl->threads * conv_thread_floats(pl)) * sizeof(float);
 }
 
 size_t cpu_conv_workspace_bytes(void *ctx, const ops_conv_shape *s, ops_conv_dir dir)
 {
-    (void)ctx;
-    conv_plan pl = conv_plan_for(s, dir);
+    conv_plan pl = conv_plan_for(s, dir, cpu_pool_threads(ctx));
     return conv_plan_bytes(&pl);
 }
 
-static ops_status conv_check(const char *op, const ops_conv_shape *s, ops_conv_dir dir, const void *ws,
+static ops_status conv_check(const char *op, void *ctx, const ops_conv_shape *s, ops_conv_dir dir, const void *ws,
                              size_t ws_bytes, conv_plan *pl)
 {
     if (!conv_shape_ok(s)) {
@@ -126,7 +140,7 @@ static ops_status conv_check(const char *op, const ops_conv_shape *s, ops_conv_d
                       s->c, s->h, s->w, s->k, s->r, s->stride, s->pad, s->p, s->q);
         return OPS_ERR_INVALID;
     }
-    *pl = conv_plan_for(s, dir);
+    *pl = conv_plan_for(s, dir, cpu_pool_threads(ctx));
     size_t need = conv_plan_bytes(pl);
     if (ws_bytes < need || (need && !ws)) {
         ops_set_error("%s: workspace of %zu bytes, needs %zu", op, ws ? ws_bytes : 0, need);
@@ -264,29 +278,69 @@ static void conv_scatter(const float *chunk, int nc, int rows, size_t len, float
 // ----------------------------------------------------------------------------
 // the three directions
 
+/* One op's call, split into tasks of consecutive images: as many tasks as
+ * threads at least (where there are images enough), each of at most `fit`
+ * images. Task j holds images [j*per, min(n, (j+1)*per)) and runs on thread
+ * j % threads, in that thread's workspace region. */
+typedef struct {
+    const ops_conv_shape *s;
+    const conv_plan *pl;
+    const float *x, *w, *dy;    /* what the direction reads */
+    float *out;                 /* y, dx, or nothing (bwd filter: the regions' dw^T) */
+    float add;                  /* bwd data: 0 assigns dx, 1 adds */
+    float *ws;
+    int per;                    /* images per task */
+} conv_call;
+
+static int conv_tasks(const conv_plan *pl, int n, int *per)
+{
+    const long threads = pl->threads, rounds = (n + threads * pl->fit - 1) / (threads * pl->fit);
+    *per = (int)((n + threads * rounds - 1) / (threads * rounds));
+    return (n + *per - 1) / *per;
+}
+
+/* thread t's region: dw^T, col, stage */
+static float *conv_region(const conv_call *cc, int thread)
+{
+    return cc->ws + cc->pl->wflip_floats + (size_t)thread * conv_thread_floats(cc->pl);
+}
+
+static void conv_task_images(const conv_call *cc, int task, int *i0, int *nc)
+{
+    *i0 = task * cc->per;
+    *nc = cc->s->n - *i0 < cc->per ? cc->s->n - *i0 : cc->per;
+}
+
+static void fwd_task(void *arg, int task, int thread)
+{
+    const conv_call *cc = arg;
+    const ops_conv_shape *s = cc->s;
+    const int crr = s->c * s->r * s->r, pq = s->p * s->q;
+    const size_t x_img = (size_t)s->c * s->h * s->w, y_img = (size_t)s->k * pq;
+    int i0, nc;
+    conv_task_images(cc, task, &i0, &nc);
+    if (cc->pl->direct) {
+        for (int i = i0; i < i0 + nc; i++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->k, pq, crr, 1.0f, cc->w, crr, cc->x + i * x_img,
+                        pq, 0.0f, cc->out + i * y_img, pq);
+        return;
+    }
+    float *col = conv_region(cc, thread) + cc->pl->dwt_floats, *stage = col + cc->pl->col_floats;
+    const int ld = nc * pq;
+    for (int i = 0; i < nc; i++) conv_im2col(s, cc->x + (i0 + i) * x_img, col + (size_t)i * pq, (size_t)ld);
+    float *y = cc->out + i0 * y_img, *dst = nc > 1 ? stage : y;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->k, ld, crr, 1.0f, cc->w, crr, col, ld, 0.0f, dst, ld);
+    if (nc > 1) conv_scatter(stage, nc, s->k, (size_t)pq, 0.0f, y);
+}
+
 ops_status cpu_conv2d_fwd(void *ctx, const ops_conv_shape *s, const float *x, const float *w, float *y,
                           void *ws, size_t ws_bytes)
 {
-    (void)ctx;
     conv_plan pl;
-    ops_status st = conv_check("conv2d_fwd", s, OPS_CONV_FWD, ws, ws_bytes, &pl);
+    ops_status st = conv_check("conv2d_fwd", ctx, s, OPS_CONV_FWD, ws, ws_bytes, &pl);
     if (st != OPS_OK || s->n == 0) return st;
-    const int crr = s->c * s->r * s->r, pq = s->p * s->q;
-    const size_t x_img = (size_t)s->c * s->h * s->w, y_img = (size_t)s->k * pq;
-    if (pl.direct) {
-        for (int i = 0; i < s->n; i++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->k, pq, crr, 1.0f, w, crr, x + i * x_img, pq,
-                        0.0f, y + i * y_img, pq);
-        return OPS_OK;
-    }
-    float *col = ws, *stage = col + pl.col_floats;
-    for (int i0 = 0; i0 < s->n; i0 += pl.chunk) {
-        const int nc = s->n - i0 < pl.chunk ? s->n - i0 : pl.chunk, ld = nc * pq;
-        for (int i = 0; i < nc; i++) conv_im2col(s, x + (i0 + i) * x_img, col + (size_t)i * pq, (size_t)ld);
-        float *out = nc > 1 ? stage : y + i0 * y_img;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->k, ld, crr, 1.0f, w, crr, col, ld, 0.0f, out, ld);
-        if (nc > 1) conv_scatter(stage, nc, s->k, (size_t)pq, 0.0f, y + i0 * y_img);
-    }
+    conv_call cc = {s, &pl, x, w, NULL, y, 0.0f, ws, 0};
+    cpu_pool_run(ctx, conv_tasks(&pl, s->n, &cc.per), fwd_task, &cc);
     return OPS_OK;
 }
 
@@ -302,87 +356,112 @@ static void conv_flip(const ops_conv_shape *s, const float *w, float *wf)
         }
 }
 
+static void bwd_data_task(void *arg, int task, int thread)
+{
+    const conv_call *cc = arg;
+    const ops_conv_shape *s = cc->s;
+    const conv_plan *pl = cc->pl;
+    const int crr = s->c * s->r * s->r, pq = s->p * s->q, hw = s->h * s->w;
+    const size_t x_img = (size_t)s->c * hw, y_img = (size_t)s->k * pq;
+    int i0, nc;
+    conv_task_images(cc, task, &i0, &nc);
+    if (pl->direct) {
+        for (int i = i0; i < i0 + nc; i++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->c, pq, s->k, 1.0f, cc->w, crr, cc->dy + i * y_img,
+                        pq, cc->add, cc->out + i * x_img, pq);
+        return;
+    }
+    float *col = conv_region(cc, thread) + pl->dwt_floats, *stage = col + pl->col_floats;
+    float *dx = cc->out + i0 * x_img;
+    if (pl->transposed) {
+        /* dx = dy * w': unfold dy, one GEMM (c, k*r*r) . col */
+        const int krr = s->k * s->r * s->r, ld = nc * hw;
+        const float *wflip = cc->ws;
+        for (int i = 0; i < nc; i++) conv_im2col(&pl->u, cc->dy + (i0 + i) * y_img, col + (size_t)i * hw, (size_t)ld);
+        if (nc == 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->c, ld, krr, 1.0f, wflip, krr, col, ld, cc->add,
+                        dx, ld);
+            return;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->c, ld, krr, 1.0f, wflip, krr, col, ld, 0.0f, stage,
+                    ld);
+        conv_scatter(stage, nc, s->c, (size_t)hw, cc->add, dx);
+        return;
+    }
+    const int ld = nc * pq;
+    const float *dyc = cc->dy + i0 * y_img;
+    if (nc > 1) {
+        conv_gather(dyc, nc, s->k, (size_t)pq, stage);
+        dyc = stage;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crr, ld, s->k, 1.0f, cc->w, crr, dyc, ld, 0.0f, col, ld);
+    for (int i = 0; i < nc; i++) {
+        float *dxi = dx + i * x_img;
+        /* col2im only adds, and overlapping windows hit a pixel several times */
+        if (cc->add == 0.0f) memset(dxi, 0, x_img * sizeof(float));
+        conv_col2im(s, col + (size_t)i * pq, (size_t)ld, dxi);
+    }
+}
+
 ops_status cpu_conv2d_bwd_data(void *ctx, const ops_conv_shape *s, const float *w, const float *dy,
                                float beta, float *dx, void *ws, size_t ws_bytes)
 {
-    (void)ctx;
     conv_plan pl;
-    ops_status st = conv_check("conv2d_bwd_data", s, OPS_CONV_BWD_DATA, ws, ws_bytes, &pl);
+    ops_status st = conv_check("conv2d_bwd_data", ctx, s, OPS_CONV_BWD_DATA, ws, ws_bytes, &pl);
     if (st != OPS_OK || s->n == 0) return st;
-    const int crr = s->c * s->r * s->r, pq = s->p * s->q, hw = s->h * s->w;
-    const size_t x_img = (size_t)s->c * hw, y_img = (size_t)s->k * pq;
-    const float add = beta == 0.0f ? 0.0f : 1.0f; /* ab_store's rule: any nonzero beta adds */
-    if (pl.direct) {
-        for (int i = 0; i < s->n; i++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->c, pq, s->k, 1.0f, w, crr, dy + i * y_img, pq,
-                        add, dx + i * x_img, pq);
-        return OPS_OK;
-    }
-    float *wflip = ws, *col = wflip + pl.wflip_floats, *stage = col + pl.col_floats;
-    if (pl.transposed) {
-        /* dx = dy * w': unfold dy, one GEMM (c, k*r*r) . col per chunk */
-        const int krr = s->k * s->r * s->r;
-        conv_flip(s, w, wflip);
-        for (int i0 = 0; i0 < s->n; i0 += pl.chunk) {
-            const int nc = s->n - i0 < pl.chunk ? s->n - i0 : pl.chunk, ld = nc * hw;
-            for (int i = 0; i < nc; i++) conv_im2col(&pl.u, dy + (i0 + i) * y_img, col + (size_t)i * hw, (size_t)ld);
-            if (nc == 1) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->c, ld, krr, 1.0f, wflip, krr, col, ld, add,
-                            dx + i0 * x_img, ld);
-                continue;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->c, ld, krr, 1.0f, wflip, krr, col, ld, 0.0f,
-                        stage, ld);
-            conv_scatter(stage, nc, s->c, (size_t)hw, add, dx + i0 * x_img);
-        }
-        return OPS_OK;
-    }
-    for (int i0 = 0; i0 < s->n; i0 += pl.chunk) {
-        const int nc = s->n - i0 < pl.chunk ? s->n - i0 : pl.chunk, ld = nc * pq;
-        const float *dyc = dy + i0 * y_img;
-        if (nc > 1) {
-            conv_gather(dyc, nc, s->k, (size_t)pq, stage);
-            dyc = stage;
-        }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crr, ld, s->k, 1.0f, w, crr, dyc, ld, 0.0f, col, ld);
-        for (int i = 0; i < nc; i++) {
-            float *dxi = dx + (i0 + i) * x_img;
-            /* col2im only adds, and overlapping windows hit a pixel several times */
-            if (add == 0.0f) memset(dxi, 0, x_img * sizeof(float));
-            conv_col2im(s, col + (size_t)i * pq, (size_t)ld, dxi);
-        }
-    }
+    /* ab_store's rule: any nonzero beta adds */
+    conv_call cc = {s, &pl, NULL, w, dy, dx, beta == 0.0f ? 0.0f : 1.0f, ws, 0};
+    if (pl.transposed) conv_flip(s, w, ws);
+    cpu_pool_run(ctx, conv_tasks(&pl, s->n, &cc.per), bwd_data_task, &cc);
     return OPS_OK;
+}
+
+/* dw^T (c*r*r, k) of the task's images, assigned by the thread's first
+ * task (task == thread) and added by its later ones */
+static void bwd_filter_task(void *arg, int task, int thread)
+{
+    const conv_call *cc = arg;
+    const ops_conv_shape *s = cc->s;
+    const int crr = s->c * s->r * s->r, pq = s->p * s->q;
+    const size_t x_img = (size_t)s->c * s->h * s->w, y_img = (size_t)s->k * pq;
+    int i0, nc;
+    conv_task_images(cc, task, &i0, &nc);
+    float *dwt = conv_region(cc, thread), *col = dwt + cc->pl->dwt_floats, *stage = col + cc->pl->col_floats;
+    const int ld = nc * pq;
+    for (int i = 0; i < nc; i++) conv_im2col(s, cc->x + (i0 + i) * x_img, col + (size_t)i * pq, (size_t)ld);
+    const float *dyc = cc->dy + i0 * y_img;
+    if (nc > 1) {
+        conv_gather(dyc, nc, s->k, (size_t)pq, stage);
+        dyc = stage;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, crr, s->k, ld, 1.0f, col, ld, dyc, ld,
+                task == thread ? 0.0f : 1.0f, dwt, s->k);
 }
 
 ops_status cpu_conv2d_bwd_filter(void *ctx, const ops_conv_shape *s, const float *x, const float *dy,
                                  float *dw, void *ws, size_t ws_bytes)
 {
-    (void)ctx;
     conv_plan pl;
-    ops_status st = conv_check("conv2d_bwd_filter", s, OPS_CONV_BWD_FILTER, ws, ws_bytes, &pl);
+    ops_status st = conv_check("conv2d_bwd_filter", ctx, s, OPS_CONV_BWD_FILTER, ws, ws_bytes, &pl);
     if (st != OPS_OK || s->n == 0) return st;
     const int crr = s->c * s->r * s->r, pq = s->p * s->q;
     const size_t x_img = (size_t)s->c * s->h * s->w, y_img = (size_t)s->k * pq;
     if (pl.direct) {
+        /* every image adds into dw: one thread, in image order */
         for (int i = 0; i < s->n; i++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->k, crr, pq, 1.0f, dy + i * y_img, pq,
                         x + i * x_img, pq, 1.0f, dw, crr);
         return OPS_OK;
     }
-    float *dwt = ws, *col = dwt + pl.dwt_floats, *stage = col + pl.col_floats;
-    for (int i0 = 0; i0 < s->n; i0 += pl.chunk) {
-        const int nc = s->n - i0 < pl.chunk ? s->n - i0 : pl.chunk, ld = nc * pq;
-        for (int i = 0; i < nc; i++) conv_im2col(s, x + (i0 + i) * x_img, col + (size_t)i * pq, (size_t)ld);
-        const float *dyc = dy + i0 * y_img;
-        if (nc > 1) {
-            conv_gather(dyc, nc, s->k, (size_t)pq, stage);
-            dyc = stage;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, crr, s->k, ld, 1.0f, col, ld, dyc, ld, i0 ? 1.0f : 0.0f,
-                    dwt, s->k);
-    }
+    conv_call cc = {s, &pl, x, NULL, dy, NULL, 0.0f, ws, 0};
+    const int tasks = conv_tasks(&pl, s->n, &cc.per), used = tasks < pl.threads ? tasks : pl.threads;
+    cpu_pool_run(ctx, tasks, bwd_filter_task, &cc);
+    /* the threads' partial sums in thread order, then into dw once */
     for (int o = 0; o < s->k; o++)
-        for (int j = 0; j < crr; j++) dw[(size_t)o * crr + j] += dwt[(size_t)j * s->k + o];
+        for (int j = 0; j < crr; j++) {
+            float sum = 0.0f;
+            for (int t = 0; t < used; t++) sum += conv_region(&cc, t)[(size_t)j * s->k + o];
+            dw[(size_t)o * crr + j] += sum;
+        }
     return OPS_OK;
 }
