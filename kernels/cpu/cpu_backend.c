@@ -271,7 +271,8 @@ static void norm_dx_row(const float *x, const float *dy, size_t len, float mean,
 
 /* BatchNorm's channels are independent: a call runs as blocks of channels
  * on the backend's threads once it holds BN_SPLIT_MIN_VALUES values, each
- * channel on one thread, so the results do not depend on the split. */
+ * channel on one thread, so the results do not depend on the split. The
+ * call's arguments, forward's or backward's, for both norms: */
 #define BN_SPLIT_MIN_VALUES (1L << 15)
 
 typedef struct {
@@ -279,10 +280,10 @@ typedef struct {
     const float *x, *dy, *gamma, *bias, *save_mean_in, *save_invstd_in;
     float *y, *running_mean, *running_var, *save_mean, *save_invstd;    /* forward */
     float beta, *dx, *dgamma, *dbias;                                    /* backward */
-    int per;                                                             /* channels per task */
-} bn_call;
+    int per;                                                             /* channels (groups) per task */
+} norm_call;
 
-static int bn_tasks(void *ctx, const ops_norm_shape *s, bn_call *bc)
+static int bn_tasks(void *ctx, const ops_norm_shape *s, norm_call *bc)
 {
     const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
     const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < s->c ? (int)threads : s->c;
@@ -293,7 +294,7 @@ static int bn_tasks(void *ctx, const ops_norm_shape *s, bn_call *bc)
 static void bn_fwd_task(void *arg, int task, int thread)
 {
     (void)thread;
-    const bn_call *bc = arg;
+    const norm_call *bc = arg;
     const ops_norm_shape *s = bc->s;
     const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
     const int c1 = (task + 1) * bc->per < s->c ? (task + 1) * bc->per : s->c;
@@ -327,7 +328,7 @@ static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
         ops_set_error("batchnorm_fwd: %zu value(s) per channel, training needs more than 1", cnt);
         return OPS_ERR_INVALID;
     }
-    bn_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
+    norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
                   .running_var = running_var, .save_mean = save_mean, .save_invstd = save_invstd};
     cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_fwd_task, &bc);
     return OPS_OK;
@@ -336,7 +337,7 @@ static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
 static void bn_bwd_task(void *arg, int task, int thread)
 {
     (void)thread;
-    const bn_call *bc = arg;
+    const norm_call *bc = arg;
     const ops_norm_shape *s = bc->s;
     const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw;
     const double cnt = (double)s->n * (double)hw;
@@ -366,7 +367,7 @@ static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
 {
     ops_status st = norm_check("batchnorm_bwd", s, 1);
     if (st != OPS_OK) return st;
-    bn_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_invstd,
+    norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_invstd,
                   .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
     cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_bwd_task, &bc);
     return OPS_OK;
@@ -374,64 +375,93 @@ static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
 
 /* GroupNorm forward: statistics per (sample, group) over the group's
  * contiguous (c/groups, hw) block; saved mean/rstd are (n, groups). */
-static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
-                                    const float *bias, float *y, float *save_mean, float *save_rstd)
+/* GroupNorm splits like BatchNorm, by blocks of groups: each group's
+ * channels (and their dgamma/dbias, added sample after sample) stay on one
+ * thread. */
+static int gn_tasks(void *ctx, const ops_norm_shape *s, norm_call *bc)
 {
-    (void)ctx;
-    ops_status st = norm_check("groupnorm_fwd", s, s->groups);
-    if (st != OPS_OK) return st;
-    const int cpg = s->c / s->groups;
+    const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
+    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < s->groups ? (int)threads : s->groups;
+    bc->per = (s->groups + tasks - 1) / tasks;
+    return (s->groups + bc->per - 1) / bc->per;
+}
+
+static void gn_fwd_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const norm_call *bc = arg;
+    const ops_norm_shape *s = bc->s;
+    const int cpg = s->c / s->groups, g1 = (task + 1) * bc->per < s->groups ? (task + 1) * bc->per : s->groups;
     const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
     for (int i = 0; i < s->n; i++)
-        for (int gi = 0; gi < s->groups; gi++) {
+        for (int gi = task * bc->per; gi < g1; gi++) {
             const size_t at = ((size_t)i * s->groups + gi) * block;
             double mean, var;
-            norm_moments(x + at, 1, block, 0, &mean, &var);
+            norm_moments(bc->x + at, 1, block, 0, &mean, &var);
             float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps);
-            save_mean[i * s->groups + gi] = m;
-            save_rstd[i * s->groups + gi] = rstd;
+            bc->save_mean[i * s->groups + gi] = m;
+            bc->save_invstd[i * s->groups + gi] = rstd;
             for (int j = 0; j < cpg; j++) {
                 const int ch = gi * cpg + j;
-                const float g = gamma[ch], b = bias[ch], *xr = x + at + j * hw;
-                float *yr = y + at + j * hw;
+                const float g = bc->gamma[ch], b = bc->bias[ch], *xr = bc->x + at + j * hw;
+                float *yr = bc->y + at + j * hw;
                 for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
             }
         }
+}
+
+static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
+                                    const float *bias, float *y, float *save_mean, float *save_rstd)
+{
+    ops_status st = norm_check("groupnorm_fwd", s, s->groups);
+    if (st != OPS_OK) return st;
+    norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .save_mean = save_mean,
+                  .save_invstd = save_rstd};
+    cpu_pool_run(ctx, gn_tasks(ctx, s, &bc), gn_fwd_task, &bc);
     return OPS_OK;
 }
 
-static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
-                                    const float *gamma, const float *save_mean, const float *save_rstd,
-                                    float beta, float *dx, float *dgamma, float *dbias)
+static void gn_bwd_task(void *arg, int task, int thread)
 {
-    (void)ctx;
-    ops_status st = norm_check("groupnorm_bwd", s, s->groups);
-    if (st != OPS_OK) return st;
-    const int cpg = s->c / s->groups;
+    (void)thread;
+    const norm_call *bc = arg;
+    const ops_norm_shape *s = bc->s;
+    const int cpg = s->c / s->groups, g1 = (task + 1) * bc->per < s->groups ? (task + 1) * bc->per : s->groups;
     const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
     for (int i = 0; i < s->n; i++)
-        for (int gi = 0; gi < s->groups; gi++) {
+        for (int gi = task * bc->per; gi < g1; gi++) {
             const size_t at = ((size_t)i * s->groups + gi) * block;
-            const float m = save_mean[i * s->groups + gi], rstd = save_rstd[i * s->groups + gi];
+            const float m = bc->save_mean_in[i * s->groups + gi], rstd = bc->save_invstd_in[i * s->groups + gi];
             /* S1 = sum(dy*gamma), S2 = sum(dy*gamma*xhat) over the block;
              * the per-channel parts are also this sample's dbias, dgamma */
             double s1 = 0.0, s2 = 0.0;
             for (int j = 0; j < cpg; j++) {
                 const int ch = gi * cpg + j;
                 double sum_dy, sum_dy_xhat;
-                norm_grad_sums(x + at + j * hw, dy + at + j * hw, hw, m, rstd, &sum_dy, &sum_dy_xhat);
-                dgamma[ch] += (float)sum_dy_xhat;
-                dbias[ch] += (float)sum_dy;
-                s1 += gamma[ch] * sum_dy;
-                s2 += gamma[ch] * sum_dy_xhat;
+                norm_grad_sums(bc->x + at + j * hw, bc->dy + at + j * hw, hw, m, rstd, &sum_dy, &sum_dy_xhat);
+                bc->dgamma[ch] += (float)sum_dy_xhat;
+                bc->dbias[ch] += (float)sum_dy;
+                s1 += bc->gamma[ch] * sum_dy;
+                s2 += bc->gamma[ch] * sum_dy_xhat;
             }
             const float mean_dyg = (float)(s1 / (double)block), mean_dyg_xhat = (float)(s2 / (double)block);
             for (int j = 0; j < cpg; j++) {
                 const size_t row = at + j * hw;
-                norm_dx_row(x + row, dy + row, hw, m, rstd, gamma[gi * cpg + j], mean_dyg, mean_dyg_xhat, beta,
-                            dx + row);
+                norm_dx_row(bc->x + row, bc->dy + row, hw, m, rstd, bc->gamma[gi * cpg + j], mean_dyg, mean_dyg_xhat,
+                            bc->beta, bc->dx + row);
             }
         }
+}
+
+static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
+                                    const float *gamma, const float *save_mean, const float *save_rstd,
+                                    float beta, float *dx, float *dgamma, float *dbias)
+{
+    ops_status st = norm_check("groupnorm_bwd", s, s->groups);
+    if (st != OPS_OK) return st;
+    norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_rstd,
+                  .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
+    cpu_pool_run(ctx, gn_tasks(ctx, s, &bc), gn_bwd_task, &bc);
     return OPS_OK;
 }
 
