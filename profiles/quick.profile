@@ -7,9 +7,10 @@
 # full grows with the effective batch.
 #
 # 63 configurations (full keeps one per effective batch). Measured duration
-# of the sweep on 2 cores: 34 s with the cores to itself (every run stopped
-# by the noise rule, 10+ timed steps each); 2.5-3 minutes while other builds
-# shared the cores (then runs reach max_time, and up to 5 s each).
+# of the sweep on 2 cores (a 2-vCPU VM, the CPU backend on 2 threads): 84 s,
+# 59 runs stopped by the noise rule and 4 by max_time (10+ timed steps each);
+# longer while other builds share the cores (then runs reach max_time, and
+# up to 5 s each).
 #
 # Each configuration: 2 warm-up steps, then timed steps until the median is
 # within 2% (at least 10 steps), or 5 s of timed steps: the slowest step here
