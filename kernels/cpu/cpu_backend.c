@@ -283,12 +283,13 @@ typedef struct {
     int per;                                                             /* channels (groups) per task */
 } norm_call;
 
-static int bn_tasks(void *ctx, const ops_norm_shape *s, norm_call *bc)
+/* tasks for `units` independent channels (or groups), blocks of bc->per */
+static int norm_tasks(void *ctx, const ops_norm_shape *s, int units, norm_call *bc)
 {
     const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
-    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < s->c ? (int)threads : s->c;
-    bc->per = (s->c + tasks - 1) / tasks;
-    return (s->c + bc->per - 1) / bc->per;
+    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < units ? (int)threads : units;
+    bc->per = (units + tasks - 1) / tasks;
+    return (units + bc->per - 1) / bc->per;
 }
 
 static void bn_fwd_task(void *arg, int task, int thread)
@@ -330,7 +331,7 @@ static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
     }
     norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
                   .running_var = running_var, .save_mean = save_mean, .save_invstd = save_invstd};
-    cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_fwd_task, &bc);
+    cpu_pool_run(ctx, norm_tasks(ctx, s, s->c, &bc), bn_fwd_task, &bc);
     return OPS_OK;
 }
 
@@ -369,7 +370,7 @@ static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
     if (st != OPS_OK) return st;
     norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_invstd,
                   .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
-    cpu_pool_run(ctx, bn_tasks(ctx, s, &bc), bn_bwd_task, &bc);
+    cpu_pool_run(ctx, norm_tasks(ctx, s, s->c, &bc), bn_bwd_task, &bc);
     return OPS_OK;
 }
 
@@ -378,14 +379,6 @@ static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
 /* GroupNorm splits like BatchNorm, by blocks of groups: each group's
  * channels (and their dgamma/dbias, added sample after sample) stay on one
  * thread. */
-static int gn_tasks(void *ctx, const ops_norm_shape *s, norm_call *bc)
-{
-    const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
-    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < s->groups ? (int)threads : s->groups;
-    bc->per = (s->groups + tasks - 1) / tasks;
-    return (s->groups + bc->per - 1) / bc->per;
-}
-
 static void gn_fwd_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -417,7 +410,7 @@ static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
     if (st != OPS_OK) return st;
     norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .save_mean = save_mean,
                   .save_invstd = save_rstd};
-    cpu_pool_run(ctx, gn_tasks(ctx, s, &bc), gn_fwd_task, &bc);
+    cpu_pool_run(ctx, norm_tasks(ctx, s, s->groups, &bc), gn_fwd_task, &bc);
     return OPS_OK;
 }
 
@@ -461,7 +454,7 @@ static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
     if (st != OPS_OK) return st;
     norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_rstd,
                   .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
-    cpu_pool_run(ctx, gn_tasks(ctx, s, &bc), gn_bwd_task, &bc);
+    cpu_pool_run(ctx, norm_tasks(ctx, s, s->groups, &bc), gn_bwd_task, &bc);
     return OPS_OK;
 }
 
