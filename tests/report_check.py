@@ -111,6 +111,18 @@ def write_csv(path, header, rows):
             w.writerow([r.get(h, "") for h in header])
 
 
+def write_set(d, results, steps, kernels, memory):
+    """results.csv, steps.csv, kernels.csv and memory.csv of a results set"""
+    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
+    write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
+    write_csv(os.path.join(d, "kernels.csv"),
+              KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
+    with open(os.path.join(d, "memory.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(KEYS + ["time_ns", "bytes", "phase", "micro_batch"])
+        w.writerows(memory)
+
+
 def make_results(d):
     os.makedirs(d, exist_ok=True)
     results, steps, kernels, memory = [], [], [], []
@@ -142,14 +154,7 @@ def make_results(d):
     for r in results:
         if r["strategy"] == "full" and r["status"] == "ok":
             r["mem_tracked_bytes"] = "%.1f" % r["mem_tracked_bytes"]
-    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
-    write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
-    write_csv(os.path.join(d, "kernels.csv"),
-              KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
-    with open(os.path.join(d, "memory.csv"), "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(KEYS + ["time_ns", "bytes", "phase", "micro_batch"])
-        w.writerows(memory)
+    write_set(d, results, steps, kernels, memory)
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump({"schema_version": 1, "profile": "report-test", "device": {"name": "cpu", "memory_bytes": 8 << 30},
                    "git": {"commit": "0123abc", "dirty": True}, "start": "2026-11-25T10:00:00Z"}, f)
@@ -672,14 +677,7 @@ def make_engine_results(d):
                     if engine == "accumbench" and rep == 0:
                         memory.extend(memory_rows(key, s, m, k))
                 results.append(r)
-    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
-    write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
-    write_csv(os.path.join(d, "kernels.csv"),
-              KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
-    with open(os.path.join(d, "memory.csv"), "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(KEYS + ["time_ns", "bytes", "phase", "micro_batch"])
-        w.writerows(memory)
+    write_set(d, results, steps, kernels, memory)
     return results
 
 

@@ -436,6 +436,17 @@ static void ref_conv_bwd(const ops_conv_shape *s, const double *x, const double 
                 }
 }
 
+/* one workspace for every direction of shape s */
+static size_t conv_workspace_max(const ops_conv_shape *s)
+{
+    size_t most = 0;
+    for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
+        size_t b = ops_conv_workspace_bytes(&B, s, (ops_conv_dir)dir);
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
 static double conv_objective(void *vctx)
 {
     conv_ctx *c = vctx;
@@ -453,11 +464,7 @@ static void test_conv_case(int n, int c, int h, int w, int k, int r, int stride,
     char what[128], tag[80];
     snprintf(tag, sizeof tag, "conv n%d c%d %dx%d k%d r%d s%d p%d -> %dx%d", n, c, h, w, k, r, stride, pad, s.p,
              s.q);
-    size_t ws_bytes = 0;
-    for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
-        size_t b = ops_conv_workspace_bytes(&B, &s, (ops_conv_dir)dir);
-        ws_bytes = b > ws_bytes ? b : ws_bytes;
-    }
+    const size_t ws_bytes = conv_workspace_max(&s);
     /* NaN workspace: every entry used must have been written first */
     float *ws = ws_bytes ? dev_filled(ws_bytes / sizeof(float), NAN) : NULL;
     float *x = host_random(nx, -1, 1), *wt = host_random(nw, -1, 1), *r_h = host_random(ny, -1, 1);
@@ -509,11 +516,7 @@ static void test_conv_chunked_case(int n, int c, int h, int w, int k, int r, int
     const size_t nx = (size_t)n * c * h * w, nw = (size_t)k * c * r * r, ny = (size_t)n * k * s.p * s.q;
     char what[160], tag[128];
     snprintf(tag, sizeof tag, "conv n%d c%d %dx%d k%d r%d s%d p%d (%s)", n, c, h, w, k, r, stride, pad, why);
-    size_t ws_bytes = 0;
-    for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
-        size_t b = ops_conv_workspace_bytes(&B, &s, (ops_conv_dir)dir);
-        ws_bytes = b > ws_bytes ? b : ws_bytes;
-    }
+    const size_t ws_bytes = conv_workspace_max(&s);
     float *ws = ws_bytes ? dev_filled(ws_bytes / sizeof(float), NAN) : NULL;
     float *x = host_random(nx, -1, 1), *wt = host_random(nw, -1, 1), *g = host_random(ny, -1, 1);
     float *d0 = host_random(nx, -1, 1), *dw0 = host_random(nw, -1, 1);
