@@ -36,6 +36,15 @@ void ops_describe(FILE *f, int json)
 #endif
 }
 
+const ops_backend_i *ops_backend_find(const char *name)
+{
+    if (strcmp(name, cpu_backend_i.name) == 0) return &cpu_backend_i;
+#ifdef ACCUMBENCH_HAVE_CUDA
+    if (strcmp(name, cuda_backend_i.name) == 0) return &cuda_backend_i;
+#endif
+    return NULL;
+}
+
 static ops_status open_with(ops_backend *b, const ops_backend_i *i,
                             ops_status (*create)(void **, char *, size_t), char *why, size_t why_len)
 {

@@ -116,6 +116,11 @@ ops_status ops_download(ops_backend *b, void *dst, const void *src, size_t bytes
 
 ops_status ops_synchronize(ops_backend *b) { return b->i->synchronize ? b->i->synchronize(b->ctx) : OPS_OK; }
 
+size_t ops_default_cap_bytes(ops_backend *b)
+{
+    return b->i->default_cap_bytes ? b->i->default_cap_bytes(b->ctx) : SIZE_MAX;
+}
+
 size_t ops_conv_workspace_bytes(ops_backend *b, const ops_conv_shape *s, ops_conv_dir dir)
 {
     return b->i->conv_workspace_bytes(b->ctx, s, dir);

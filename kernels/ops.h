@@ -111,7 +111,11 @@ typedef struct {
 /* The backend function table. One slot per line so a gap shows; optional
  * slots may be NULL and the wrapper supplies the default. */
 typedef struct ops_backend_i {
-    const char *name;
+    const char *name;           /* for people (info, results rows); bench/ never branches on it */
+    /* capabilities: what bench/ asks instead of the name (as ggml's is_host) */
+    int host_memory;            /* tensors live in host memory: RSS growth is the measured
+                                   memory figure; no device/driver/reserved figures */
+    size_t (*default_cap_bytes)(void *ctx);                       /* optional: NULL = no cap */
     void (*destroy)(void *ctx);
     /* raw memory: one reservation per run, sub-allocated by ops_arena */
     ops_status (*reserve)(void *ctx, size_t bytes, void **base);
@@ -238,6 +242,11 @@ typedef struct ops_backend {
 ops_status ops_open(ops_backend *b, const char *name, char *why, size_t why_len);
 void ops_close(ops_backend *b);
 int ops_cuda_compiled(void);
+/* the table of a compiled-in backend by name ("cpu", "cuda"), NULL if none:
+ * capabilities of a backend named in a profile or a results row */
+const ops_backend_i *ops_backend_find(const char *name);
+/* the cap an allocation may not cross when --mem-limit is not given */
+size_t ops_default_cap_bytes(ops_backend *b);
 /* Versions and devices of every backend compiled in, for `accumbench info`
  * (works without a GPU: library versions need no device). json: the members
  * "cpu" and "cuda" (null when not compiled in) of an enclosing object. */

@@ -1,4 +1,4 @@
-/* tests/test_csv.c — the RFC 4180 reader (bench/csv.c): exact field values
+/* tests/test_csv.c — the RFC 4180 reader (bench/util/csv.c): exact field values
  * of valid inputs (quoted commas, quotes and line breaks, CRLF, no final
  * line end, a byte-order mark), a table of malformed inputs with the line
  * each error must name, the streaming reader against the table, files, and

@@ -4,9 +4,9 @@
  * outside the measured range; the candidate micro-batches (powers of two,
  * ragged ceil(B/k)); the choice rule; the flat JSON reader. */
 #include "check.h"
-#include "memory.h"
-#include "plan.h"
-#include "plan_data.h"
+#include "memory_model.h"
+#include "plan_fit.h"
+#include "plan_points.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -600,8 +600,24 @@ static ops_status cpu_copy(void *ctx, size_t n, const float *x, float *y)
 
 // ----------------------------------------------------------------------------
 
+/* An overcommitting kernel would OOM-kill the process instead of failing an
+ * allocation, so the CPU's default cap is 80% of MemAvailable. */
+static size_t cpu_default_cap_bytes(void *ctx)
+{
+    (void)ctx;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib ? kib / 10 * 8 * 1024 : SIZE_MAX;
+}
+
 const ops_backend_i cpu_backend_i = {
     .name = "cpu",
+    .host_memory = 1,
+    .default_cap_bytes = cpu_default_cap_bytes,
     .destroy = cpu_destroy,
     .reserve = cpu_reserve,
     .release = cpu_release,

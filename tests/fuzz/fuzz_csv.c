@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_csv.c — bench/csv.c, the RFC 4180 reader that report,
+/* tests/fuzz/fuzz_csv.c — bench/util/csv.c, the RFC 4180 reader that report,
  * compare and plan read every results CSV with. One input, four readers:
  *   - csv_table_parse with a limit far above the input, and with one below
  *     it (the size check must fail cleanly or not at all);

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_jsonread.c — bench/jsonread.c, the JSON reader compare
+/* tests/fuzz/fuzz_jsonread.c — bench/util/jsonread.c, the JSON reader compare
  * uses for meta.json. On every input: a failure is "fuzz.json:LINE: ..."
  * and leaves the document empty; a success is a well-formed tree (indices in
  * range, children after their parent, object members keyed, array elements

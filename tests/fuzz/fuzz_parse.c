@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_parse.c — bench/parse.c, the strict number and size
+/* tests/fuzz/fuzz_parse.c — bench/cli/parse.c, the strict number and size
  * parsers behind every flag and profile value. The input is one string
  * (inputs holding a NUL are skipped: the parsers take C strings). Beyond
  * "no crash", each accepted value must satisfy its contract: in range,

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_profile.c — bench/profile.c, the sweep profile parser
+/* tests/fuzz/fuzz_profile.c — bench/cmd/sweep/profile.c, the sweep profile parser
  * (profile_parse, the in-memory entry point profile_load and a sweep's
  * --resume use), then profile_expand when the product is small. A rejected
  * profile gives "fuzz.profile:LINE: ..." (or "fuzz.profile: ...") and frees

@@ -1,0 +1,130 @@
+/* bench/core/model.h — the two models (mlp, cnn) as lists of layer descriptors.
+ *
+ * A model is a list of layers over numbered values (activations); forward
+ * walks it in order, backward in reverse (as darknet's network.c). Value 0 is
+ * the input (synthetic data, not allocated here); the last value is the
+ * logits. All sizes come from size functions before anything is allocated,
+ * and the analytic memory model uses the same functions (bench/memory.c).
+ * Parameters live in one block, in canonical order (forward order, weight
+ * before bias), each tensor padded to OPS_ALIGN_BYTES; gradients and
+ * optimizer state use the same layout. */
+#ifndef ACCUMBENCH_MODEL_H
+#define ACCUMBENCH_MODEL_H
+
+#include "ops.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_CLASSES 10
+#define MODEL_IMAGE_C 3
+#define MODEL_IMAGE_HW 32
+#define MODEL_NORM_EPS 1e-5f
+#define MODEL_BN_MOMENTUM 0.1f
+#define MODEL_MAX_GROUPS 8
+
+typedef enum { MODEL_MLP, MODEL_CNN } model_kind;
+typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP } norm_kind;
+
+typedef struct {
+    model_kind kind;
+    int input_dim, hidden, layers;      /* mlp */
+    int width, stages, blocks;          /* cnn */
+    norm_kind norm;                     /* cnn */
+} model_config;
+
+typedef enum { LAYER_LINEAR, LAYER_CONV, LAYER_NORM, LAYER_RELU, LAYER_ADD, LAYER_AVGPOOL } layer_kind;
+
+typedef struct { int in_features, out_features; int weight, bias; } linear_layer;
+typedef struct { int c, h, w, k, r, stride, pad; int weight; } conv_layer;
+typedef struct { norm_kind kind; int c, hw, groups; int weight, bias; size_t running; } norm_layer;
+typedef struct { int c, hw; } pool_layer;
+
+typedef struct {
+    layer_kind kind;
+    int in[2];          /* value ids; in[1] only for add */
+    int out;            /* value id */
+    union { linear_layer linear; conv_layer conv; norm_layer norm; pool_layer pool; };
+} layer;
+
+typedef struct { int c, h, w; } value_shape;     /* per sample */
+
+typedef struct {
+    char name[64];
+    int ndim;
+    int shape[4];
+    size_t numel;
+    size_t offset;      /* floats from the start of the parameter block */
+} model_param;
+
+typedef struct {
+    model_config cfg;
+    layer *layers;
+    int n_layers;
+    value_shape *values;
+    int n_values;
+    model_param *params;
+    int n_params;
+    size_t param_floats;    /* padded block size */
+    size_t buffer_floats;   /* BatchNorm running mean and var */
+} model;
+
+/* Validation of widths and norms for the micro-batch sizes that will run;
+ * returns NULL when valid, else a message naming the flag. */
+const char *model_validate(const model_config *c, const int *batch_sizes, int n_sizes, char *err, size_t err_len);
+int model_build(model *m, const model_config *c);   /* 0 ok, -1 out of host memory */
+void model_free(model *m);
+
+size_t model_input_per_sample(const model *m);
+size_t model_value_bytes(const model *m, int value, int n);
+/* bytes one micro-batch of n samples keeps alive from its forward to its backward */
+size_t model_act_bytes(const model *m, int n);
+/* largest bytes of activation gradients one layer's backward holds at once */
+size_t model_grad_transient_bytes(const model *m, int n);
+/* conv workspace, the max over layers and directions, as the backend reports it */
+size_t model_workspace_bytes(const model *m, ops_backend *b, int n);
+
+/* Every convolution, normalisation and GEMM of the model for a micro-batch of
+ * n samples, in forward order (GEMMs: each forward and backward GEMM of one
+ * micro-batch). Return the total count, writing at most cap. */
+size_t model_conv_shapes(const model_config *c, int n, ops_conv_shape *out, size_t cap);
+size_t model_norm_shapes(const model_config *c, int n, ops_norm_shape *out, size_t cap);
+size_t model_gemm_descs(const model_config *c, int n, ops_gemm_desc *out, size_t cap);
+
+/* Deterministic initialisation (PyTorch's default bounds) into host memory. */
+void model_init_params(const model *m, uint64_t seed, float *params, float *buffers);
+
+// ----------------------------------------------------------------------------
+// execution
+
+/* Device memory the passes use: parameter, gradient and buffer blocks, the
+ * ones vector for bias GEMMs, the conv workspace. */
+typedef struct {
+    float *params, *grads, *buffers;
+    float *ones;            /* >= the largest micro-batch */
+    void *ws;
+    size_t ws_bytes;
+} model_state;
+
+/* What one micro-batch keeps between its forward and its backward. */
+typedef struct {
+    int n;
+    const float *input;     /* (n, input) slice of the data */
+    const int32_t *targets;
+    float **val;            /* n_values; val[0] aliases input */
+    float **saved_a, **saved_b;  /* per layer: norm mean and inv-std */
+    float *probs, *losses;  /* (n, classes), (n) */
+} model_acts;
+
+int model_acts_init(const model *m, model_acts *a);     /* host arrays */
+void model_acts_destroy(model_acts *a);
+
+/* Forward of one micro-batch: allocates and keeps its activations. */
+ops_status model_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a);
+/* Backward with loss weight w (the micro-batch's mean cross-entropy times w):
+ * adds into st->grads and frees every allocation its forward made. */
+ops_status model_backward(const model *m, ops_backend *b, const model_state *st, model_acts *a, float w);
+/* Frees what a forward allocated (error paths). */
+void model_acts_release(const model *m, ops_backend *b, model_acts *a);
+
+#endif

@@ -1,0 +1,93 @@
+/* bench/results/rundir.h — a sweep's results directory read back for compare and
+ * export: results.csv (required), steps.csv (timed rows; compare only) and
+ * meta.json (optional).
+ *
+ * A configuration is the key columns of results.csv minus `repeat` (the key
+ * column names come from results.c, so they cannot drift). Key cells are
+ * canonical: a cell that is a number (csv_parse_double) is rewritten with
+ * %.17g, so "1e6" and "1000000" are the same configuration; any other cell
+ * is kept as written. Numbers in measurement columns are read the same way.
+ *
+ * Per configuration it keeps the timed step times of its ok repeats (all
+ * repeats pooled) and, over its ok repeats, the medians of step_median_ns,
+ * samples_per_s and the peak-memory columns, and the sum of steps_throttled.
+ * mem_device_bytes and steps_throttled come from CUPTI/NVML and may hold a
+ * reason instead of a number; there text reads as "not measured". Any other
+ * measurement cell that is not a number is bad input. */
+#ifndef ACCUMBENCH_RUNDIR_H
+#define ACCUMBENCH_RUNDIR_H
+
+#include "csv.h"
+#include "jsonread.h"
+#include "strmap.h"
+
+#include <stddef.h>
+
+#define RUNDIR_MAX_KEYS 32
+#define RUNDIR_MAX_CSV_BYTES ((size_t)1 << 30)
+
+typedef enum { RUNDIR_MEM_TRACKED, RUNDIR_MEM_DEVICE, RUNDIR_RSS_DELTA, RUNDIR_MEM_N } rundir_mem;
+extern const char *const rundir_mem_columns[RUNDIR_MEM_N];
+
+typedef struct {
+    char *key;                  /* canonical key (values joined by 0x1f) */
+    char **values;              /* canonical value of each key column but repeat ("" when empty) */
+    char *values_text;          /* the block values[] point into */
+    size_t first_row;           /* results.csv data row of its first repeat (0-based) */
+    int n_rows, n_ok;
+    char fail_status[16];       /* status of its first repeat that is not ok ("" when all ok) */
+    char fail_error[256];
+    double *steps;              /* timed step times (ns) of its ok repeats */
+    size_t n_steps, steps_cap;
+    int steps_from_results;     /* steps.csv had none: its repeats' step_median_ns instead */
+    double step_median_ns;      /* medians over ok repeats; NAN when absent */
+    double samples_per_s;
+    double mem[RUNDIR_MEM_N];
+    /* the process is the unit: each ok repeat's step_median_ns in file order,
+     * and the range of those and of each memory figure over ok repeats */
+    double *repeat_step_ns;
+    size_t n_repeat_step;
+    double step_min_ns, step_max_ns;
+    double mem_min[RUNDIR_MEM_N], mem_max[RUNDIR_MEM_N];
+    double throttled;           /* steps_throttled summed over ok repeats; NAN when not measured */
+} rundir_config;
+
+typedef struct {
+    char dir[4096];
+    csv_table results;
+    size_t n_keys;                              /* key columns, repeat included */
+    const char *key_names[RUNDIR_MAX_KEYS];
+    long key_col[RUNDIR_MAX_KEYS];              /* index in results.csv, -1 when the file lacks it */
+    size_t repeat_key;                          /* index of "repeat" in key_names */
+    long status_col;
+    rundir_config *configs;
+    size_t n_configs;
+    size_t *row_config;                         /* configuration of each results row */
+    strmap by_key;
+    jsonr_doc meta;
+    int have_meta;                              /* meta.json read */
+    char meta_note[600];                        /* why not ("" when it was) */
+    size_t steps_unmatched;                     /* timed rows of steps.csv without a results row */
+} rundir;
+
+/* Reads DIR. with_steps: also steps.csv (required then). 0 ok; -1 with a
+ * one-line "file:line: reason" (or "DIR: reason") in err. */
+int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t err_len);
+void rundir_free(rundir *d);
+
+/* the configuration with this canonical key, or -1 */
+long rundir_find(const rundir *d, const char *key);
+/* index of key column `name` in key_names (repeat included), or -1 */
+long rundir_key_index(const rundir *d, const char *name);
+
+/* A stable name in google/benchmark's name/arg style, the same in every
+ * directory: "mlp/accumulate/micro_batch:32/iter_size:4/effective_batch:128/
+ * last_micro_batch:32/engine:accumbench/backend:cpu/input_dim:3072/…" —
+ * model and strategy, then the split, then every other non-empty key column
+ * but repeat, in column order. */
+void rundir_config_name(const rundir *d, const rundir_config *c, char *buf, size_t len);
+
+/* canonical text of one cell into out (see above) */
+void rundir_canon(const char *cell, size_t len, char *out, size_t out_len);
+
+#endif
