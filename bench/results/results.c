@@ -8,6 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *const status_names[RESULT_STATUS_N] = {"ok", "oom", "error", "crash", "timeout", "skipped"};
+
+const char *result_status_name(result_status s) { return (unsigned)s < RESULT_STATUS_N ? status_names[s] : "?"; }
+
+result_status result_status_parse(const char *s)
+{
+    int i = 0;
+    while (i < RESULT_STATUS_N && strcmp(s, status_names[i]) != 0) i++;
+    return (result_status)i;
+}
+
 void result_init(result_row *r, const run_config *c, const char *backend)
 {
     memset(r, 0, sizeof *r);

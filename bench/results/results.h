@@ -28,6 +28,15 @@ typedef struct {
     char error[256];
 } result_row;
 
+/* A row's status, the one list of them (sweep writes all, report counts
+ * them, compare judges them); the reason is in `error`. */
+typedef enum {
+    RESULT_OK, RESULT_OOM, RESULT_ERROR, RESULT_CRASH, RESULT_TIMEOUT, RESULT_SKIPPED, RESULT_STATUS_N
+} result_status;
+const char *result_status_name(result_status s);
+/* the status named s, or RESULT_STATUS_N when s names none */
+result_status result_status_parse(const char *s);
+
 void result_init(result_row *r, const run_config *c, const char *backend);
 
 /* Calls emit once per column in order: text is NULL for an empty cell;

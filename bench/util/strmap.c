@@ -1,16 +1,10 @@
 /* bench/util/strmap.c — see strmap.h. */
 #include "strmap.h"
+#include "hash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;        /* FNV-1a 64 offset basis and prime */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 void strmap_init(strmap *m) { memset(m, 0, sizeof *m); }
 
@@ -24,7 +18,7 @@ void strmap_free(strmap *m)
 
 static size_t slot(const strmap *m, const char *key)
 {
-    size_t i = (size_t)hash(key) & (m->cap - 1);
+    size_t i = (size_t)hash_fnv1a(key) & (m->cap - 1);
     while (m->keys[i] && strcmp(m->keys[i], key)) i = (i + 1) & (m->cap - 1);
     return i;
 }
