@@ -37,7 +37,7 @@ void rundir_canon(const char *cell, size_t len, char *out, size_t out_len)
  * separator, when with_repeat); 0 ok, -1 too long */
 static int join_key(const rundir *d, const char *const *cells, const size_t *lens, int with_repeat, char *out)
 {
-    size_t n = 0;
+    size_t n = 0, joined = 0;
     char tmp[1024];
     out[0] = '\0';
     for (size_t i = 0; i < d->n_keys; i++) {
@@ -46,7 +46,7 @@ static int join_key(const rundir *d, const char *const *cells, const size_t *len
         rundir_canon(cells[i], lens[i], tmp, sizeof tmp);
         size_t l = strlen(tmp);
         if (n + l + 2 >= KEY_MAX) return -1;
-        if (n) out[n++] = SEP_VALUE;
+        if (joined++) out[n++] = SEP_VALUE;     /* by count: a first value may be empty */
         memcpy(out + n, tmp, l);
         n += l;
         out[n] = '\0';
