@@ -94,6 +94,11 @@ void doc_col_add(doc *d, col_kind kind, const char *fmt, ...)
     if (!t->cols[t->ncols++].title) d->failed = 1;
 }
 
+void doc_columns(doc *d, const col_spec *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) doc_col_add(d, cols[i].kind, "%s", cols[i].title);
+}
+
 void doc_row_begin(doc *d, const char *cls)
 {
     doc_table *t = last_table(d);

@@ -58,6 +58,12 @@ void doc_heading(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 
 void doc_text(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void doc_table_begin(doc *d, const char *id, const char *cls, int wide);
 void doc_col_add(doc *d, col_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* n columns from a list */
+typedef struct {
+    col_kind kind;
+    const char *title;
+} col_spec;
+void doc_columns(doc *d, const col_spec *cols, size_t n);
 void doc_row_begin(doc *d, const char *cls);
 void doc_cell(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a number cell; empty when v is NaN */

@@ -156,14 +156,12 @@ static void results_columns(doc *d, const int *show, int one_model, int show_gra
     doc_col_add(d, COL_NUM, "#");
     doc_col_add(d, COL_TEXT, "engine");
     if (!one_model) doc_col_add(d, COL_TEXT, "model");
-    doc_col_add(d, COL_TEXT, "strategy");
-    static const char *const nums[] = {"micro-batch", "iter_size", "effective batch", "repeat"};
-    for (size_t i = 0; i < 4; i++) doc_col_add(d, COL_NUM, "%s", nums[i]);
-    doc_col_add(d, COL_TEXT, "status");
-    doc_col_add(d, COL_NUM, "timed steps");
-    doc_col_add(d, COL_NUM, "step median ms");
-    doc_col_add(d, COL_NUM, "p10–p90 ms");
-    doc_col_add(d, COL_NUM, "samples/s");
+    static const col_spec cols[] = {{COL_TEXT, "strategy"},      {COL_NUM, "micro-batch"},
+                                    {COL_NUM, "iter_size"},       {COL_NUM, "effective batch"},
+                                    {COL_NUM, "repeat"},          {COL_TEXT, "status"},
+                                    {COL_NUM, "timed steps"},     {COL_NUM, "step median ms"},
+                                    {COL_NUM, "p10–p90 ms"},      {COL_NUM, "samples/s"}};
+    doc_columns(d, cols, sizeof cols / sizeof cols[0]);
     for (int m = 0; m < MEM_COUNT; m++)
         if (show[m]) doc_col_add(d, COL_NUM, "%s", report_mem_titles[m]);
     if (show_grad) doc_col_add(d, COL_NUM, "grad_rel_err");
@@ -268,9 +266,10 @@ static void html_kernels(report *rp, const report_view *v, sbuf *h)
         const report_config *pick = v->top[i];
         doc_heading(&d, "%s: micro-batch %lld × iter_size %lld, %s", pick->strategy, pick->mb, pick->k, pick->label);
         doc_table_begin(&d, NULL, "kernels", 0);
-        static const char *const cols[] = {"engine", "phase", "kernel", "calls/step", "ms/step", "mean µs", "share"};
-        static const col_kind kinds[] = {COL_TEXT, COL_TEXT, COL_CODE, COL_NUM, COL_NUM, COL_NUM, COL_NUM};
-        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) doc_col_add(&d, kinds[c], "%s", cols[c]);
+        static const col_spec cols[] = {{COL_TEXT, "engine"},    {COL_TEXT, "phase"},  {COL_CODE, "kernel"},
+                                        {COL_NUM, "calls/step"}, {COL_NUM, "ms/step"}, {COL_NUM, "mean µs"},
+                                        {COL_NUM, "share"}};
+        doc_columns(&d, cols, sizeof cols / sizeof cols[0]);
         for (int e = 0; e < rp->nengines; e++) {
             report_config *g = e == 0 ? &rp->cfgs[pick - rp->cfgs] : paired_cfg(rp, pick, e);
             if (g) kernel_rows(&d, g);

@@ -76,12 +76,13 @@ static void summary_memory(const report *rp, doc *d, long group, const report_co
             doc_heading(d, "Peak memory: retain vs accumulate");
             doc_text(d, "%s%s, tracked peak at the largest iter_size where both ran:",
                      engine_prefix(rp, prefix, sizeof prefix), r->label);
+            static const col_spec cols[] = {{COL_NUM, "micro-batch"},
+                                            {COL_NUM, "iter_size"},
+                                            {COL_NUM, "retain MiB"},
+                                            {COL_NUM, "accumulate MiB"},
+                                            {COL_NUM, "retain / accumulate"}};
             doc_table_begin(d, NULL, "summary", 0);
-            doc_col_add(d, COL_NUM, "micro-batch");
-            doc_col_add(d, COL_NUM, "iter_size");
-            doc_col_add(d, COL_NUM, "retain MiB");
-            doc_col_add(d, COL_NUM, "accumulate MiB");
-            doc_col_add(d, COL_NUM, "retain / accumulate");
+            doc_columns(d, cols, sizeof cols / sizeof cols[0]);
         }
         doc_row_begin(d, NULL);
         doc_cell(d, "%lld", r->mb);
@@ -112,15 +113,12 @@ static void summary_throughput(const report *rp, doc *d, slice sl, const report_
              "%s%s; the largest effective batch at which every strategy ran; each strategy's fastest split. "
              "Spread: (max − min) / median of the repeats' median step times.",
              engine_prefix(rp, prefix, sizeof prefix), report_group_rep(rp, sl.group)->label);
+    static const col_spec cols[] = {{COL_TEXT, "strategy"},  {COL_NUM, "micro-batch × iter_size"},
+                                    {COL_NUM, "samples/s"},  {COL_NUM, "step ms"},
+                                    {COL_NUM, "tracked MiB"}, {COL_NUM, "repeats ok"},
+                                    {COL_NUM, "spread"},     {COL_TEXT, "stability"}};
     doc_table_begin(d, NULL, "summary", 0);
-    doc_col_add(d, COL_TEXT, "strategy");
-    doc_col_add(d, COL_NUM, "micro-batch × iter_size");
-    doc_col_add(d, COL_NUM, "samples/s");
-    doc_col_add(d, COL_NUM, "step ms");
-    doc_col_add(d, COL_NUM, "tracked MiB");
-    doc_col_add(d, COL_NUM, "repeats ok");
-    doc_col_add(d, COL_NUM, "spread");
-    doc_col_add(d, COL_TEXT, "stability");
+    doc_columns(d, cols, sizeof cols / sizeof cols[0]);
     for (size_t i = 0; i < n;) {
         size_t j = i, best = i;
         for (; j < n && !strcmp(buf[j]->strategy, buf[i]->strategy); j++)
@@ -255,16 +253,14 @@ static void summary_unstable(const report *rp, doc *d)
     doc_text(d, "Configurations whose repeats disagree by more than max(2 × noise, %.0f%%) of their median step "
                 "time (configs.csv has every configuration).",
              100 * REPORT_UNSTABLE_FLOOR);
+    static const col_spec cols[] = {{COL_TEXT, "model"},      {COL_TEXT, "strategy"},
+                                    {COL_NUM, "micro-batch × iter_size"},
+                                    {COL_NUM, "repeats ok"},  {COL_NUM, "step ms (median)"},
+                                    {COL_NUM, "min–max ms"},  {COL_NUM, "spread"},
+                                    {COL_TEXT, "stability"}};
     doc_table_begin(d, "unstable", "summary", 1);
     if (rp->nengines > 1) doc_col_add(d, COL_TEXT, "engine");
-    doc_col_add(d, COL_TEXT, "model");
-    doc_col_add(d, COL_TEXT, "strategy");
-    doc_col_add(d, COL_NUM, "micro-batch × iter_size");
-    doc_col_add(d, COL_NUM, "repeats ok");
-    doc_col_add(d, COL_NUM, "step ms (median)");
-    doc_col_add(d, COL_NUM, "min–max ms");
-    doc_col_add(d, COL_NUM, "spread");
-    doc_col_add(d, COL_TEXT, "stability");
+    doc_columns(d, cols, sizeof cols / sizeof cols[0]);
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *g = &rp->cfgs[i];
         if (!g->unstable) continue;
