@@ -334,6 +334,13 @@ def png_info(path):
     return w, h, rows
 
 
+def require_gnuplot():
+    """a missing gnuplot fails the test with the package to install, never a skip"""
+    if not shutil.which("gnuplot"):
+        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(1)
+
+
 def run(cmd, env=None):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     return p.returncode, p.stdout, p.stderr
@@ -347,9 +354,7 @@ FIGURES = ["memory_vs_iter_size", "throughput_vs_micro_batch", "memory_vs_throug
 # plots
 
 def check_plots(exe, work):
-    if not shutil.which("gnuplot"):
-        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
-        sys.exit(1)
+    require_gnuplot()
     d = os.path.join(work, "sweep")
     shutil.rmtree(work, ignore_errors=True)
     make_results(d)
@@ -865,9 +870,7 @@ def check_engine_series(d, rows, what, rss):
 
 
 def check_engines(exe, work):
-    if not shutil.which("gnuplot"):
-        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
-        sys.exit(1)
+    require_gnuplot()
     shutil.rmtree(work, ignore_errors=True)
 
     # (1) a GPU results set made here: repeats, a failed pair, a configuration torch did not run
@@ -1037,9 +1040,7 @@ def check_configs_csv(d, rows, what):
 
 
 def check_stability(exe, work):
-    if not shutil.which("gnuplot"):
-        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
-        sys.exit(1)
+    require_gnuplot()
     shutil.rmtree(work, ignore_errors=True)
     d = os.path.join(work, "repeats")
     make_stability_results(d)
@@ -1111,18 +1112,22 @@ def check_stability(exe, work):
         check(svg.count("<path") > 0 and os.path.getsize(os.path.join(d, "plots", name + ".png")) > 0,
               "%s drawn" % name)
 
-    # results made before the noise column: the default noise, and the
-    # configuration kept stable by its 0.05 setting is now flagged
-    d2 = os.path.join(work, "no-noise-column")
+    # results made before the noise and engine columns: the default noise
+    # (the configuration kept stable by its 0.05 setting is now flagged), and
+    # every key value in its own column though the first key column is gone
+    d2 = os.path.join(work, "old-columns")
     os.makedirs(d2)
-    for name in ("steps.csv", "kernels.csv", "memory.csv"):
-        shutil.copy(os.path.join(d, name), d2)
-    write_csv(os.path.join(d2, "results.csv"), KEYS + MEASURES, rows)
+    old_keys = [k for k in KEYS if k != "engine"]
+    with open(os.path.join(d, "steps.csv"), newline="") as f:
+        write_csv(os.path.join(d2, "steps.csv"), old_keys + ["step", "kind", "step_ns"], csv.DictReader(f))
+    write_csv(os.path.join(d2, "results.csv"), old_keys + MEASURES, rows)
     rc, out, err = run([exe, "report", d2])
-    check(rc == 0, "no noise column: exit %d %r" % (rc, err))
-    got2, want2 = check_configs_csv(d2, load(d2), "no noise column")
+    check(rc == 0, "old columns: exit %d %r" % (rc, err))
+    got2, want2 = check_configs_csv(d2, load(d2), "old columns")
     check({c for c, g in got2.items() if g["unstable"] == "1"} == S_UNSTABLE | {("accumulate", 16, 2)},
-          "no noise column: 0.01 applies to every configuration")
+          "old columns: 0.01 applies to every configuration")
+    check(all(g["engine"] == "" and g["backend"] == "cpu" and g["seed"] == "1" for g in got2.values()),
+          "old columns: configs.csv's key cells in their columns (engine empty)")
 
 
 def main():
