@@ -9,10 +9,14 @@
 # block for the Pareto front, blocks separated by two blank lines; each opens
 # with a `# series:` comment and a header line whose 2nd column is the series
 # title, then rows
-#   memory_MiB samples_per_s "split" rgb point     (strategy blocks)
+#   memory_MiB samples_per_s "split" rgb point samples_per_s_min samples_per_s_max
+#                                                  (strategy blocks)
 #   memory_MiB samples_per_s "strategy split"      (the front, by memory)
 # memory_MiB is the tracked peak (a torch series on the CPU: RSS growth; the
-# report then passes memlabel='...' for the axis).
+# report then passes memlabel='...' for the axis); samples/s is the median
+# over the repeats, min and max their range, drawn as a capped vertical bar
+# behind the point (vectors, not yerrorbars: gnuplot 5.4 blanks a disc under
+# an error-bar point, a second mark that is not data).
 #
 #   gnuplot -e "datafile='DIR/plots/data/memory_vs_throughput.dat'; outbase='out'" memory_vs_throughput.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the
@@ -55,6 +59,8 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     plot datafile index N using 1:2 with lines lw 6 lc rgb "#c8c8c8" title columnheader(2), \
+         for [i = 1:N] datafile index (i - 1) using 1:6:(0):($7 - $6) with vectors heads size screen 0.006,90 \
+             lw 2 lc rgb RGB[i] notitle, \
          for [i = 1:N] datafile index (i - 1) using 1:2 with points pt PT[i] ps 1.6 lw 2 lc rgb RGB[i] \
              title columnheader(2), \
          for [i = 1:N] datafile index (i - 1) using 1:2:3 with labels offset 0,1.1 font ",9" tc rgb RGB[i] notitle

@@ -6,9 +6,11 @@
 # Data (`accumbench report` writes it): one block per strategy, blocks
 # separated by two blank lines; each opens with a `# series:` comment and a
 # header line whose 2nd column is the series title, then rows
-#   micro_batch samples_per_s iter_size rgb point dash
+#   micro_batch samples_per_s iter_size rgb point dash samples_per_s_min samples_per_s_max
 # (full has one point: its micro-batch is the effective batch; dash is the
-# series' line dash type).
+# series' line dash type; samples/s is the median over the repeats, min and
+# max their range, drawn as error bars: one process each, so the bars show
+# how far apart separate runs of the same configuration landed).
 #
 #   gnuplot -e "datafile='DIR/plots/data/throughput_vs_micro_batch.dat'; outbase='out'" throughput_vs_micro_batch.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
@@ -33,10 +35,16 @@ do for [i = 1:N] {
     DT[i] = int(STATS_min)
 }
 
+# series i drawn a little left or right of its micro-batch (a fixed step on
+# the log2 axis), so range bars of series at the same micro-batch do not
+# hide each other
+dodge(x, i) = x * 2 ** (0.025 * (i - (N + 1) / 2.0))
+
 set title plottitle noenhanced
 set xlabel "micro-batch (samples per forward/backward, log2 scale)"
 set ylabel "throughput (samples/s)"
 set logscale x 2
+set autoscale xfix
 set format x "%g"
 set yrange [0:*]
 set offsets graph 0.06, graph 0.06, graph 0.12, 0
@@ -47,6 +55,7 @@ if (exists("keyoutside")) { set key outside right top vertical Left reverse noen
 else { set key inside right bottom vertical Left reverse noenhanced spacing 1.2 box opaque }
 set border 3
 set tics nomirror
+set bars 2
 
 pngterm = strstrt(GPVAL_TERMINALS, "pngcairo") ? "pngcairo" : "png"
 do for [fmt in "png svg"] {
@@ -57,9 +66,9 @@ do for [fmt in "png svg"] {
         set terminal svg size 1100,640 font "DejaVu Sans,12" background "white" noenhanced
     }
     set output outbase . "." . fmt
-    plot for [i = 1:N] datafile index (i - 1) using 1:2 with linespoints lw 2 dt DT[i] pt PT[i] ps 1.5 lc rgb RGB[i] \
-             title columnheader(2), \
-         for [i = 1:N] datafile index (i - 1) using 1:2:(sprintf("k=%d", int($3))) with labels \
+    plot for [i = 1:N] datafile index (i - 1) using (dodge($1, i)):2:7:8 with yerrorlines lw 2 dt DT[i] pt PT[i] \
+             ps 1.5 lc rgb RGB[i] title columnheader(2), \
+         for [i = 1:N] datafile index (i - 1) using (dodge($1, i)):2:(sprintf("k=%d", int($3))) with labels \
              offset 0,(i % 2 ? 1.2 : -1.2) \
              font ",9" tc rgb RGB[i] notitle
     set output

@@ -16,6 +16,15 @@ would give.
       report.html rendered in headless Chromium: the screenshot is not blank,
       every <svg>/<img> is laid out with width > 0, the results table has one
       row per results.csv row; the file references nothing outside itself.
+  report_check.py stability ACCUMBENCH WORKDIR
+      repeated configurations with known repeat medians (one with an even
+      count, one with failed repeats, one with a single ok repeat, one kept
+      stable by its own noise setting): configs.csv's every aggregate equals
+      the value computed here, exactly the configurations whose spread
+      exceeds max(2 x noise, 5%) are flagged (in configs.csv, summary.md's
+      count line, throughput and unstable tables, report.html), and the
+      throughput figures' data carry each point's min/max samples/s; the
+      same results without a noise column flag by the default 0.01.
   report_check.py engines ACCUMBENCH WORKDIR
       two engines. A GPU-shaped set made here (accumbench and torch rows of
       the same configurations: repeats, an oom/error pair, one configuration
@@ -111,9 +120,10 @@ def write_csv(path, header, rows):
             w.writerow([r.get(h, "") for h in header])
 
 
-def write_set(d, results, steps, kernels, memory):
-    """results.csv, steps.csv, kernels.csv and memory.csv of a results set"""
-    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES, results)
+def write_set(d, results, steps, kernels, memory, extra=()):
+    """results.csv (with `extra` columns after the design's), steps.csv,
+    kernels.csv and memory.csv of a results set"""
+    write_csv(os.path.join(d, "results.csv"), KEYS + MEASURES + list(extra), results)
     write_csv(os.path.join(d, "steps.csv"), KEYS + ["step", "kind", "step_ns"], steps)
     write_csv(os.path.join(d, "kernels.csv"),
               KEYS + ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"], kernels)
@@ -324,6 +334,13 @@ def png_info(path):
     return w, h, rows
 
 
+def require_gnuplot():
+    """a missing gnuplot fails the test with the package to install, never a skip"""
+    if not shutil.which("gnuplot"):
+        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(1)
+
+
 def run(cmd, env=None):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     return p.returncode, p.stdout, p.stderr
@@ -337,9 +354,7 @@ FIGURES = ["memory_vs_iter_size", "throughput_vs_micro_batch", "memory_vs_throug
 # plots
 
 def check_plots(exe, work):
-    if not shutil.which("gnuplot"):
-        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
-        sys.exit(1)
+    require_gnuplot()
     d = os.path.join(work, "sweep")
     shutil.rmtree(work, ignore_errors=True)
     make_results(d)
@@ -404,6 +419,10 @@ def check_plots(exe, work):
     sp = svg_points(os.path.join(plots, "throughput_vs_micro_batch.svg"))
     for t, n in want2.items():
         check(sp.get(t) == n, "figure 2 SVG draws %s points of %s, want %d" % (sp.get(t), t, n))
+    # one repeat each: the repeats' range is the point itself
+    check(all(len(r) == 8 and r[6] == r[1] == r[7] for rws in b2.values() for r in rws),
+          "figure 2: min and max samples/s columns, equal to the median for one repeat")
+    check_configs_csv(d, rows, "plots set")
 
     # figure 3: the same points, and the Pareto front computed here
     b3 = read_blocks(os.path.join(data, "memory_vs_throughput.dat"))
@@ -851,9 +870,7 @@ def check_engine_series(d, rows, what, rss):
 
 
 def check_engines(exe, work):
-    if not shutil.which("gnuplot"):
-        print("FAIL: gnuplot is not installed (Debian: gnuplot-nox; scripts/deps.sh installs it)", file=sys.stderr)
-        sys.exit(1)
+    require_gnuplot()
     shutil.rmtree(work, ignore_errors=True)
 
     # (1) a GPU results set made here: repeats, a failed pair, a configuration torch did not run
@@ -916,9 +933,205 @@ def check_engines(exe, work):
     for line in want:
         print("  side by side: " + " | ".join(line))
 
+# ----------------------------------------------------------------------------
+# repeats: configs.csv, the unstable flag, the throughput figures' ranges
+
+# (strategy, m, k) → each repeat's (status, step_median_ns or None), and the
+# noise setting its rows carry ("" = none: the default 0.01 applies)
+S_REPEATS = {
+    ("full", 32, 1): ([("ok", 20.0e6), ("ok", 20.5e6), ("ok", 19.8e6)], ""),       # 3.5%: stable
+    ("full", 16, 1): ([("ok", 10e6), ("ok", 11e6), ("ok", 12e6), ("ok", 13e6)], ""),  # even count; 26%
+    ("retain", 8, 4): ([("ok", 22e6), ("ok", 26e6), ("ok", 23e6)], ""),           # 17%: unstable
+    ("retain", 16, 2): ([("ok", 23.5e6), ("ok", 23.8e6), ("ok", 23.6e6)], ""),    # 1.3%: stable
+    ("retain", 32, 1): ([("ok", 24e6), ("oom", None), ("oom", None)], ""),       # one ok repeat: no spread
+    ("accumulate", 8, 4): ([("ok", 21.5e6), ("ok", 22.6e6), ("ok", 21.7e6)], ""),  # 5.07% > 5%: unstable
+    ("accumulate", 16, 2): ([("ok", 20e6), ("ok", 21.8e6), ("ok", 21e6)], "0.05"),  # 8.6% < 2 x 0.05: stable
+    ("accumulate", 32, 1): ([("ok", 19e6), ("crash", None), ("ok", 25e6)], ""),  # 27% over two ok: unstable
+}
+S_UNSTABLE = {("full", 16, 1), ("retain", 8, 4), ("accumulate", 8, 4), ("accumulate", 32, 1)}
+# retain's fastest split at effective batch 32 is 8×4: the summary's throughput table flags it
+
+
+def make_stability_results(d):
+    """a results set of repeated configurations with known repeat medians,
+    in rounds (repeat r of every configuration, then r + 1), as sweep runs
+    them; results.csv has a noise column (the run's --noise setting)"""
+    os.makedirs(d, exist_ok=True)
+    results, steps = [], []
+    for rep in range(4):
+        for (s, m, k), (reps, noise) in S_REPEATS.items():
+            if rep >= len(reps):
+                continue
+            status, t = reps[rep]
+            key = key_row(s, m, k, rep)
+            a = analytic(s, m, k)
+            r = dict(key, status=status, noise=noise, mem_analytic_bytes=a, data_bytes=4 * D * 256)
+            if status != "ok":
+                r.update(steps_timed=0, error="out of memory" if status == "oom" else "killed by signal 9")
+            else:
+                r.update({"steps_timed": 12, "stop_reason": "noise", "step_median_ns": "%.0f" % t,
+                          "step_p10_ns": "%.0f" % (0.98 * t), "step_p90_ns": "%.0f" % (1.05 * t),
+                          "noise_rel": 0.004, "samples_per_s": repr(m * k * 1e9 / t), "steps_per_s": repr(1e9 / t),
+                          "mem_tracked_bytes": a + 4096 * rep, "rss_delta_bytes": a + 917504 + 65536 * rep})
+                for i in range(12):
+                    steps.append(dict(key, step=i, kind="timed", step_ns="%.0f" % (t * (1 + 0.001 * (i % 3)))))
+            results.append(r)
+    write_set(d, results, steps, [], [], extra=["noise"])
+
+
+def expected_configs(rows):
+    """configs.csv computed here from results.csv: per configuration (the
+    key less repeat) the ok repeats' step medians aggregated"""
+    out = {}
+    for r in rows:
+        c = (r["strategy"], int(r["micro_batch"]), int(r["iter_size"]))
+        out.setdefault(c, []).append(r)
+    want = {}
+    for c, rs in out.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        t = [float(r["step_median_ns"]) for r in ok]
+        med = median(t)
+        spread = (max(t) - min(t)) / med if len(t) >= 2 else math.nan
+        noise = float(rs[0]["noise"]) if rs[0].get("noise") else 0.01
+        sps = [float(r["samples_per_s"]) for r in ok]
+        lo = lambda v: min(v) if v else math.nan
+        hi = lambda v: max(v) if v else math.nan
+        want[c] = {"repeats": len(rs), "repeats_ok": len(ok), "step_median_ns": med, "step_min_ns": lo(t),
+                   "step_max_ns": hi(t), "spread_rel": spread, "samples_per_s": median(sps),
+                   "sps_min": lo(sps), "sps_max": hi(sps),
+                   "mem_tracked_bytes": median([float(r["mem_tracked_bytes"]) for r in ok]),
+                   "rss_delta_bytes": median([float(r["rss_delta_bytes"]) for r in ok]),
+                   "mem_analytic_bytes": median([float(r["mem_analytic_bytes"]) for r in rs]),
+                   "unstable": int(len(t) >= 2 and spread > max(2 * noise, 0.05))}
+    return want
+
+
+def close(a, b, rel=1e-12):
+    """equal but for the last digits of a decimal round trip (%.17g is exact;
+    medians of two add one rounding)"""
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+def check_configs_csv(d, rows, what):
+    """configs.csv: one row per configuration, every aggregate equal to the
+    one computed here; returns the rows by (strategy, m, k)"""
+    with open(os.path.join(d, "configs.csv"), newline="") as f:
+        got_rows = list(csv.DictReader(f))
+    header = list(got_rows[0].keys()) if got_rows else []
+    check(header[:len(KEYS) - 1] == KEYS[:-1] and "repeat" not in header,
+          "%s: configs.csv opens with the key columns less repeat: %s" % (what, header[:len(KEYS)]))
+    for col in ("repeats", "repeats_ok", "step_median_ns", "step_min_ns", "step_max_ns", "spread_rel",
+                "samples_per_s", "mem_tracked_bytes", "rss_delta_bytes", "mem_analytic_bytes", "unstable"):
+        check(col in header, "%s: configs.csv has column %s" % (what, col))
+    want = expected_configs(rows)
+    got = {(r["strategy"], int(r["micro_batch"]), int(r["iter_size"])): r for r in got_rows}
+    check(len(got_rows) == len(want) and set(got) == set(want),
+          "%s: configs.csv has %d rows, one per configuration (%d)" % (what, len(got_rows), len(want)))
+    for c, w in want.items():
+        g = got.get(c)
+        if g is None:
+            continue
+        for col in ("repeats", "repeats_ok", "unstable"):
+            check(int(g[col]) == w[col], "%s: configs.csv %s %s = %s, want %s" % (what, c, col, g[col], w[col]))
+        for col in ("step_median_ns", "step_min_ns", "step_max_ns", "spread_rel", "samples_per_s",
+                    "mem_tracked_bytes", "rss_delta_bytes", "mem_analytic_bytes"):
+            check(close(num(g[col]), w[col]), "%s: configs.csv %s %s = %r, want %r" % (what, c, col, g[col], w[col]))
+    return got, want
+
+
+def check_stability(exe, work):
+    require_gnuplot()
+    shutil.rmtree(work, ignore_errors=True)
+    d = os.path.join(work, "repeats")
+    make_stability_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0 and err.strip() == "", "report exit %d, stderr %r" % (rc, err))
+    check(os.path.join(d, "configs.csv") in out, "stdout names configs.csv: %r" % out)
+    rows = load(d)
+    got, want = check_configs_csv(d, rows, "repeats")
+    flagged = {c for c, w in want.items() if w["unstable"]}
+    check(flagged == S_UNSTABLE, "unstable computed here %s, want %s" % (sorted(flagged), sorted(S_UNSTABLE)))
+    check({c for c, g in got.items() if g["unstable"] == "1"} == S_UNSTABLE, "configs.csv flags exactly %s" %
+          sorted(S_UNSTABLE))
+    check(got[("retain", 32, 1)]["spread_rel"] == "", "one ok repeat: no spread_rel")
+    check(close(float(got[("full", 16, 1)]["step_median_ns"]), 11.5e6), "four repeats: the median of the middle two")
+    check(not [f for f in os.listdir(d) if ".tmp" in f], "no temporaries left beside configs.csv")
+
+    # summary.md and report.html: the count line, the column, the list
+    with open(os.path.join(d, "summary.md")) as f:
+        md = f.read()
+    check(re.search(r"^Repeats: 7 of 8 configurations ran ok in two or more processes; 4 unstable", md, re.M),
+          "summary.md: the count line")
+    m = re.search(r"^## Unstable configurations\n(.*?)(?=^## |\Z)", md, re.M | re.S)
+    lines = [l for l in m.group(1).split("\n") if l.startswith("|")] if m else []
+    listed = {(c[1], int(c[2].split("×")[0]), int(c[2].split("×")[1])) for c in
+              ([x.strip() for x in l.strip().strip("|").split("|")] for l in lines[2:])}
+    check(listed == S_UNSTABLE, "summary.md lists the unstable configurations: %s" % sorted(listed))
+    tp = re.search(r"^## Throughput at effective batch 32\n(.*?)(?=^## |\Z)", md, re.M | re.S)
+    tl = [[x.strip() for x in l.strip().strip("|").split("|")] for l in tp.group(1).split("\n")
+          if l.startswith("|")] if tp else []
+    check(tl and tl[0][-1] == "stability" and all(r[-1] in ("", "unstable") for r in tl[2:]) and
+          any(r[-1] == "unstable" for r in tl[2:]), "summary.md: the throughput table's stability column %s" % tl)
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    t = re.search(r'<table class="summary" id="unstable">(.*?)</table>', html, re.S)
+    check(t is not None and t.group(1).count('<tr class="bad">') == len(S_UNSTABLE),
+          "report.html lists the unstable configurations")
+    check("4 unstable" in html and "Repeats: 7 of 8 configurations" in html, "report.html: the count lines")
+    res = re.search(r'<table id="results">(.*?)</table>', html, re.S).group(1)
+    n_flag = sum(len(S_REPEATS[c][0]) for c in S_UNSTABLE)
+    check(res.count("<td>unstable</td>") == n_flag, "report.html: %d results rows of unstable configurations "
+          "marked (%d)" % (n_flag, res.count("<td>unstable</td>")))
+
+    # the throughput figures carry each configuration's repeats' range
+    data = os.path.join(d, "plots", "data")
+    for name, mincol in (("throughput_vs_micro_batch", 6), ("memory_vs_throughput", 5)):
+        with open(os.path.join(data, name + ".dat")) as f:
+            text = f.read()
+        check(text.count("samples_per_s_min samples_per_s_max") >= 2, "%s: min/max columns in each series" % name)
+        blocks = read_blocks(os.path.join(data, name + ".dat"))
+        npts = 0
+        for title, rws in blocks:
+            if title.endswith("Pareto front"):
+                continue
+            s = title.split()[-1]
+            for r in rws:
+                m_, k_ = (int(r[0]), int(r[2])) if name.startswith("throughput") else \
+                    tuple(int(x) for x in r[2].split("×"))
+                w = want[(s, m_, k_)]
+                npts += 1
+                check(close(float(r[1]), w["samples_per_s"], 1e-8) and close(float(r[mincol]), w["sps_min"], 1e-8)
+                      and close(float(r[mincol + 1]), w["sps_max"], 1e-8),
+                      "%s %s %d×%d: median, min, max samples/s %s, want %s" %
+                      (name, s, m_, k_, r[1:2] + r[mincol:mincol + 2], (w["samples_per_s"], w["sps_min"], w["sps_max"])))
+                check(w["repeats_ok"] < 2 or float(r[mincol]) < float(r[mincol + 1]),
+                      "%s %s %d×%d: a range wider than nothing" % (name, s, m_, k_))
+        check(npts == sum(1 for c, w in want.items() if c[1] * c[2] == 32 and w["repeats_ok"]),
+              "%s: a point per ok configuration at effective batch 32 (%d)" % (name, npts))
+        svg = open(os.path.join(d, "plots", name + ".svg")).read()
+        check(svg.count("<path") > 0 and os.path.getsize(os.path.join(d, "plots", name + ".png")) > 0,
+              "%s drawn" % name)
+
+    # results made before the noise and engine columns: the default noise
+    # (the configuration kept stable by its 0.05 setting is now flagged), and
+    # every key value in its own column though the first key column is gone
+    d2 = os.path.join(work, "old-columns")
+    os.makedirs(d2)
+    old_keys = [k for k in KEYS if k != "engine"]
+    with open(os.path.join(d, "steps.csv"), newline="") as f:
+        write_csv(os.path.join(d2, "steps.csv"), old_keys + ["step", "kind", "step_ns"], csv.DictReader(f))
+    write_csv(os.path.join(d2, "results.csv"), old_keys + MEASURES, rows)
+    rc, out, err = run([exe, "report", d2])
+    check(rc == 0, "old columns: exit %d %r" % (rc, err))
+    got2, want2 = check_configs_csv(d2, load(d2), "old columns")
+    check({c for c, g in got2.items() if g["unstable"] == "1"} == S_UNSTABLE | {("accumulate", 16, 2)},
+          "old columns: 0.01 applies to every configuration")
+    check(all(g["engine"] == "" and g["backend"] == "cpu" and g["seed"] == "1" for g in got2.values()),
+          "old columns: configs.csv's key cells in their columns (engine empty)")
+
 
 def main():
-    parts = {"plots": check_plots, "html": check_html, "engines": check_engines}
+    parts = {"plots": check_plots, "html": check_html, "engines": check_engines, "stability": check_stability}
     if len(sys.argv) != 4 or sys.argv[1] not in parts:
         print(__doc__, file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define KEY_MAX 8192
+#define KEY_MAX RUNDIR_KEY_MAX
 #define SEP_VALUE '\x1f'
 #define SEP_REPEAT '\x1e'
 
@@ -37,7 +37,7 @@ void rundir_canon(const char *cell, size_t len, char *out, size_t out_len)
  * separator, when with_repeat); 0 ok, -1 too long */
 static int join_key(const rundir *d, const char *const *cells, const size_t *lens, int with_repeat, char *out)
 {
-    size_t n = 0;
+    size_t n = 0, joined = 0;
     char tmp[1024];
     out[0] = '\0';
     for (size_t i = 0; i < d->n_keys; i++) {
@@ -46,7 +46,7 @@ static int join_key(const rundir *d, const char *const *cells, const size_t *len
         rundir_canon(cells[i], lens[i], tmp, sizeof tmp);
         size_t l = strlen(tmp);
         if (n + l + 2 >= KEY_MAX) return -1;
-        if (n) out[n++] = SEP_VALUE;
+        if (joined++) out[n++] = SEP_VALUE;     /* by count: a first value may be empty */
         memcpy(out + n, tmp, l);
         n += l;
         out[n] = '\0';
@@ -62,6 +62,11 @@ static int join_key(const rundir *d, const char *const *cells, const size_t *len
         out[n + l] = '\0';
     }
     return 0;
+}
+
+int rundir_row_key(const rundir *d, const char *const *cells, const size_t *lens, char *out)
+{
+    return join_key(d, cells, lens, 0, out);
 }
 
 static void collect_key_name(void *user, const char *column, const char *text, int is_text)
@@ -231,7 +236,8 @@ static int read_steps(rundir *d, const strmap *rows, char *err, size_t err_len)
         }
         if (got == 0) break;
         const char *k = csv_reader_field(&r, (size_t)kind, NULL);
-        if (strcmp(k, "timed") != 0) continue;
+        int profiled = !strcmp(k, "profiled");
+        if (strcmp(k, "timed") != 0 && !profiled) continue;
         const char *cells[RUNDIR_MAX_KEYS];
         size_t lens[RUNDIR_MAX_KEYS];
         for (size_t i = 0; i < d->n_keys; i++) {
@@ -244,10 +250,14 @@ static int read_steps(rundir *d, const strmap *rows, char *err, size_t err_len)
         }
         size_t row;
         if (!strmap_get(rows, key, &row)) {
-            d->steps_unmatched++;
+            d->steps_unmatched += !profiled;
             continue;
         }
         if (!row_ok(d, row)) continue;
+        if (profiled) {
+            d->configs[d->row_config[row]].n_profiled++;
+            continue;
+        }
         size_t len;
         const char *s = csv_reader_field(&r, (size_t)step_ns, &len);
         double ns;

@@ -25,6 +25,7 @@
 
 #define RUNDIR_MAX_KEYS 32
 #define RUNDIR_MAX_CSV_BYTES ((size_t)1 << 30)
+#define RUNDIR_KEY_MAX 8192     /* bytes of a canonical key, NUL included */
 
 typedef enum { RUNDIR_MEM_TRACKED, RUNDIR_MEM_DEVICE, RUNDIR_RSS_DELTA, RUNDIR_MEM_N } rundir_mem;
 extern const char *const rundir_mem_columns[RUNDIR_MEM_N];
@@ -40,6 +41,7 @@ typedef struct {
     double *steps;              /* timed step times (ns) of its ok repeats */
     size_t n_steps, steps_cap;
     int steps_from_results;     /* steps.csv had none: its repeats' step_median_ns instead */
+    size_t n_profiled;          /* profiled rows of steps.csv of its ok repeats (with_steps) */
     double step_median_ns;      /* medians over ok repeats; NAN when absent */
     double samples_per_s;
     double mem[RUNDIR_MEM_N];
@@ -77,6 +79,11 @@ void rundir_free(rundir *d);
 
 /* the configuration with this canonical key, or -1 */
 long rundir_find(const rundir *d, const char *key);
+/* The canonical key (as rundir_config.key) of a row of another CSV of the
+ * directory: cells[i], lens[i] are key column key_names[i]'s text ("" where
+ * that file lacks it; repeat's is ignored); out holds RUNDIR_KEY_MAX bytes.
+ * 0, or -1 when the key is longer. */
+int rundir_row_key(const rundir *d, const char *const *cells, const size_t *lens, char *out);
 /* index of key column `name` in key_names (repeat included), or -1 */
 long rundir_key_index(const rundir *d, const char *name);
 

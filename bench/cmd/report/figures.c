@@ -1,0 +1,464 @@
+/* bench/cmd/report/figures.c — each figure's data file (layout in figures.h),
+ * title and caption. Styles: retain in warm colours, accumulate in cool ones,
+ * full black; one point shape per micro-batch (filled for retain, open for
+ * accumulate). A second engine (torch) keeps its strategy's colours and draws
+ * dash-dot lines with * (retain, full) and + (accumulate) marks. */
+#include "figures.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const unsigned retain_rgb[] = {0xd55e00, 0xe69f00, 0xcc79a7, 0x8b2500, 0xb8860b, 0xa0522d};
+static const unsigned accum_rgb[] = {0x0072b2, 0x56b4e9, 0x009e73, 0x1a237e, 0x00838f, 0x5e8c31};
+static const unsigned other_rgb[] = {0x000000, 0xd55e00, 0x0072b2, 0x7f7f7f};
+static const int filled_pt[] = {7, 5, 9, 13, 11, 15};
+static const int open_pt[] = {6, 4, 8, 12, 10, 14};
+#define NSTYLE 6
+#define ENGINE_DT 4             /* gnuplot dash type of every engine but the primary: dash-dot */
+#define MAX_MB 64
+
+void figures_init(figure figs[FIG_COUNT])
+{
+    static const struct {
+        const char *name, *what, *why_empty;
+    } def[FIG_COUNT] = {
+        [FIG_MEMORY] = {"memory_vs_iter_size",
+                        "Peak memory against iter_size: retain keeps every micro-batch's activations until its "
+                        "backward, accumulate frees them after each micro-batch.",
+                        "no retain or accumulate configuration ran"},
+        [FIG_THROUGHPUT] = {"throughput_vs_micro_batch",
+                            "Throughput against micro-batch size at one effective batch, one line per strategy.",
+                            "no configuration ran ok"},
+        [FIG_PARETO] = {"memory_vs_throughput", "Peak tracked memory against throughput at one effective batch.",
+                        "no configuration ran ok with a tracked peak"},
+        [FIG_PHASES] = {"kernel_phases", "Kernel time per step, stacked by phase.",
+                        "no kernel records for the configurations of the slice"},
+        [FIG_RATIO] = {"peak_ratio", "Ratio of retain's to accumulate's peak memory against iter_size.",
+                       "no split ran ok under both retain and accumulate"},
+        [FIG_TIMELINE] = {"memory_timeline",
+                          "Live tracked bytes through one step: retain piles up every micro-batch's activations "
+                          "(F1…Fk) and releases them during the backwards (Bk…B1); accumulate returns to its base "
+                          "after each micro-batch's backward.",
+                          "memory.csv has no retain/accumulate pair of the same split"},
+    };
+    for (int i = 0; i < FIG_COUNT; i++) {
+        memset(&figs[i], 0, sizeof figs[i]);
+        figs[i].name = def[i].name;
+        figs[i].what = def[i].what;
+        figs[i].why_empty = def[i].why_empty;
+    }
+}
+
+void figures_free(figure figs[FIG_COUNT])
+{
+    for (int i = 0; i < FIG_COUNT; i++) sb_free(&figs[i].data);
+}
+
+// ----------------------------------------------------------------------------
+// styles and words shared by the figures
+
+static unsigned strategy_rgb(const char *s, int i)
+{
+    if (!strcmp(s, "retain")) return retain_rgb[i % NSTYLE];
+    if (!strcmp(s, "accumulate")) return accum_rgb[i % NSTYLE];
+    return other_rgb[strategy_rank(s)];
+}
+
+static int series_pt(const char *s, int i, int eng)
+{
+    if (eng) return !strcmp(s, "accumulate") ? 1 : 3;
+    return !strcmp(s, "accumulate") ? open_pt[i % NSTYLE] : filled_pt[i % NSTYLE];
+}
+
+static int series_dt(int eng) { return eng ? ENGINE_DT : 1; }
+
+/* a series' title: `what`, and with several engines in the results the
+ * engine before it and, where it draws RSS growth, " (RSS Δ)" after */
+static void series_title(const report *rp, char *out, size_t len, int eng, const char *what, int rss)
+{
+    if (rp->nengines > 1) snprintf(out, len, "%s %s%s", rp->engines[eng], what, rss ? " (RSS Δ)" : "");
+    else snprintf(out, len, "%s%s", what, rss ? " (RSS Δ)" : "");
+}
+
+/* a block's opening: the comment and the header line */
+static void series_open(figure *f, int *blocks, const char *title, const char *columns)
+{
+    sb_printf(&f->data, "%s# series: %s\n", (*blocks)++ ? "\n\n" : "", title);
+    sb_printf(&f->data, "%s\n", columns);
+}
+
+/* the caption's sentences on engines: their styles, and which memory
+ * figure each draws */
+static void engines_caption(const report *rp, char *out, size_t len, int lines, int mem, int rss)
+{
+    out[0] = '\0';
+    if (rp->nengines < 2) return;
+    char others[160] = "";
+    size_t n = 0;
+    for (int e = 1; e < rp->nengines && n < sizeof others; e++)
+        n += (size_t)snprintf(others + n, sizeof others - n, "%s%s", e > 1 ? ", " : "", rp->engines[e]);
+    snprintf(out, len, " Engines: %s %s; %s %s* (retain, full) and + (accumulate) marks; colours by strategy.",
+             rp->engines[0], lines ? "in solid lines with filled and open marks" : "with filled and open marks",
+             others, lines ? "in dash-dot lines with " : "with ");
+    n = strlen(out);
+    if (mem && !rss)
+        snprintf(out + n, len - n, " On a GPU, torch's memory is its allocator's peak (mem_tracked_bytes: "
+                                   "torch.cuda.max_memory_allocated, less the data).");
+    if (rss)
+        snprintf(out + n, len - n,
+                 " Series marked RSS Δ draw rss_delta_bytes (the growth of the process's peak resident set), "
+                 "since that engine tracks no bytes on the CPU: it also counts allocator caches and library "
+                 "buffers, so it is not the same figure as a tracked peak.");
+}
+
+static const char *engines_and(const report *rp, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (rp->nengines < 2) return out;
+    size_t n = (size_t)snprintf(out, len, ", %s", rp->engines[0]);
+    for (int e = 1; e < rp->nengines && n < len; e++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", e + 1 == rp->nengines ? " and " : ", ", rp->engines[e]);
+    return out;
+}
+
+static void sb_num(sbuf *b, double v)
+{
+    if (isnan(v)) sb_str(b, " NaN");
+    else sb_printf(b, " %.9g", v);
+}
+
+/* the repeats' range of samples/s: the throughput figures' last columns */
+static void sb_range(sbuf *b, const report_config *g)
+{
+    sb_num(b, g->sps_min);
+    sb_num(b, g->sps_max);
+}
+
+// ----------------------------------------------------------------------------
+// memory against iter_size, and the retain / accumulate ratio
+
+static void memory_rows(const report *rp, figure *f, const report_config *const *cf, size_t n, int s, int m,
+                        int eng)
+{
+    static const char *const strategies[] = {"retain", "accumulate"};
+    (void)rp;
+    for (size_t i = 0; i < n; i++) {
+        const report_config *g = cf[i];
+        int oom = !g->n_ok && g->n_oom;
+        double measured = oom ? NAN : g->mem_fig / MIB, analytic = g->mem[MEM_ANALYTIC];
+        sb_printf(&f->data, "%lld", g->k);
+        sb_num(&f->data, measured);
+        sb_num(&f->data, analytic / MIB);
+        sb_num(&f->data, oom ? (isnan(analytic) ? 0.0 : analytic / MIB) : NAN);
+        sb_printf(&f->data, " %d %u %d %d\n", oom, strategy_rgb(strategies[s], m), series_pt(strategies[s], m, eng),
+                  series_dt(eng));
+        f->npoints += !isnan(measured);
+    }
+}
+
+static void fig_memory(const report *rp, figure *f, long group, const report_config **buf)
+{
+    static const char *const strategies[] = {"retain", "accumulate"};
+    long groups[REPORT_MAX_ENGINES];
+    int ng = engine_groups(rp, group, groups), blocks = 0, noom = 0, any_rss = 0;
+    long long mbs[MAX_MB];
+    size_t nmb = group_micro_batches(rp, group, 1, mbs, MAX_MB);
+    for (int e = 0; e < ng; e++) {
+        int eng = report_group_rep(rp, groups[e])->eng;
+        for (int s = 0; s < 2; s++)
+            for (size_t m = 0; m < nmb; m++) {
+                size_t n = series_cfgs(rp, groups[e], strategies[s], mbs[m], buf);
+                if (!n) continue;
+                int rss = 0;
+                for (size_t i = 0; i < n; i++) {
+                    rss |= buf[i]->n_ok && buf[i]->mem_fig_rss;
+                    noom += !buf[i]->n_ok && buf[i]->n_oom;
+                }
+                any_rss |= rss;
+                char what[64], title[160], columns[256];
+                snprintf(what, sizeof what, "%s, micro-batch %lld", strategies[s], mbs[m]);
+                series_title(rp, title, sizeof title, eng, what, rss);
+                snprintf(columns, sizeof columns, "iter_size \"%s\" analytic_MiB oom_MiB is_oom rgb point dash", title);
+                series_open(f, &blocks, title, columns);
+                memory_rows(rp, f, buf, n, s, (int)m, eng);
+                f->engines |= eng > 0;
+            }
+    }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 1, any_rss);
+    const char *label = report_group_rep(rp, group)->label;
+    snprintf(f->title, sizeof f->title, "Peak %smemory vs iter_size%s: %s", any_rss ? "" : "tracked ",
+             engines_and(rp, and, sizeof and), label);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel, "peak memory (MiB): tracked; RSS growth where marked RSS Δ");
+    snprintf(f->caption, sizeof f->caption,
+             "%s Solid: the tracked high-water (mem_tracked_bytes); dashed: the analytic model "
+             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).%s",
+             f->what, noom ? "; crosses: configurations that ran out of memory, drawn at their analytic need" : "",
+             label, eng_text);
+}
+
+/* one micro-batch's ratio rows: each iter_size both ran, never RSS over a
+ * tracked peak; returns whether it drew RSS */
+static int ratio_rows(const report *rp, figure *f, int *blocks, const report_config *const *rs, size_t nr,
+                      const report_config *const *as, size_t na, int m, int eng)
+{
+    int header = 0, rss = 0;
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < na; j++) {
+            const report_config *r = rs[i], *a = as[j];
+            if (r->k != a->k || isnan(r->mem_fig) || isnan(a->mem_fig) || a->mem_fig <= 0 ||
+                r->mem_fig_rss != a->mem_fig_rss)
+                continue;
+            if (!header++) {
+                char what[64], title[160], columns[256];
+                snprintf(what, sizeof what, "micro-batch %lld", r->mb);
+                series_title(rp, title, sizeof title, eng, what, r->mem_fig_rss);
+                snprintf(columns, sizeof columns, "iter_size \"%s\" analytic_ratio rgb point dash", title);
+                series_open(f, blocks, title, columns);
+            }
+            rss |= r->mem_fig_rss;
+            double ra = r->mem[MEM_ANALYTIC], aa = a->mem[MEM_ANALYTIC];
+            sb_printf(&f->data, "%lld", r->k);
+            sb_num(&f->data, r->mem_fig / a->mem_fig);
+            sb_num(&f->data, !isnan(ra) && !isnan(aa) && aa > 0 ? ra / aa : NAN);
+            sb_printf(&f->data, " %u %d %d\n", strategy_rgb("retain", m), series_pt("retain", m, eng),
+                      series_dt(eng));
+            f->npoints++;
+            f->engines |= eng > 0;
+        }
+    return rss;
+}
+
+static void fig_ratio(const report *rp, figure *f, long group, const report_config **buf,
+                      const report_config **buf2)
+{
+    long groups[REPORT_MAX_ENGINES];
+    int ng = engine_groups(rp, group, groups), blocks = 0, any_rss = 0;
+    long long mbs[MAX_MB];
+    size_t nmb = group_micro_batches(rp, group, 1, mbs, MAX_MB);
+    for (int e = 0; e < ng; e++) {
+        int eng = report_group_rep(rp, groups[e])->eng;
+        for (size_t m = 0; m < nmb; m++) {
+            size_t nr = series_cfgs(rp, groups[e], "retain", mbs[m], buf);
+            size_t na = series_cfgs(rp, groups[e], "accumulate", mbs[m], buf2);
+            any_rss |= ratio_rows(rp, f, &blocks, buf, nr, buf2, na, (int)m, eng);
+        }
+    }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 1, any_rss);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel,
+                 "retain peak / accumulate peak (tracked bytes; RSS growth where marked RSS Δ)");
+    const char *label = report_group_rep(rp, group)->label;
+    snprintf(f->title, sizeof f->title, "Peak memory ratio retain / accumulate%s: %s",
+             engines_and(rp, and, sizeof and), label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Solid: measured tracked peaks; dashed: the analytic model. Model: %s.%s", f->what, label,
+             eng_text);
+}
+
+// ----------------------------------------------------------------------------
+// throughput: against micro-batch, and against memory (the Pareto front)
+
+static const char *const range_words =
+    " Bars: the range (min–max) of the repeats' samples/s, one value per process.";
+
+static void fig_throughput(const report *rp, figure *f, slice s, const report_config **buf)
+{
+    size_t n = slice_cfgs_all(rp, s, buf);
+    int blocks = 0;
+    for (size_t i = 0; i < n; i++) {
+        const report_config *g = buf[i];
+        if (i == 0 || g->eng != buf[i - 1]->eng || strcmp(g->strategy, buf[i - 1]->strategy)) {
+            char title[160], columns[320];
+            series_title(rp, title, sizeof title, g->eng, g->strategy, 0);
+            snprintf(columns, sizeof columns,
+                     "micro_batch \"%s\" iter_size rgb point dash samples_per_s_min samples_per_s_max", title);
+            series_open(f, &blocks, title, columns);
+        }
+        sb_printf(&f->data, "%lld", g->mb);
+        sb_num(&f->data, g->sps);
+        sb_printf(&f->data, " %lld %u %d %d", g->k, strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng),
+                  series_dt(g->eng));
+        sb_range(&f->data, g);
+        sb_str(&f->data, "\n");
+        f->npoints++;
+        f->engines |= g->eng > 0;
+    }
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 1, 0, 0);
+    const char *label = report_group_rep(rp, s.group)->label;
+    snprintf(f->title, sizeof f->title, "Throughput vs micro-batch at effective batch %lld%s: %s", s.eb,
+             engines_and(rp, and, sizeof and), label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Median over repeats of samples/s.%s Effective batch %lld, %s: the slice with the most strategies "
+             "and splits.%s",
+             f->what, range_words, s.eb, label, eng_text);
+}
+
+/* the Pareto front of the primary engine: less memory and more samples/s
+ * are better; sorted by memory (ties: faster first), each point faster than
+ * all before it */
+static void pareto_front(const report *rp, figure *f, const report_config **buf, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(buf[i]->mem_fig) && buf[i]->eng == 0) buf[m++] = buf[i];
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0; j--) {
+            const report_config *a = buf[j - 1], *b = buf[j];
+            if (a->mem_fig < b->mem_fig || (a->mem_fig == b->mem_fig && a->sps >= b->sps)) break;
+            buf[j - 1] = b;
+            buf[j] = a;
+        }
+    sb_str(&f->data, "\n\n# series: Pareto front (no other point has less memory and more samples/s)\n");
+    sb_printf(&f->data, "memory_MiB \"%s%sPareto front\" split\n", rp->nengines > 1 ? rp->engines[0] : "",
+              rp->nengines > 1 ? " " : "");
+    double best = -1;
+    for (size_t i = 0; i < m; i++) {
+        if (buf[i]->sps <= best) continue;
+        best = buf[i]->sps;
+        sb_printf(&f->data, "%.9g %.9g \"%s %lld×%lld\"\n", buf[i]->mem_fig / MIB, buf[i]->sps, buf[i]->strategy,
+                  buf[i]->mb, buf[i]->k);
+    }
+}
+
+static void fig_pareto(const report *rp, figure *f, slice s, const report_config **buf)
+{
+    size_t n = slice_cfgs_all(rp, s, buf);
+    int blocks = 0, any_rss = 0;
+    const report_config *last = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const report_config *g = buf[i];
+        if (isnan(g->mem_fig)) continue;
+        if (!last || g->eng != last->eng || strcmp(g->strategy, last->strategy)) {
+            last = g;
+            char title[160], columns[320];
+            series_title(rp, title, sizeof title, g->eng, g->strategy, g->mem_fig_rss);
+            snprintf(columns, sizeof columns, "memory_MiB \"%s\" split rgb point samples_per_s_min samples_per_s_max",
+                     title);
+            series_open(f, &blocks, title, columns);
+        }
+        any_rss |= g->mem_fig_rss;
+        sb_printf(&f->data, "%.9g %.9g \"%lld×%lld\" %u %d", g->mem_fig / MIB, g->sps, g->mb, g->k,
+                  strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng));
+        sb_range(&f->data, g);
+        sb_str(&f->data, "\n");
+        f->npoints++;
+    }
+    if (!f->npoints) return;
+    pareto_front(rp, f, buf, n);
+    char eng_text[1024], and[160];
+    engines_caption(rp, eng_text, sizeof eng_text, 0, 1, any_rss);
+    if (any_rss)
+        snprintf(f->memlabel, sizeof f->memlabel, "peak memory (MiB): tracked; RSS growth where marked RSS Δ");
+    const char *label = report_group_rep(rp, s.group)->label;
+    snprintf(f->title, sizeof f->title, "Memory vs throughput at effective batch %lld%s: %s", s.eb,
+             engines_and(rp, and, sizeof and), label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Each point is one split (micro-batch×iter_size); the line joins the Pareto front%s%s.%s "
+             "Effective batch %lld, %s.%s",
+             f->what, rp->nengines > 1 ? " of " : "", rp->nengines > 1 ? rp->engines[0] : "", range_words, s.eb,
+             label, eng_text);
+}
+
+// ----------------------------------------------------------------------------
+// kernel time by phase
+
+static void fig_phases(const report *rp, figure *f, slice s, const report_config **buf)
+{
+    /* the figure's columns, bottom of the stack first */
+    static const ops_phase stack[OPS_PHASE_COUNT] = {OPS_PHASE_FORWARD, OPS_PHASE_BACKWARD, OPS_PHASE_OPTIMIZER,
+                                                     OPS_PHASE_OTHER};
+    size_t n = slice_cfgs(rp, s, buf);
+    int per_run = 0;
+    sb_str(&f->data, "# series: time per step by phase (ms), one row per configuration\nconfiguration");
+    for (int p = 0; p < OPS_PHASE_COUNT; p++) sb_printf(&f->data, " %s", ops_phase_name(stack[p]));
+    sb_str(&f->data, "\n");
+    for (size_t i = 0; i < n; i++) {
+        const report_config *g = buf[i];
+        if (!g->has_kernels) continue;
+        double steps = g->profiled_steps > 0 ? g->profiled_steps : 1;
+        per_run |= g->profiled_steps <= 0;
+        if (!strcmp(g->strategy, "full")) sb_printf(&f->data, "\"full %lld\"", g->mb);
+        else sb_printf(&f->data, "\"%s %lld×%lld\"", g->strategy, g->mb, g->k);
+        for (int p = 0; p < OPS_PHASE_COUNT; p++) sb_printf(&f->data, " %.9g", g->kernel_ns[stack[p]] / steps * 1e-6);
+        sb_str(&f->data, "\n");
+        f->npoints++;
+    }
+    const char *label = report_group_rep(rp, s.group)->label;
+    snprintf(f->title, sizeof f->title, "Kernel time per step by phase at effective batch %lld: %s", s.eb, label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Sum of kernel (CPU: op) times per %s, from kernels.csv; effective batch %lld, %s%s%s.", f->what,
+             per_run ? "profiled run (steps.csv has no profiled steps to divide by)" : "profiled step", s.eb, label,
+             rp->nengines > 1 ? "; engine " : "", rp->nengines > 1 ? rp->engines[0] : "");
+}
+
+// ----------------------------------------------------------------------------
+// the memory timeline
+
+static const char *phase_label(char *buf, size_t len, ops_phase phase, int mb)
+{
+    if (phase == OPS_PHASE_FORWARD) snprintf(buf, len, "F%d", mb);
+    else if (phase == OPS_PHASE_BACKWARD) snprintf(buf, len, "B%d", mb);
+    else if (phase == OPS_PHASE_OPTIMIZER) snprintf(buf, len, "opt");
+    else snprintf(buf, len, "-");
+    return buf;
+}
+
+static void timeline_blocks(figure *f, const timeline *tl, const char *what, int first)
+{
+    const mem_event *v = tl->v;
+    double t_end = tl->n ? v[tl->n - 1].t_ms : 0;
+    sb_printf(&f->data, "%s# series: %s phases (start_ms end_ms phase label)\n", first ? "" : "\n\n", what);
+    sb_printf(&f->data, "start_ms \"%s phases\" phase label\n", what);
+    for (size_t i = 0; i < tl->n;) {
+        size_t j = i + 1;
+        while (j < tl->n && v[j].phase == v[i].phase && v[j].micro_batch == v[i].micro_batch) j++;
+        double t1 = j < tl->n ? v[j].t_ms : t_end;
+        char lab[32];
+        /* a label only where the span is wide enough to hold it */
+        int wide = t_end > 0 && (t1 - v[i].t_ms) / t_end > 0.025;
+        sb_printf(&f->data, "%.9g %.9g %d \"%s\"\n", v[i].t_ms, t1, (int)v[i].phase,
+                  wide ? phase_label(lab, sizeof lab, v[i].phase, v[i].micro_batch) : "-");
+        i = j;
+    }
+    sb_printf(&f->data, "\n\n# series: %s live bytes (time_ms MiB)\n", what);
+    sb_printf(&f->data, "time_ms \"%s\"\n", tl->want->strategy);
+    for (size_t i = 0; i < tl->n; i++) sb_printf(&f->data, "%.9g %.9g\n", v[i].t_ms, v[i].mib);
+    f->npoints += (int)tl->n;
+}
+
+static void fig_timeline(figure *f, const timeline tl[2])
+{
+    const report_config *r = tl[0].want;
+    for (int i = 0; i < 2; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "%s, micro-batch %lld × iter_size %lld", tl[i].want->strategy, tl[i].want->mb,
+                 tl[i].want->k);
+        timeline_blocks(f, &tl[i], what, i == 0);
+    }
+    snprintf(f->title, sizeof f->title, "Live memory through one step, micro-batch %lld × iter_size %lld: %s", r->mb,
+             r->k, r->label);
+    snprintf(f->caption, sizeof f->caption,
+             "%s Shading: forward (blue), backward (orange), optimizer (green), other (grey); from memory.csv "
+             "(one profiled step); the memory axis spans the step's own range, not from zero. %s.",
+             f->what, r->label);
+}
+
+void figures_build(const report *rp, const report_view *v, const timeline tl[2], figure figs[FIG_COUNT],
+                   const report_config **buf, const report_config **buf2)
+{
+    if (v->ra_group >= 0) {
+        fig_memory(rp, &figs[FIG_MEMORY], v->ra_group, buf);
+        fig_ratio(rp, &figs[FIG_RATIO], v->ra_group, buf, buf2);
+    }
+    if (v->sl.group >= 0) {
+        fig_throughput(rp, &figs[FIG_THROUGHPUT], v->sl, buf);
+        fig_pareto(rp, &figs[FIG_PARETO], v->sl, buf);
+        if (rp->have_kernels) fig_phases(rp, &figs[FIG_PHASES], v->sl, buf);
+    }
+    if (v->pair[0] && tl[0].n && tl[1].n) fig_timeline(&figs[FIG_TIMELINE], tl);
+}
