@@ -29,43 +29,49 @@ typedef struct {
 } key_spec;
 
 /* run's config flags in the order they appear in a configuration's argv,
- * then the aliases and the sweep's own keys */
-static const key_spec keys[] = {
-    {"backend", FOR_ALL, -1},
-    {"model", FOR_ALL, -1},
-    {"input_dim", FOR_MLP, -1},
-    {"hidden", FOR_MLP, -1},
-    {"layers", FOR_MLP, -1},
-    {"width", FOR_CNN, -1},
-    {"stages", FOR_CNN, -1},
-    {"blocks", FOR_CNN, -1},
-    {"norm", FOR_CNN, -1},
-    {"strategy", FOR_ALL, -1},
-    {"loss_norm", FOR_ALL, -1},
-    {"micro_batch", FOR_ALL, -1},
-    {"iter_size", FOR_ALL, -1},
-    {"effective_batch", FOR_ALL, -1},
-    {"optimizer", FOR_ALL, -1},
-    {"math", FOR_GPU, -1},
-    {"conv_algo", FOR_GPU, -1},
-    {"seed", FOR_ALL, -1},
-    {"mem_limit", FOR_ALL, -1},
-    {"noise", FOR_ALL, -1},
-    {"min_steps", FOR_ALL, -1},
-    {"max_steps", FOR_ALL, -1},
-    {"max_time", FOR_ALL, -1},
-    {"warmup", FOR_ALL, -1},
-    {"models", FOR_ALL, 1},
-    {"strategies", FOR_ALL, 9},
-    {"engines", FOR_SWEEP, -1},
-    {"repeat", FOR_SWEEP, -1},
-    {"timeout", FOR_SWEEP, -1},
-    {"shuffle", FOR_SWEEP, -1},
+ * then the aliases and the sweep's own keys. A run flag added to cli.c gets
+ * its id here before N_RUN_KEYS and its line in the table. */
+enum {
+    K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_STRATEGY,
+    K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_SEED, K_MEM_LIMIT, K_NOISE,
+    K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP,
+    N_RUN_KEYS,
+    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_TIMEOUT, K_SHUFFLE,
+    N_KEYS
 };
-#define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-#define N_RUN_KEYS 24           /* backend .. warmup */
-enum { K_BACKEND = 0, K_MODEL = 1, K_STRATEGY = 9, K_MICRO = 11, K_ITER = 12, K_EFFECTIVE = 13, K_SEED = 17,
-       K_ENGINES = 26, K_REPEAT, K_TIMEOUT, K_SHUFFLE };
+
+static const key_spec keys[N_KEYS] = {
+    [K_BACKEND] = {"backend", FOR_ALL, -1},
+    [K_MODEL] = {"model", FOR_ALL, -1},
+    [K_INPUT_DIM] = {"input_dim", FOR_MLP, -1},
+    [K_HIDDEN] = {"hidden", FOR_MLP, -1},
+    [K_LAYERS] = {"layers", FOR_MLP, -1},
+    [K_WIDTH] = {"width", FOR_CNN, -1},
+    [K_STAGES] = {"stages", FOR_CNN, -1},
+    [K_BLOCKS] = {"blocks", FOR_CNN, -1},
+    [K_NORM] = {"norm", FOR_CNN, -1},
+    [K_STRATEGY] = {"strategy", FOR_ALL, -1},
+    [K_LOSS_NORM] = {"loss_norm", FOR_ALL, -1},
+    [K_MICRO] = {"micro_batch", FOR_ALL, -1},
+    [K_ITER] = {"iter_size", FOR_ALL, -1},
+    [K_EFFECTIVE] = {"effective_batch", FOR_ALL, -1},
+    [K_OPTIMIZER] = {"optimizer", FOR_ALL, -1},
+    [K_MATH] = {"math", FOR_GPU, -1},
+    [K_CONV_ALGO] = {"conv_algo", FOR_GPU, -1},
+    [K_SEED] = {"seed", FOR_ALL, -1},
+    [K_MEM_LIMIT] = {"mem_limit", FOR_ALL, -1},
+    [K_NOISE] = {"noise", FOR_ALL, -1},
+    [K_MIN_STEPS] = {"min_steps", FOR_ALL, -1},
+    [K_MAX_STEPS] = {"max_steps", FOR_ALL, -1},
+    [K_MAX_TIME] = {"max_time", FOR_ALL, -1},
+    [K_WARMUP] = {"warmup", FOR_ALL, -1},
+    [K_MODELS] = {"models", FOR_ALL, K_MODEL},
+    [K_STRATEGIES] = {"strategies", FOR_ALL, K_STRATEGY},
+    [K_ENGINES] = {"engines", FOR_SWEEP, -1},
+    [K_REPEAT] = {"repeat", FOR_SWEEP, -1},
+    [K_TIMEOUT] = {"timeout", FOR_SWEEP, -1},
+    [K_SHUFFLE] = {"shuffle", FOR_SWEEP, -1},
+};
 
 static int key_base(int k) { return keys[k].alias_of >= 0 ? keys[k].alias_of : k; }
 
