@@ -575,6 +575,26 @@ def test_rounds_resume(prof, order):
     res = rows(out)
     check(len(res) == 18 and all(r["status"] == "ok" for r in res), f"18 ok rows after --resume ({len(res)})")
 
+    # fragments the merge cannot take: a malformed steps.csv (an unterminated
+    # quote) and a kernels.csv from "another build" (a renamed column) are
+    # left out with a line each, the sweep exits 1, every other row stays
+    with open(os.path.join(frag_dir, ids[0], "steps.csv"), "a", newline="") as f:
+        f.write('x,"unterminated\r\n')
+    kpath = os.path.join(frag_dir, ids[1], "kernels.csv")
+    with open(kpath, newline="") as f:
+        text = f.read()
+    with open(kpath, "w", newline="") as f:
+        f.write(text.replace(",share,", ",portion,", 1))
+    p = sweep("--resume", out, timeout=60)
+    err = p.stderr
+    key = lambda r: (r["strategy"], r["micro_batch"], r["iter_size"], r["effective_batch"], r["repeat"])
+    steps_keys = {key(r) for r in rows(out, "steps.csv")}
+    kernel_keys = {key(r) for r in rows(out, "kernels.csv")}
+    check(p.returncode == 1 and f"{ids[0]}/steps.csv:" in err and f"{ids[1]}/kernels.csv: header differs" in err
+          and err.count("left out") == 3, f"bad fragments: exit 1 (got {p.returncode}), one line each: {err!r}")
+    check(steps_keys == set(order) - {order[0]} and kernel_keys == set(order) - {order[1]}
+          and len(rows(out)) == 18, "their rows are left out, every other row kept")
+
 
 os.makedirs(work, exist_ok=True)
 {"profiles": test_profiles, "faults": test_faults, "resume": test_resume, "rounds": test_rounds}[what]()

@@ -68,6 +68,7 @@ typedef struct {
     merge_summary sum;
     csv_table head;             /* the first fragment read: its header is the file's */
     int have_head;
+    FILE *warn;
 } merge_ctx;
 
 static int same_header(const csv_table *a, const csv_table *b)
@@ -101,20 +102,21 @@ static void tally(merge_summary *sum, const csv_table *t, size_t row)
 }
 
 /* Reads one fragment's file into *t; 0 to be written, -1 skipped (absent,
- * or left out with a line on stderr). */
+ * or left out). */
 static int read_fragment(merge_ctx *m, const merge_fragment *fr, csv_table *t)
 {
     char p[4400], err[CSV_ERR_LEN];
     frag_path(fr->dir, m->name, p, sizeof p);
     if (!merge_fragment_complete(fr->dir) || !exists(p)) return -1;
     if (csv_table_read(t, p, MERGE_MAX_FRAGMENT_BYTES, err, sizeof err) != 0) {
-        fprintf(stderr, "accumbench: %s; its rows are left out\n", err);
+        if (m->warn) fprintf(m->warn, "accumbench: %s; its rows are left out\n", err);
         m->sum.n_left_out++;
         return -1;
     }
     if (m->have_head && !same_header(&m->head, t)) {
-        fprintf(stderr, "accumbench: %s: header differs from the other fragments' (made by another build?); its "
-                "rows are left out\n", p);
+        if (m->warn)
+            fprintf(m->warn, "accumbench: %s: header differs from the other fragments' (made by another build?); "
+                    "its rows are left out\n", p);
         m->sum.n_left_out++;
         csv_table_free(t);
         return -1;
@@ -145,10 +147,12 @@ static int merge_write(FILE *out, void *user)
     return 0;
 }
 
-int merge_csv(const char *out_dir, const char *name, const merge_fragment *frags, size_t n, merge_summary *summary)
+int merge_csv(const char *out_dir, const char *name, const merge_fragment *frags, size_t n, merge_summary *summary,
+              FILE *warn)
 {
     merge_ctx m;
     memset(&m, 0, sizeof m);
+    m.warn = warn;
     m.name = name;
     m.frags = frags;
     m.n = n;

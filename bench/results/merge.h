@@ -8,15 +8,18 @@
  * (run has no repeat flag; the sweep knows which repeat a fragment is).
  * Fragments are read with the strict reader (csv.h) whole before any of
  * their rows is written: one that is malformed, or whose header differs from
- * the first one's (made by another build), is left out with one line on
- * stderr. The file is written to a temporary and renamed (files.h), so a
- * reader sees the old file or the whole new one. */
+ * the first one's (made by another build), is left out, counted, and named
+ * in one line on a warnings stream when the caller gives one (a sweep
+ * rebuilds its files many times and says it once, at the end). The file
+ * is written to a temporary and renamed (files.h), so a reader sees the old
+ * file or the whole new one. */
 #ifndef ACCUMBENCH_MERGE_H
 #define ACCUMBENCH_MERGE_H
 
 #include "results.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* the files a fragment may hold, results.csv first (fragment.h) */
 #define MERGE_N_CSV 5
@@ -43,8 +46,9 @@ void merge_fragment_status(const char *dir, char *status, size_t status_len, cha
 /* Rebuilds out_dir/name from the complete fragments among frags[0..n). A
  * results.csv is always written (a header alone when no fragment is
  * complete); another file only when some complete fragment has it. summary
- * (may be NULL) is filled from the rows written. 0 ok, -1 the write failed
- * (errno set). */
-int merge_csv(const char *out_dir, const char *name, const merge_fragment *frags, size_t n, merge_summary *summary);
+ * (may be NULL) is filled from the rows written; warn (may be NULL) gets a
+ * line per fragment left out. 0 ok, -1 the write failed (errno set). */
+int merge_csv(const char *out_dir, const char *name, const merge_fragment *frags, size_t n, merge_summary *summary,
+              FILE *warn);
 
 #endif

@@ -282,15 +282,16 @@ static void rebuilder_free(rebuilder *rb)
     free(rb->dirs);
 }
 
-/* Rebuilds results.csv, and the other CSVs when big (always when summary is
- * wanted, or when the throttle allows). 0 ok, -1 a write failed. */
+/* Rebuilds results.csv, and the other CSVs when big. summary: the last
+ * rebuild, which fills it and names the fragments left out on stderr.
+ * 0 ok, -1 a write failed. */
 static int rebuild(rebuilder *rb, const sweep *s, int big, merge_summary *summary)
 {
     double t0 = clock_now_ns();
     int rc = 0, n_files = big ? MERGE_N_CSV : 1;
     for (int n = 0; n < n_files; n++) {
         merge_summary sum;
-        if (merge_csv(s->dir, merge_csv_names[n], rb->frags, (size_t)s->n_jobs, &sum) != 0) {
+        if (merge_csv(s->dir, merge_csv_names[n], rb->frags, (size_t)s->n_jobs, &sum, summary ? stderr : NULL) != 0) {
             cli_error("sweep: writing '%s/%s' failed: %s", s->dir, merge_csv_names[n], strerror(errno));
             rc = -1;
         }
