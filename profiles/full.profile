@@ -6,8 +6,9 @@
 # iter_size 1 ... 32 (powers of 2). Much of the top end does not fit and
 # gives oom rows: that boundary is part of the result.
 #
-# 1526 configurations x 2 repeats = 3052 runs, shuffled.
-# Expected duration: about 4-6 hours on one H100 (an estimate: at most 5 s of
+# 1526 configurations x 3 repeats = 4578 runs, in 3 rounds (every
+# configuration's repeat r, shuffled, before any repeat r + 1).
+# Expected duration: about 6-9 hours on one H100 (an estimate: at most 5 s of
 # timed steps per run plus setup; oom runs end in seconds; not yet measured).
 
 backend = cuda
@@ -25,7 +26,7 @@ strategies = full, retain, accumulate
 micro_batch = 4, 8, 16, 32, 64, 128, 256, 512
 iter_size = 1, 2, 4, 8, 16, 32
 
-repeat = 2
+repeat = 3
 warmup = 3
 min_steps = 10
 max_steps = 1000

@@ -18,8 +18,16 @@
   resume    SIGINT at a random point during a child run, twice, then --resume
             to the end: keys == the --dry-run set, no duplicates, rows written
             before each interrupt byte-identical afterwards.
+  rounds    repeats as rounds: --dry-run lists every repeat r of all
+            configurations before any r + 1, each round a permutation
+            seeded by the profile's seed (the same twice, another with
+            another seed, profile order with shuffle = 0); a sweep runs in
+            exactly that order; one interrupted inside round 2 keeps a prefix
+            of it, and --resume runs exactly the missing runs, in the same
+            order, leaving the kept fragments untouched. One fragment id is
+            pinned (FNV-1a of the flags: resuming older sweeps depends on it).
 
-Usage: sweep.py ACCUMBENCH WORKDIR profiles|faults|resume"""
+Usage: sweep.py ACCUMBENCH WORKDIR profiles|faults|resume|rounds"""
 import csv, io, json, os, random, shutil, signal, subprocess, sys, time
 
 bin_, work, what = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -143,6 +151,14 @@ def test_profiles():
               f"profile {name}: expands ({len(lines)} runs), rc {p.returncode}, stderr {p.stderr.strip()!r}")
         check(len(set(ids)) == len(ids) and all(len(l) == 3 and l[1] == "run" for l in lines),
               f"profile {name}: unique ids, every configuration runnable")
+        # repeats are the unit of inference (the design's Throughput and
+        # noise): >= 3 everywhere, >= 5 for nightly, >= 2 for the GPU bundle's
+        repeats = 1 + max(int(i.rsplit("-r", 1)[1]) for i in ids) if ids else 0
+        with open(os.path.join(REPO, "profiles", name + ".profile")) as f:
+            said = [l.split("=", 1)[1].split("#")[0].strip() for l in f if l.split("=", 1)[0].strip() == "repeat"]
+        need = 5 if name == "nightly" else 2 if name.startswith("gpu-") else 3
+        check(said == [str(repeats)] and repeats >= need,
+              f"profile {name}: repeat = {said} runs {repeats} repeats, at least {need}")
 
     valid = write("valid.profile", """# a valid profile: comments, blank lines, spaced lists
 backend = cpu   # trailing comment
@@ -427,7 +443,160 @@ noise = 0.000001
     check(meta["resumed"] is True and meta["interrupted"] is False and meta["end_utc"], "meta.json after resume")
 
 
+# ----------------------------------------------------------------------------
+
+ROUNDS_PROFILE = """backend = cpu
+model = mlp
+input_dim = 64
+hidden = 16
+layers = 1
+strategies = retain, accumulate
+micro_batch = 4
+iter_size = 1, 2, 4
+repeat = 3
+warmup = 1
+min_steps = 3
+max_steps = 100000
+max_time = 0.2          # every run lasts about this long: the noise target is never met
+noise = 0.000001
+"""
+
+
+def fnv1a(text):
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def order_key(id_, flags):
+    """(strategy, micro_batch, iter_size, effective_batch, repeat) of a dry-run line"""
+    return key_of_flags(id_, flags)[2:]
+
+
+def ran_order(stderr):
+    """the runs in the order they finished: the sweep's '[i/n] status  s  label' lines"""
+    import re
+    out = []
+    for line in stderr.splitlines():
+        m = re.match(r"^\[\d+/\d+\] \S+ +[\d.]+ s  mlp h\d+ (\w+) (\d+)x(\d+)=(\d+) r(\d+)$", line)
+        if m:
+            out.append(m.groups())
+    return out
+
+
+def check_rounds(order, n_configs, repeats, what):
+    """every repeat r before any r + 1, each round every configuration once"""
+    rounds = [int(k[4]) for k in order]
+    per_round = [sorted(k[:4] for k in order if k[4] == str(r)) for r in range(repeats)]
+    check(len(order) == n_configs * repeats and rounds == sorted(rounds)
+          and all(len(set(p)) == n_configs and p == per_round[0] for p in per_round),
+          f"{what}: {repeats} rounds of the {n_configs} configurations, each whole before the next: {rounds}")
+
+
+def test_rounds():
+    prof = write("rounds.profile", ROUNDS_PROFILE)
+    p, dry = dry_lines("--profile", prof)
+    order = [order_key(l[0], l[2]) for l in dry]
+    check(p.returncode == 0 and all(l[1] == "run" for l in dry), f"dry run: rc {p.returncode}")
+    check_rounds(order, 6, 3, "--dry-run")
+    check(all(l[0] == f"{fnv1a(l[2]):016x}-r{l[0].rsplit('-r', 1)[1]}" for l in dry),
+          "fragment ids are FNV-1a 64 of the flags")
+    pin = write("pin.profile", "backend = cpu\nmodel = mlp\ninput_dim = 64\nhidden = 16\nlayers = 1\n"
+                               "strategy = retain\nmicro_batch = 4\niter_size = 2\n")
+    _, pinned = dry_lines("--profile", pin)
+    check([l[0] for l in pinned] == ["cfcfa3ae94353acd-r0"],
+          f"the pinned fragment id is unchanged (older sweeps stay resumable): {pinned}")
+
+    # the shuffle: reproducible, a function of the profile's seed, off with shuffle = 0
+    _, again = dry_lines("--profile", prof)
+    check(again == dry, "two dry runs list the same order")
+    _, unshuffled = dry_lines("--profile", write("flat.profile", ROUNDS_PROFILE + "shuffle = 0\n"))
+    flat = [order_key(l[0], l[2]) for l in unshuffled]
+    check_rounds(flat, 6, 3, "shuffle = 0")
+    profile_order = [k[:4] for k in flat[:6]]
+    check(all([k[:4] for k in flat[6 * r:6 * r + 6]] == profile_order for r in range(3)),
+          "shuffle = 0: each round in profile order")
+    rounds = [[k[:4] for k in order[6 * r:6 * r + 6]] for r in range(3)]
+    check(any(r != profile_order for r in rounds) and len({tuple(r) for r in rounds}) > 1,
+          f"shuffled: the rounds are not all in profile order nor all alike: {rounds}")
+    _, other = dry_lines("--profile", write("seed2.profile", ROUNDS_PROFILE + "seed = 2\n"))
+    other_order = [order_key(l[0], l[2]) for l in other]
+    check_rounds(other_order, 6, 3, "seed = 2")
+    check(other_order != order, "another seed, another order")
+
+    # a sweep runs in the dry run's order
+    out = os.path.join(work, "rounds")
+    shutil.rmtree(out, ignore_errors=True)
+    p = sweep("--profile", prof, "--out", out, timeout=120)
+    check(p.returncode == 0 and ran_order(p.stderr) == order,
+          f"the sweep ran in the dry run's order: rc {p.returncode}, {ran_order(p.stderr)}")
+    meta = json.load(open(os.path.join(out, "meta.json")))
+    check(meta["profile"]["shuffle_seed"] == 1, f"meta.json: shuffle_seed is the profile's seed (run's default 1)")
+    check(sorted(r["repeat"] for r in rows(out)) == ["0"] * 6 + ["1"] * 6 + ["2"] * 6,
+          "results.csv: repeats 0, 1, 2 of each configuration")
+    test_rounds_resume(prof, order)
+
+
+def test_rounds_resume(prof, order):
+    out = os.path.join(work, "rounds_resume")
+    shutil.rmtree(out, ignore_errors=True)
+    frag_dir = os.path.join(out, "fragments")
+
+    def complete():
+        return {d for d in os.listdir(frag_dir) if os.path.exists(os.path.join(frag_dir, d, "results.csv"))} \
+            if os.path.isdir(frag_dir) else set()
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and len(complete()) < 8:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, se = proc.communicate(timeout=60)
+    _, dry = dry_lines("--profile", prof)
+    ids = [l[0] for l in dry]
+    kept = complete()
+    check(proc.returncode == 130 and 8 <= len(kept) < 12,
+          f"interrupted inside round 2: exit 130 (got {proc.returncode}), {len(kept)} runs kept")
+    check(kept == set(ids[:len(kept)]), "the kept runs are a prefix of the run order")
+    before = {i: open(os.path.join(frag_dir, i, "results.csv"), "rb").read() for i in kept}
+
+    p, rdry = dry_lines("--resume", out)
+    check([l[0] for l in rdry] == ids and {l[0] for l in rdry if l[1] == "done"} == kept
+          and all(l[1] == "run" for l in rdry if l[0] not in kept),
+          "--resume --dry-run: the same order, exactly the kept runs done")
+    p = sweep("--resume", out, timeout=120)
+    missing = [k for i, k in zip(ids, order) if i not in kept]
+    check(p.returncode == 0 and ran_order(p.stderr) == missing,
+          f"--resume ran exactly the missing runs, in round order: {ran_order(p.stderr)} == {missing}")
+    check(all(open(os.path.join(frag_dir, i, "results.csv"), "rb").read() == b for i, b in before.items()),
+          "the kept fragments are untouched")
+    res = rows(out)
+    check(len(res) == 18 and all(r["status"] == "ok" for r in res), f"18 ok rows after --resume ({len(res)})")
+
+    # fragments the merge cannot take: a malformed steps.csv (an unterminated
+    # quote) and a kernels.csv from "another build" (a renamed column) are
+    # left out with a line each, the sweep exits 1, every other row stays
+    with open(os.path.join(frag_dir, ids[0], "steps.csv"), "a", newline="") as f:
+        f.write('x,"unterminated\r\n')
+    kpath = os.path.join(frag_dir, ids[1], "kernels.csv")
+    with open(kpath, newline="") as f:
+        text = f.read()
+    with open(kpath, "w", newline="") as f:
+        f.write(text.replace(",share,", ",portion,", 1))
+    p = sweep("--resume", out, timeout=60)
+    err = p.stderr
+    key = lambda r: (r["strategy"], r["micro_batch"], r["iter_size"], r["effective_batch"], r["repeat"])
+    steps_keys = {key(r) for r in rows(out, "steps.csv")}
+    kernel_keys = {key(r) for r in rows(out, "kernels.csv")}
+    check(p.returncode == 1 and f"{ids[0]}/steps.csv:" in err and f"{ids[1]}/kernels.csv: header differs" in err
+          and err.count("left out") == 3, f"bad fragments: exit 1 (got {p.returncode}), one line each: {err!r}")
+    check(steps_keys == set(order) - {order[0]} and kernel_keys == set(order) - {order[1]}
+          and len(rows(out)) == 18, "their rows are left out, every other row kept")
+
+
 os.makedirs(work, exist_ok=True)
-{"profiles": test_profiles, "faults": test_faults, "resume": test_resume}[what]()
+{"profiles": test_profiles, "faults": test_faults, "resume": test_resume, "rounds": test_rounds}[what]()
 print(f"{len(failures)} failure(s)" if failures else "all passed")
 sys.exit(1 if failures else 0)

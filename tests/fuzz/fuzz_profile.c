@@ -4,12 +4,13 @@
  * profile gives "fuzz.profile:LINE: ..." (or "fuzz.profile: ...") and frees
  * everything; an accepted one holds only values within its limits, and
  * every configuration it expands to is canonical: argv NULL-terminated,
- * flags == argv joined by spaces, hash == FNV-1a of flags, no two alike,
+ * flags == argv joined by spaces, hash == hash_fnv1a of flags, no two alike,
  * and a configuration not marked skipped parses again with run's own parser
  * to the config stored beside it. Inputs holding a NUL are skipped
  * (profile_load rejects them before parsing). */
 #include "fuzz.h"
 #include "cli.h"
+#include "hash.h"
 #include "profile.h"
 
 #include <fcntl.h>
@@ -35,7 +36,7 @@ static void check_configs(const profile_config *v, int n)
             if (a % 2 == 0) FUZZ_CHECK(!strncmp(pc->argv[a], "--", 2), "argv[%d] = '%s' is not a flag", a, pc->argv[a]);
         }
         FUZZ_CHECK(pc->flags[at] == '\0', "flags longer than argv");
-        FUZZ_CHECK(pc->hash == profile_fnv1a(pc->flags), "hash");
+        FUZZ_CHECK(pc->hash == hash_fnv1a(pc->flags), "hash");
         for (int j = 0; j < i; j++) FUZZ_CHECK(strcmp(v[j].flags, pc->flags) != 0, "duplicate '%s'", pc->flags);
         if (pc->skipped) {
             FUZZ_CHECK(pc->reason[0] != '\0', "skipped without a reason");

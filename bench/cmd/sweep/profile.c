@@ -8,15 +8,14 @@
  * GroupNorm widths) is a configuration kept as skipped with run's reason. */
 #include "profile.h"
 #include "cli.h"
+#include "hash.h"
+#include "ops.h"
 #include "parse.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* more than this many combinations is certainly a mistake in a profile */
 #define PROFILE_MAX_PRODUCT 100000L
@@ -30,43 +29,49 @@ typedef struct {
 } key_spec;
 
 /* run's config flags in the order they appear in a configuration's argv,
- * then the aliases and the sweep's own keys */
-static const key_spec keys[] = {
-    {"backend", FOR_ALL, -1},
-    {"model", FOR_ALL, -1},
-    {"input_dim", FOR_MLP, -1},
-    {"hidden", FOR_MLP, -1},
-    {"layers", FOR_MLP, -1},
-    {"width", FOR_CNN, -1},
-    {"stages", FOR_CNN, -1},
-    {"blocks", FOR_CNN, -1},
-    {"norm", FOR_CNN, -1},
-    {"strategy", FOR_ALL, -1},
-    {"loss_norm", FOR_ALL, -1},
-    {"micro_batch", FOR_ALL, -1},
-    {"iter_size", FOR_ALL, -1},
-    {"effective_batch", FOR_ALL, -1},
-    {"optimizer", FOR_ALL, -1},
-    {"math", FOR_GPU, -1},
-    {"conv_algo", FOR_GPU, -1},
-    {"seed", FOR_ALL, -1},
-    {"mem_limit", FOR_ALL, -1},
-    {"noise", FOR_ALL, -1},
-    {"min_steps", FOR_ALL, -1},
-    {"max_steps", FOR_ALL, -1},
-    {"max_time", FOR_ALL, -1},
-    {"warmup", FOR_ALL, -1},
-    {"models", FOR_ALL, 1},
-    {"strategies", FOR_ALL, 9},
-    {"engines", FOR_SWEEP, -1},
-    {"repeat", FOR_SWEEP, -1},
-    {"timeout", FOR_SWEEP, -1},
-    {"shuffle", FOR_SWEEP, -1},
+ * then the aliases and the sweep's own keys. A run flag added to cli.c gets
+ * its id here before N_RUN_KEYS and its line in the table. */
+enum {
+    K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_STRATEGY,
+    K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_SEED, K_MEM_LIMIT, K_NOISE,
+    K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP,
+    N_RUN_KEYS,
+    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_TIMEOUT, K_SHUFFLE,
+    N_KEYS
 };
-#define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-#define N_RUN_KEYS 24           /* backend .. warmup */
-enum { K_BACKEND = 0, K_MODEL = 1, K_STRATEGY = 9, K_MICRO = 11, K_ITER = 12, K_EFFECTIVE = 13,
-       K_ENGINES = 26, K_REPEAT, K_TIMEOUT, K_SHUFFLE };
+
+static const key_spec keys[N_KEYS] = {
+    [K_BACKEND] = {"backend", FOR_ALL, -1},
+    [K_MODEL] = {"model", FOR_ALL, -1},
+    [K_INPUT_DIM] = {"input_dim", FOR_MLP, -1},
+    [K_HIDDEN] = {"hidden", FOR_MLP, -1},
+    [K_LAYERS] = {"layers", FOR_MLP, -1},
+    [K_WIDTH] = {"width", FOR_CNN, -1},
+    [K_STAGES] = {"stages", FOR_CNN, -1},
+    [K_BLOCKS] = {"blocks", FOR_CNN, -1},
+    [K_NORM] = {"norm", FOR_CNN, -1},
+    [K_STRATEGY] = {"strategy", FOR_ALL, -1},
+    [K_LOSS_NORM] = {"loss_norm", FOR_ALL, -1},
+    [K_MICRO] = {"micro_batch", FOR_ALL, -1},
+    [K_ITER] = {"iter_size", FOR_ALL, -1},
+    [K_EFFECTIVE] = {"effective_batch", FOR_ALL, -1},
+    [K_OPTIMIZER] = {"optimizer", FOR_ALL, -1},
+    [K_MATH] = {"math", FOR_GPU, -1},
+    [K_CONV_ALGO] = {"conv_algo", FOR_GPU, -1},
+    [K_SEED] = {"seed", FOR_ALL, -1},
+    [K_MEM_LIMIT] = {"mem_limit", FOR_ALL, -1},
+    [K_NOISE] = {"noise", FOR_ALL, -1},
+    [K_MIN_STEPS] = {"min_steps", FOR_ALL, -1},
+    [K_MAX_STEPS] = {"max_steps", FOR_ALL, -1},
+    [K_MAX_TIME] = {"max_time", FOR_ALL, -1},
+    [K_WARMUP] = {"warmup", FOR_ALL, -1},
+    [K_MODELS] = {"models", FOR_ALL, K_MODEL},
+    [K_STRATEGIES] = {"strategies", FOR_ALL, K_STRATEGY},
+    [K_ENGINES] = {"engines", FOR_SWEEP, -1},
+    [K_REPEAT] = {"repeat", FOR_SWEEP, -1},
+    [K_TIMEOUT] = {"timeout", FOR_SWEEP, -1},
+    [K_SHUFFLE] = {"shuffle", FOR_SWEEP, -1},
+};
 
 static int key_base(int k) { return keys[k].alias_of >= 0 ? keys[k].alias_of : k; }
 
@@ -78,17 +83,6 @@ static void key_flag(int k, char *flag, size_t len)
     flag[i++] = '-';
     for (; *n && i + 1 < len; n++) flag[i++] = *n == '_' ? '-' : *n;
     flag[i] = '\0';
-}
-
-uint64_t profile_fnv1a(const char *s)
-{
-    /* FNV-1a, 64-bit offset basis and prime (Fowler, Noll, Vo) */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
 }
 
 // ----------------------------------------------------------------------------
@@ -124,6 +118,18 @@ static int args_parse(const arg_list *a, run_config *c, char *err, size_t err_le
         return -1;
     }
     return 0;
+}
+
+/* The seed of the profile's first configuration: its first `seed` value,
+ * else run's default. Values were checked when parsed, so this parses. */
+static uint64_t first_seed(const profile *p)
+{
+    arg_list a = {0};
+    for (int i = 0; i < p->n_entries; i++)
+        if (p->entries[i].key == K_SEED) args_add(&a, "--seed", p->entries[i].items[0]);
+    run_config c;
+    char err[512];
+    return args_parse(&a, &c, err, sizeof err) == 0 ? c.seed : 0;
 }
 
 /* Checks one value of run key k on its own. */
@@ -216,6 +222,84 @@ fail:
     return -1;
 }
 
+/* sweep settings from their entry (its values checked) */
+static void apply_sweep_key(profile *p, const profile_entry *e)
+{
+    if (e->key == K_REPEAT) p->repeat = atoi(e->items[0]);
+    if (e->key == K_TIMEOUT) p->timeout_s = strtod(e->items[0], NULL);
+    if (e->key == K_SHUFFLE) p->shuffle = atoi(e->items[0]);
+    if (e->key == K_ENGINES) {
+        p->engines = 0;
+        for (int i = 0; i < e->n_items; i++)
+            p->engines |= strcmp(e->items[i], "torch") ? PROFILE_ENGINE_ACCUMBENCH : PROFILE_ENGINE_TORCH;
+    }
+}
+
+/* One line (comment stripped) into the next entry. line_of: by base key,
+ * 1 + the entry that gave it. */
+static int parse_line(profile *p, int *line_of, const char *path, int lineno, char *line, char *err,
+                      size_t err_len)
+{
+    char *eq = strchr(line, '=');
+    if (!eq) FAIL("expected 'key = value' (got '%.60s')", line);
+    *eq = '\0';
+    char *key = trim(line), *value = trim(eq + 1);
+    if (!*key) FAIL("expected a key before '='");
+    int k = find_key(key);
+    if (k < 0)
+        FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
+             "engines, repeat, timeout, shuffle)", key);
+    int base = key_base(k);
+    if (line_of[base]) {
+        const profile_entry *first = &p->entries[line_of[base] - 1];
+        if (strcmp(keys[first->key].name, key) != 0)
+            FAIL("%s: names the same axis as '%s' on line %d; give one of them", key, keys[first->key].name,
+                 first->line);
+        FAIL("%s: given more than once (first on line %d)", key, first->line);
+    }
+    profile_entry *e = &p->entries[p->n_entries];
+    memset(e, 0, sizeof *e);
+    e->key = k;
+    e->line = lineno;
+    if (parse_entry(e, path, lineno, key, value, err, err_len)) return -1;
+    line_of[base] = ++p->n_entries;
+    apply_sweep_key(p, e);
+    return 0;
+fail:
+    return -1;
+}
+
+static int check_product(const profile *p, const char *path, char *err, size_t err_len)
+{
+    long product = 1;
+    for (int i = 0; i < p->n_entries; i++) {
+        int lineno = p->entries[i].line;
+        if (key_base(p->entries[i].key) < N_RUN_KEYS && (product *= p->entries[i].n_items) > PROFILE_MAX_PRODUCT)
+            FAIL("%s: the lists' product exceeds %ld configurations", keys[p->entries[i].key].name,
+                 PROFILE_MAX_PRODUCT);
+    }
+    return 0;
+fail:
+    return -1;
+}
+
+/* the lines of copy (modified in place) */
+static int parse_lines(profile *p, const char *path, char *copy, char *err, size_t err_len)
+{
+    int line_of[N_KEYS] = {0}, lineno = 0;
+    for (char *next = copy; next;) {
+        char *line = next, *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl) *nl = '\0';
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        line = trim(line);
+        if (*line && parse_line(p, line_of, path, lineno, line, err, err_len)) return -1;
+    }
+    return 0;
+}
+
 int profile_parse(profile *p, const char *path, const char *name, const char *text, char *err, size_t err_len)
 {
     memset(p, 0, sizeof *p);
@@ -225,72 +309,25 @@ int profile_parse(profile *p, const char *path, const char *name, const char *te
     p->timeout_s = PROFILE_DEFAULT_TIMEOUT_S;
     p->shuffle = -1;
     p->engines = PROFILE_ENGINE_ACCUMBENCH;
-    int lineno = 0;
     size_t text_len = strlen(text);
     p->text = malloc(text_len + 1);
     p->entries = calloc(N_KEYS, sizeof *p->entries);
     char *copy = malloc(text_len + 1);
-    if (!p->text || !p->entries || !copy) FAIL("out of host memory");
-    memcpy(p->text, text, text_len + 1);
-    memcpy(copy, text, text_len + 1);
-    int line_of[N_KEYS] = {0};   /* by base key: where it was given */
-    char *next = copy;
-    while (next) {
-        char *line = next;
-        char *nl = strchr(line, '\n');
-        next = nl ? nl + 1 : NULL;
-        if (nl) *nl = '\0';
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        line = trim(line);
-        if (!*line) continue;
-        char *eq = strchr(line, '=');
-        if (!eq) FAIL("expected 'key = value' (got '%.60s')", line);
-        *eq = '\0';
-        char *key = trim(line), *value = trim(eq + 1);
-        if (!*key) FAIL("expected a key before '='");
-        int k = find_key(key);
-        if (k < 0)
-            FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
-                 "engines, repeat, timeout, shuffle)", key);
-        int base = key_base(k);
-        if (line_of[base]) {
-            if (strcmp(keys[p->entries[line_of[base] - 1].key].name, key) != 0)
-                FAIL("%s: names the same axis as '%s' on line %d; give one of them", key,
-                     keys[p->entries[line_of[base] - 1].key].name, p->entries[line_of[base] - 1].line);
-            FAIL("%s: given more than once (first on line %d)", key, p->entries[line_of[base] - 1].line);
-        }
-        profile_entry *e = &p->entries[p->n_entries];
-        memset(e, 0, sizeof *e);
-        e->key = k;
-        e->line = lineno;
-        if (parse_entry(e, path, lineno, key, value, err, err_len)) goto fail_quiet;
-        line_of[base] = ++p->n_entries;
-        if (k == K_REPEAT) p->repeat = atoi(e->items[0]);
-        if (k == K_TIMEOUT) p->timeout_s = strtod(e->items[0], NULL);
-        if (k == K_SHUFFLE) p->shuffle = atoi(e->items[0]);
-        if (k == K_ENGINES) {
-            p->engines = 0;
-            for (int i = 0; i < e->n_items; i++)
-                p->engines |= strcmp(e->items[i], "torch") ? PROFILE_ENGINE_ACCUMBENCH : PROFILE_ENGINE_TORCH;
-        }
+    int rc = -1;
+    if (!p->text || !p->entries || !copy) snprintf(err, err_len, "%s: out of host memory", path);
+    else {
+        memcpy(p->text, text, text_len + 1);
+        memcpy(copy, text, text_len + 1);
+        rc = parse_lines(p, path, copy, err, err_len) || check_product(p, path, err, err_len) ? -1 : 0;
+    }
+    free(copy);
+    if (rc) {
+        profile_free(p);
+        return -1;
     }
     if (p->shuffle < 0) p->shuffle = p->repeat > 1;
-    long product = 1;
-    for (int i = 0; i < p->n_entries; i++)
-        if (key_base(p->entries[i].key) < N_RUN_KEYS && (product *= p->entries[i].n_items) > PROFILE_MAX_PRODUCT) {
-            lineno = p->entries[i].line;
-            FAIL("%s: the lists' product exceeds %ld configurations", keys[p->entries[i].key].name,
-                 PROFILE_MAX_PRODUCT);
-        }
-    free(copy);
+    p->seed = first_seed(p);
     return 0;
-fail:
-fail_quiet:
-    free(copy);
-    profile_free(p);
-    return -1;
 }
 #undef FAIL
 
@@ -380,7 +417,11 @@ static void warn_unused(const profile *p)
         has_mlp |= !strcmp(models->items[i], "mlp");
         has_cnn |= !strcmp(models->items[i], "cnn");
     }
-    for (int i = 0; backends && i < backends->n_items; i++) gpu_possible |= strcmp(backends->items[i], "cpu") != 0;
+    /* a GPU backend: one this build lacks, or one whose tensors are not in host memory */
+    for (int i = 0; backends && i < backends->n_items; i++) {
+        const ops_backend_i *b = ops_backend_find(backends->items[i]);
+        gpu_possible |= !b || !b->host_memory;
+    }
     for (int i = 0; i < p->n_entries; i++) {
         const profile_entry *e = &p->entries[i];
         key_scope s = keys[e->key].scope;
@@ -449,7 +490,7 @@ static int expand_one(const char *const *val_all, profile_config *pc)
         pc->skipped = 1;
     }
     if (pack_args(&a, pc) != 0) return -1;
-    pc->hash = profile_fnv1a(pc->flags);
+    pc->hash = hash_fnv1a(pc->flags);
     return 0;
 }
 
@@ -505,61 +546,5 @@ oom:
     free(pc.argv);
     free(pc.flags);
     profile_configs_free(v, count);
-    return -1;
-}
-
-// ----------------------------------------------------------------------------
-// finding a profile by name
-
-static int is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-int profile_resolve(const char *arg, char *path, size_t path_len, char *name, size_t name_len, char *err,
-                    size_t err_len)
-{
-    size_t len = strlen(arg);
-    int is_path = strchr(arg, '/') || (len > 8 && !strcmp(arg + len - 8, ".profile")) || is_file(arg);
-    if (is_path) {
-        const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
-        size_t bl = strlen(base);
-        if (bl > 8 && !strcmp(base + bl - 8, ".profile")) bl -= 8;
-        snprintf(name, name_len, "%.*s", (int)bl, base);
-        snprintf(path, path_len, "%s", arg);
-        return 0;
-    }
-    if (!*arg) {
-        snprintf(err, err_len, "--profile: needs a profile name or file");
-        return -1;
-    }
-    char dirs[4][4096];
-    int n_dirs = 0;
-    const char *env = getenv("ACCUMBENCH_PROFILES");
-    if (env && *env) snprintf(dirs[n_dirs++], sizeof dirs[0], "%s", env);
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        snprintf(dirs[n_dirs++], sizeof dirs[0], "%.4000s/../profiles", exe);
-    }
-    /* the source tree the binary was built from, for build dirs elsewhere */
-    snprintf(dirs[n_dirs++], sizeof dirs[0], "%s/profiles", ACCUMBENCH_SOURCE_DIR);
-    snprintf(dirs[n_dirs++], sizeof dirs[0], "profiles");
-    char tried[4 * 4200];
-    size_t t = 0;
-    tried[0] = '\0';
-    for (int i = 0; i < n_dirs; i++) {
-        snprintf(path, path_len, "%s/%s.profile", dirs[i], arg);
-        if (is_file(path)) {
-            snprintf(name, name_len, "%s", arg);
-            return 0;
-        }
-        t += (size_t)snprintf(tried + t, sizeof tried - t, "%s%s", i ? ", " : "", dirs[i]);
-    }
-    snprintf(err, err_len, "--profile: no profile named '%s' (looked for %s.profile in %s)", arg, arg, tried);
     return -1;
 }

@@ -36,7 +36,8 @@ typedef struct {
     int n_entries;
     int repeat;                 /* runs of each configuration (1) */
     double timeout_s;           /* per configuration and repeat (600) */
-    int shuffle;                /* shuffle the run order (default: repeat > 1) */
+    int shuffle;                /* shuffle each round of repeats (default: repeat > 1) */
+    uint64_t seed;              /* the first configuration's run seed: seeds the shuffle */
     int engines;                /* PROFILE_ENGINE_* bits (accumbench when not given) */
 } profile;
 
@@ -53,7 +54,7 @@ typedef struct {
     int argc;
     char **argv;                /* argc strings and a NULL, in one allocation */
     char *flags;                /* argv joined by spaces */
-    uint64_t hash;              /* FNV-1a 64 of flags: the configuration's id */
+    uint64_t hash;              /* hash_fnv1a of flags: the configuration's id (util/hash.h) */
     run_config cfg;
     int skipped;
     char reason[512];
@@ -73,14 +74,12 @@ void profile_free(profile *p);
 int profile_expand(const profile *p, profile_config **out, int *n);
 void profile_configs_free(profile_config *v, int n);
 
-/* Finds a profile by name: $ACCUMBENCH_PROFILES/NAME.profile, else
- * <directory of the executable>/../profiles/NAME.profile, else
- * ./profiles/NAME.profile. An argument holding '/' or ending in ".profile",
- * or naming an existing file, is a path. 0 ok (path, name filled); -1 with
- * the places looked in, in err. */
+/* Finds a profile by name (profile_find.c): $ACCUMBENCH_PROFILES/NAME.profile,
+ * else <directory of the executable>/../profiles/NAME.profile, else the
+ * source tree's profiles/, else ./profiles/NAME.profile. An argument holding
+ * '/' or ending in ".profile", or naming an existing file, is a path. 0 ok
+ * (path, name filled); -1 with the places looked in, in err. */
 int profile_resolve(const char *arg, char *path, size_t path_len, char *name, size_t name_len, char *err,
                     size_t err_len);
-
-uint64_t profile_fnv1a(const char *s);
 
 #endif

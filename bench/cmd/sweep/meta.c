@@ -1,0 +1,168 @@
+/* bench/cmd/sweep/meta.c — a sweep's meta.json (the design's Outputs section):
+ * the profile and its run settings, host, CPU, git commit of the source
+ * tree, compiler, the device backend of the rows and `accumbench info
+ * --json` (run as a child, so the sweep itself never initialises CUDA),
+ * start and end time, whether it was resumed or interrupted. Written at the
+ * start (end_utc null) and again at the end, each time by rename. */
+#include "sweep.h"
+#include "files.h"
+#include "jsonread.h"
+#include "jsonwrite.h"
+#include "proc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GIT_TIMEOUT_S 10.0
+#define INFO_TIMEOUT_S 60.0             /* info opens every backend: CUDA start-up included */
+
+void sweep_utc_now(char *buf, size_t len, const char *fmt)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, fmt, &tm);
+}
+
+int sweep_meta_get(const char *meta_path, const char *field, char *out, size_t len)
+{
+    jsonr_doc d;
+    char err[256];
+    if (jsonr_read_file(&d, meta_path, err, sizeof err) != 0) return -1;
+    const char *v = jsonr_text(&d, jsonr_path(&d, field));
+    if (v) snprintf(out, len, "%s", v);
+    jsonr_free(&d);
+    return v ? 0 : -1;
+}
+
+/* a string, or null for NULL */
+static void json_str(FILE *f, const char *s)
+{
+    if (s) jsonw_string(f, s);
+    else fputs("null", f);
+}
+
+/* argv's stdout up to its first line end, or NULL when it failed */
+static char *first_line_of(char *const argv[], double timeout_s)
+{
+    proc_output r;
+    if (proc_capture(argv, timeout_s, &r) != 0) return NULL;
+    char *line = r.exit_code == 0 ? r.out : NULL;
+    if (line) {
+        line[strcspn(line, "\r\n")] = '\0';
+        r.out = NULL;
+    }
+    proc_output_free(&r);
+    return line;
+}
+
+static void cpu_model(char *cpu, size_t len)
+{
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    cpu[0] = '\0';
+    while (ci && fgets(line, sizeof line, ci))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            const char *v = strchr(line, ':') + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            snprintf(cpu, len, "%.*s", (int)strcspn(v, "\n"), v);
+            break;
+        }
+    if (ci) fclose(ci);
+}
+
+/* "git": commit and dirty flag of the tree the binary was built in (git
+ * finds it from the executable's directory); null when unknown */
+static void write_git(FILE *f, const sweep *s)
+{
+    char exe_dir[4096];
+    snprintf(exe_dir, sizeof exe_dir, "%s", s->exe);
+    if (strrchr(exe_dir, '/')) *strrchr(exe_dir, '/') = '\0';
+    char git[] = "git", dash_c[] = "-C", rev_parse[] = "rev-parse", head[] = "HEAD", status[] = "status",
+         porc[] = "--porcelain", untracked[] = "--untracked-files=no";
+    char *rev_argv[] = {git, dash_c, exe_dir, rev_parse, head, NULL};
+    char *st_argv[] = {git, dash_c, exe_dir, status, porc, untracked, NULL};
+    char *commit = first_line_of(rev_argv, GIT_TIMEOUT_S);
+    char *porcelain = commit ? first_line_of(st_argv, GIT_TIMEOUT_S) : NULL;
+    fputs(",\n  \"git\": {\"commit\": ", f);
+    json_str(f, commit && commit[0] ? commit : NULL);
+    fprintf(f, ", \"dirty\": %s}", !porcelain ? "null" : porcelain[0] ? "true" : "false");
+    free(commit);
+    free(porcelain);
+}
+
+static void write_profile(FILE *f, const sweep *s)
+{
+    fputs("  \"profile\": {\"name\": ", f);
+    json_str(f, s->prof.name);
+    fputs(", \"path\": ", f);
+    json_str(f, s->prof.path);
+    fprintf(f, ", \"configurations\": %d, \"repeat\": %d, \"runs\": %d, \"timeout_s\": %g, \"shuffle\": %d",
+            s->n_configs, s->prof.repeat, s->n_jobs, s->prof.timeout_s, s->prof.shuffle);
+    if (s->prof.shuffle) fprintf(f, ", \"shuffle_seed\": %llu", (unsigned long long)s->shuffle_seed);
+    if (s->python[0]) {
+        fputs(", \"peer_python\": ", f);
+        json_str(f, s->python);
+    }
+    fputs("}", f);
+}
+
+static void write_device(FILE *f, const sweep *s, const char *backend)
+{
+    char info_cmd[] = "info", json_flag[] = "--json";
+    char *info_argv[] = {(char *)s->exe, info_cmd, json_flag, NULL};
+    char *info = first_line_of(info_argv, INFO_TIMEOUT_S);
+    fputs(",\n  \"device\": {\"backend\": ", f);
+    json_str(f, backend && backend[0] ? backend : NULL);
+    fprintf(f, ", \"info\": %s}", info && info[0] == '{' ? info : "null");
+    free(info);
+}
+
+typedef struct {
+    const sweep *s;
+    const char *end_utc;
+    int interrupted;
+    const char *backend;
+} meta_ctx;
+
+static int write_meta(FILE *f, void *user)
+{
+    const meta_ctx *m = user;
+    char host[256] = "", cpu[256];
+    if (gethostname(host, sizeof host) != 0) host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    cpu_model(cpu, sizeof cpu);
+    fputs("{\n  \"schema_version\": 1,\n", f);
+    write_profile(f, m->s);
+    fputs(",\n  \"host\": ", f);
+    json_str(f, host[0] ? host : NULL);
+    fputs(",\n  \"cpu\": ", f);
+    json_str(f, cpu[0] ? cpu : NULL);
+    fprintf(f, ",\n  \"cpus_online\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
+    write_git(f, m->s);
+    fputs(",\n  \"compiler\": ", f);
+#ifdef __clang__
+    json_str(f, "clang " __clang_version__);
+#else
+    json_str(f, "gcc " __VERSION__);
+#endif
+    write_device(f, m->s, m->backend);
+    fputs(",\n  \"start_utc\": ", f);
+    json_str(f, m->s->start_utc);
+    fputs(",\n  \"end_utc\": ", f);
+    json_str(f, m->end_utc);
+    fprintf(f, ",\n  \"resumed\": %s,\n  \"interrupted\": %s\n}\n", m->s->resume ? "true" : "false",
+            m->interrupted ? "true" : "false");
+    return 0;
+}
+
+int sweep_meta_write(const sweep *s, const char *end_utc, int interrupted, const char *backend)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/meta.json", s->dir);
+    meta_ctx m = {s, end_utc, interrupted, backend};
+    return files_write_atomic(path, write_meta, &m);
+}
