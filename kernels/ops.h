@@ -177,7 +177,8 @@ typedef struct ops_backend_i {
     /* --- GPT-2 ops (kernels/cpu/cpu_transformer.c, kernels/cuda/cuda_transformer.cu).
      * Tokens and targets are int32 in backend memory; positions are (n, t)
      * rows of c channels. Out-of-range tokens/targets: OPS_ERR_INVALID on
-     * the CPU, NaN outputs on the GPU (a kernel cannot report). */
+     * the CPU; on the GPU (a kernel cannot report) NaN in the forward's
+     * outputs and in dlogits, and the embedding backward skips them. */
     /* out (n, t, c) = wte[tokens] + wpe[position]; wte (vocab, c), wpe (>= t, c) */
     ops_status (*embedding_fwd)(void *ctx, int n, int t, int c, int vocab, const int32_t *tokens, const float *wte,
                                 const float *wpe, float *out);
