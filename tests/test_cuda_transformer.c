@@ -212,7 +212,8 @@ static void case_embedding_bad_token(void)
     } else {
         CHECK(st == OPS_OK, "%s", ops_last_error());
         float *h = gpu_read(&out);
-        CHECK(!isnan(h[0]) && isnan(h[4]) && isnan(h[7]), "row of token 7 (vocab 5): %g %g", (double)h[4], (double)h[7]);
+        CHECK(!isnan(h[0]) && isnan(h[4]) && isnan(h[7]), "row of token 7 (vocab 5): %g %g", (double)h[4],
+              (double)h[7]);
         free(h);
     }
     ten *all[] = {&tok, &wte, &wpe, &out};
@@ -278,7 +279,8 @@ static void run_attention(int n, int t, int c, int heads)
     BOTH(ops_attention_fwd, (G, &s, qkv.g, att.g, out.g), (C, &s, qkv.c, att.c, out.c));
     cmp("attention probabilities", &att, 1e-5, 1e-4);
     cmp("attention out", &out, 1e-4, 1e-4);
-    BOTH(ops_attention_bwd, (G, &s, qkv.g, att.g, dout.g, datt.g, dqkv.g), (C, &s, qkv.c, att.c, dout.c, datt.c, dqkv.c));
+    BOTH(ops_attention_bwd, (G, &s, qkv.g, att.g, dout.g, datt.g, dqkv.g),
+         (C, &s, qkv.c, att.c, dout.c, datt.c, dqkv.c));
     cmp("attention dqkv", &dqkv, 1e-4, 1e-4);
     ten *all[] = {&qkv, &att, &out, &dout, &datt, &dqkv};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ten_free(all[i]);
@@ -301,8 +303,11 @@ static void case_gelu(void)
         const size_t n = 100003;
         ten x = ten_rand(n + off, -6, 6), dy = ten_rand(n + off, -1, 1), y = ten_nan(n + off), dx = ten_nan(n + off);
         BOTH(ops_gelu_fwd, (G, n, x.g + off, y.g + off), (C, n, x.c + off, y.c + off));
-        BOTH(ops_gelu_bwd, (G, n, x.g + off, dy.g + off, 0.0f, dx.g + off), (C, n, x.c + off, dy.c + off, 0.0f, dx.c + off));
-        BOTH(ops_gelu_bwd, (G, n, x.g + off, dy.g + off, 1.0f, dx.g + off), (C, n, x.c + off, dy.c + off, 1.0f, dx.c + off));
+        for (int rep = 0; rep < 2; rep++) { /* beta 0 over NaN, then beta 1 */
+            const float beta = rep ? 1.0f : 0.0f;
+            BOTH(ops_gelu_bwd, (G, n, x.g + off, dy.g + off, beta, dx.g + off),
+                 (C, n, x.c + off, dy.c + off, beta, dx.c + off));
+        }
         ten yv = {y.g + off, y.c + off, n}, dxv = {dx.g + off, dx.c + off, n};
         cmp("gelu y", &yv, 1e-6, 1e-6);
         cmp("gelu dx (beta 0, then 1)", &dxv, 1e-6, 1e-5);
@@ -377,7 +382,8 @@ int main(void)
     char why[256] = "";
     if (ops_open(G, side, why, sizeof why) != OPS_OK) {
         if (require) {
-            fprintf(stderr, "test_cuda_transformer: ACCUMBENCH_REQUIRE_GPU=1 but no usable GPU (%s); %d cases not run\n",
+            fprintf(stderr,
+                    "test_cuda_transformer: ACCUMBENCH_REQUIRE_GPU=1 but no usable GPU (%s); %d cases not run\n",
                     why[0] ? why : ops_last_error(), N_CASES);
             return 1;
         }

@@ -111,7 +111,8 @@ static void compare(const char *what, const float *got, const float *want, size_
         double d = fabs((double)got[i] - want[i]);
         if (!(d <= max_diff)) max_diff = d;
         if (!(d <= atol + rtol * fabs((double)want[i]))) {
-            if (bad < 3) fprintf(stderr, "  %s[%zu]: described %.9g cpu %.9g\n", what, i, (double)got[i], (double)want[i]);
+            if (bad < 3)
+                fprintf(stderr, "  %s[%zu]: described %.9g cpu %.9g\n", what, i, (double)got[i], (double)want[i]);
             bad++;
         }
     }
@@ -129,7 +130,8 @@ static void check_attention(int n, int t, int c, int heads)
     const ops_attn_shape s = {n, t, c, heads};
     const size_t nq = (size_t)n * t * 3 * c, no = (size_t)n * t * c, na = (size_t)n * heads * t * t;
     float *qkv = alloc_floats(nq, 0), *dout = alloc_floats(no, 0);
-    float *att = alloc_floats(na, 0), *out = alloc_floats(no, 0), *datt = alloc_floats(na, 0), *dqkv = alloc_floats(nq, 0);
+    float *att = alloc_floats(na, 0), *out = alloc_floats(no, 0), *datt = alloc_floats(na, 0);
+    float *dqkv = alloc_floats(nq, 0);
     float *d_att = alloc_floats(na, 1), *d_out = alloc_floats(no, 1), *d_datt = alloc_floats(na, 1);
     float *d_dqkv = alloc_floats(nq, 1);
     CHECK(ops_attention_fwd(&cpu, &s, qkv, att, out) == OPS_OK, "cpu attention_fwd: %s", ops_last_error());
@@ -236,7 +238,8 @@ static void ew_cover(size_t n, int vectorise, const cuda_limits *lim, const char
 static void ln_param_cover(int rows, int c, const cuda_limits *lim)
 {
     const cuda_ln_param_plan p = cuda_ln_param_plan_make(rows, c, lim);
-    CHECK(p.block == 32 * p.row_lanes && p.block >= 32 && p.block <= lim->max_block && p.row_lanes <= CUDA_TF_LN_ROW_LANES,
+    CHECK(p.block == 32 * p.row_lanes && p.block >= 32 && p.block <= lim->max_block &&
+              p.row_lanes <= CUDA_TF_LN_ROW_LANES,
           "ln param c=%d: block %u, %u row lanes", c, p.block, p.row_lanes);
     CHECK(p.grid <= lim->max_grid_x && (p.grid == 0) == (rows == 0 || c == 0), "ln param rows=%d c=%d: grid %u", rows,
           c, p.grid);
@@ -265,7 +268,8 @@ static void test_plans(void)
             cuda_row_plan w = cuda_tf_warp_rows_plan(rows[i], lim), b = cuda_tf_block_rows_plan(rows[i], lim);
             row_cover(&w, rows[i], 32, lim, "warp rows (layernorm, attention softmax)");
             row_cover(&b, rows[i], b.block, lim, "block rows (xent, wte backward)");
-            CHECK((b.block & (b.block - 1)) == 0 && b.block >= 32, "block rows: block %u not a power of 2 >= 32", b.block);
+            CHECK((b.block & (b.block - 1)) == 0 && b.block >= 32, "block rows: block %u not a power of 2 >= 32",
+                  b.block);
         }
         for (size_t i = 0; i < sizeof channels / sizeof channels[0]; i++) {
             ln_param_cover(1, channels[i], lim);

@@ -501,7 +501,9 @@ static void ref_attn_bwd(attn_ctx *a, double *dqkv)
                 }
                 for (int j = 0; j <= i; j++) {
                     const double ds = p[j] * (dp[j] - pdp);
-                    double *dq = dqkv + (qkv_row(a, b, i, 0, h) - a->qkv), *dk = dqkv + (qkv_row(a, b, j, 1, h) - a->qkv);
+                    /* the gradient of an element sits where the element sits in qkv */
+                    double *dq = dqkv + (qkv_row(a, b, i, 0, h) - a->qkv);
+                    double *dk = dqkv + (qkv_row(a, b, j, 1, h) - a->qkv);
                     double *dv = dqkv + (qkv_row(a, b, j, 2, h) - a->qkv);
                     for (int d = 0; d < hs; d++) {
                         dq[d] += scale * ds * qkv_row(a, b, j, 1, h)[d];
@@ -667,7 +669,8 @@ static void test_xent_case(int rows, int classes)
     snprintf(what, sizeof what, "xent rows=%d classes=%d: lse", rows, classes);
     expect_near(what, r.lse, x.lse, (size_t)rows);
     expect_near("  loss = scale * sum of row losses", &r.loss, &loss, 1);
-    if (n <= FD_MAX_PARAMS) expect_close("  reference dlogits vs central differences", g, fd_grad(ref_xent, &x, x.logits, n), n);
+    if (n <= FD_MAX_PARAMS)
+        expect_close("  reference dlogits vs central differences", g, fd_grad(ref_xent, &x, x.logits, n), n);
     expect_near("  dlogits (over NaN)", r.dlogits, g, n);
     expect_near("  dlogits in place of logits", r.in_place, g, n);
     xent_result o = xent_run(&B_other, rows, classes, logits, targets, scale);

@@ -58,7 +58,10 @@ static __device__ float tf_block_sum(float v, float *sh)
     return r;
 }
 
-static __device__ __forceinline__ float4 ld4(const float *p, size_t v) { return reinterpret_cast<const float4 *>(p)[v]; }
+static __device__ __forceinline__ float4 ld4(const float *p, size_t v)
+{
+    return reinterpret_cast<const float4 *>(p)[v];
+}
 static __device__ __forceinline__ void st4(float *p, size_t v, float4 f) { reinterpret_cast<float4 *>(p)[v] = f; }
 
 static cuda_ew_plan tf_ew_plan(const cuda_ctx *c, size_t n, const void *p0, const void *p1, const void *p2)
@@ -420,7 +423,8 @@ extern "C" ops_status cuda_attention_bwd(void *ctx, const ops_attn_shape *s, con
 
 __global__ void gelu_fwd_kernel(cuda_ew_plan p, const float *x, float *y)
 {
-    const size_t first = cuda_ew_first(blockIdx.x, blockDim.x, threadIdx.x), stride = cuda_ew_stride(gridDim.x, blockDim.x);
+    const size_t first = cuda_ew_first(blockIdx.x, blockDim.x, threadIdx.x);
+    const size_t stride = cuda_ew_stride(gridDim.x, blockDim.x);
     for (size_t v = first; v < p.n_vec; v += stride) {
         const float4 a = ld4(x, v);
         st4(y, v, make_float4(ab_gelu(a.x), ab_gelu(a.y), ab_gelu(a.z), ab_gelu(a.w)));
@@ -430,12 +434,14 @@ __global__ void gelu_fwd_kernel(cuda_ew_plan p, const float *x, float *y)
 
 __global__ void gelu_bwd_kernel(cuda_ew_plan p, const float *x, const float *dy, float beta, float *dx)
 {
-    const size_t first = cuda_ew_first(blockIdx.x, blockDim.x, threadIdx.x), stride = cuda_ew_stride(gridDim.x, blockDim.x);
+    const size_t first = cuda_ew_first(blockIdx.x, blockDim.x, threadIdx.x);
+    const size_t stride = cuda_ew_stride(gridDim.x, blockDim.x);
     for (size_t v = first; v < p.n_vec; v += stride) {
         const float4 a = ld4(x, v), g = ld4(dy, v);
         const float4 o = beta == 0.0f ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : ld4(dx, v);
-        st4(dx, v, make_float4(ab_store(beta, o.x, ab_gelu_grad(a.x, g.x)), ab_store(beta, o.y, ab_gelu_grad(a.y, g.y)),
-                               ab_store(beta, o.z, ab_gelu_grad(a.z, g.z)), ab_store(beta, o.w, ab_gelu_grad(a.w, g.w))));
+        st4(dx, v,
+            make_float4(ab_store(beta, o.x, ab_gelu_grad(a.x, g.x)), ab_store(beta, o.y, ab_gelu_grad(a.y, g.y)),
+                        ab_store(beta, o.z, ab_gelu_grad(a.z, g.z)), ab_store(beta, o.w, ab_gelu_grad(a.w, g.w))));
     }
     for (size_t i = cuda_ew_tail_begin(&p) + first; i < p.n; i += stride)
         dx[i] = ab_store(beta, beta == 0.0f ? 0.0f : dx[i], ab_gelu_grad(x[i], dy[i]));
