@@ -3,6 +3,7 @@
 #include "ops.h"
 #include "arena.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,6 +214,55 @@ ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float
 ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y) { OPS_DISPATCH(copy, n, x, y); }
 
 // ----------------------------------------------------------------------------
+// GPT-2 ops
+
+const char *ops_attn_shape_problem(const ops_attn_shape *s)
+{
+    if (s->n < 0 || s->t < 1 || s->c < 1 || s->heads < 1) return "attention: n must be >= 0, t, c, heads >= 1";
+    if (s->c % s->heads != 0) return "attention: c must be divisible by heads";
+    /* qkv's row stride 3c and a score row block t*t are int in BLAS calls */
+    if (s->c > INT_MAX / 3 || s->t > INT_MAX / s->t) return "attention: 3c or t*t over INT_MAX";
+    return NULL;
+}
+
+ops_status ops_embedding_fwd(ops_backend *b, int n, int t, int c, int vocab, const int32_t *tokens, const float *wte,
+                             const float *wpe, float *out)
+{ OPS_DISPATCH(embedding_fwd, n, t, c, vocab, tokens, wte, wpe, out); }
+
+ops_status ops_embedding_bwd(ops_backend *b, int n, int t, int c, int vocab, const int32_t *tokens,
+                             const float *dout, float *dwte, float *dwpe)
+{ OPS_DISPATCH(embedding_bwd, n, t, c, vocab, tokens, dout, dwte, dwpe); }
+
+ops_status ops_layernorm_fwd(ops_backend *b, int rows, int c, float eps, const float *x, const float *weight,
+                             const float *bias, float *y, float *save_mean, float *save_rstd)
+{ OPS_DISPATCH(layernorm_fwd, rows, c, eps, x, weight, bias, y, save_mean, save_rstd); }
+
+ops_status ops_layernorm_bwd(ops_backend *b, int rows, int c, const float *x, const float *dy, const float *weight,
+                             const float *save_mean, const float *save_rstd, float beta, float *dx, float *dweight,
+                             float *dbias)
+{ OPS_DISPATCH(layernorm_bwd, rows, c, x, dy, weight, save_mean, save_rstd, beta, dx, dweight, dbias); }
+
+ops_status ops_attention_fwd(ops_backend *b, const ops_attn_shape *s, const float *qkv, float *att, float *out)
+{ OPS_DISPATCH(attention_fwd, s, qkv, att, out); }
+
+ops_status ops_attention_bwd(ops_backend *b, const ops_attn_shape *s, const float *qkv, const float *att,
+                             const float *dout, float *datt, float *dqkv)
+{ OPS_DISPATCH(attention_bwd, s, qkv, att, dout, datt, dqkv); }
+
+ops_status ops_gelu_fwd(ops_backend *b, size_t n, const float *x, float *y) { OPS_DISPATCH(gelu_fwd, n, x, y); }
+
+ops_status ops_gelu_bwd(ops_backend *b, size_t n, const float *x, const float *dy, float beta, float *dx)
+{ OPS_DISPATCH(gelu_bwd, n, x, dy, beta, dx); }
+
+ops_status ops_xent_lse_fwd(ops_backend *b, int rows, int classes, const float *logits, const int32_t *targets,
+                            float scale, float *lse, float *loss)
+{ OPS_DISPATCH(xent_lse_fwd, rows, classes, logits, targets, scale, lse, loss); }
+
+ops_status ops_xent_lse_bwd(ops_backend *b, int rows, int classes, const float *logits, const int32_t *targets,
+                            const float *lse, float scale, float *dlogits)
+{ OPS_DISPATCH(xent_lse_bwd, rows, classes, logits, targets, lse, scale, dlogits); }
+
+// ----------------------------------------------------------------------------
 // optional slots and their defaults
 
 ops_status ops_set_math(ops_backend *b, int tf32) { return b->i->set_math ? b->i->set_math(b->ctx, tf32) : OPS_OK; }
@@ -310,6 +360,8 @@ int ops_backend_missing_slot(const ops_backend_i *i, const char **missing)
     REQUIRE(groupnorm_bwd) REQUIRE(relu_fwd) REQUIRE(relu_bwd) REQUIRE(add) REQUIRE(avgpool_fwd)
     REQUIRE(avgpool_bwd) REQUIRE(softmax_xent_fwd) REQUIRE(softmax_xent_bwd) REQUIRE(sgd_step)
     REQUIRE(adamw_step) REQUIRE(fill) REQUIRE(scale) REQUIRE(axpy) REQUIRE(copy)
+    REQUIRE(embedding_fwd) REQUIRE(embedding_bwd) REQUIRE(layernorm_fwd) REQUIRE(layernorm_bwd) REQUIRE(attention_fwd)
+    REQUIRE(attention_bwd) REQUIRE(gelu_fwd) REQUIRE(gelu_bwd) REQUIRE(xent_lse_fwd) REQUIRE(xent_lse_bwd)
 #undef REQUIRE
     *missing = NULL;
     return 0;

@@ -79,6 +79,16 @@ typedef struct {
     float momentum;     /* BatchNorm running statistics: new = (1-m)*old + m*batch */
 } ops_norm_shape;
 
+/* GPT-2 attention over qkv (n, t, 3c), the c_attn output with q, k, v
+ * side by side; `heads` heads of c/heads channels each (c % heads == 0). */
+typedef struct {
+    int n, t, c, heads;
+} ops_attn_shape;
+
+/* NULL when the ops can take s, else why not (negative or zero sizes, c not
+ * divisible by heads, a stride over INT_MAX) */
+const char *ops_attn_shape_problem(const ops_attn_shape *s);
+
 typedef struct { float lr, momentum, weight_decay; } ops_sgd_hparams;
 typedef struct { float lr, beta1, beta2, eps, weight_decay; int t; /* step, from 1 */ } ops_adamw_hparams;
 
@@ -163,6 +173,49 @@ typedef struct ops_backend_i {
     ops_status (*scale)(void *ctx, size_t n, float *x, float alpha);
     ops_status (*axpy)(void *ctx, size_t n, float alpha, const float *x, float *y);
     ops_status (*copy)(void *ctx, size_t n, const float *x, float *y);
+
+    /* --- GPT-2 ops (kernels/cpu/cpu_transformer.c, kernels/cuda/cuda_transformer.cu).
+     * Tokens and targets are int32 in backend memory; positions are (n, t)
+     * rows of c channels. Out-of-range tokens/targets: OPS_ERR_INVALID on
+     * the CPU; on the GPU (a kernel cannot report) NaN in the forward's
+     * outputs and in dlogits, and the embedding backward skips them. */
+    /* out (n, t, c) = wte[tokens] + wpe[position]; wte (vocab, c), wpe (>= t, c) */
+    ops_status (*embedding_fwd)(void *ctx, int n, int t, int c, int vocab, const int32_t *tokens, const float *wte,
+                                const float *wpe, float *out);
+    /* dwte[tokens[p]] += dout[p], dwpe[position] += dout: both parameter
+     * gradients, added into; sums in position order, bitwise repeatable */
+    ops_status (*embedding_bwd)(void *ctx, int n, int t, int c, int vocab, const int32_t *tokens, const float *dout,
+                                float *dwte, float *dwpe);
+    /* LayerNorm over each row of x (rows, c): y assigned, save_mean and
+     * save_rstd (rows) assigned, rstd = 1/sqrt(biased var + eps) */
+    ops_status (*layernorm_fwd)(void *ctx, int rows, int c, float eps, const float *x, const float *weight,
+                                const float *bias, float *y, float *save_mean, float *save_rstd);
+    /* dx blends with beta (0 assigns, 1 adds: the residual stream fans in;
+     * dx may alias dy); dweight, dbias (c) added into */
+    ops_status (*layernorm_bwd)(void *ctx, int rows, int c, const float *x, const float *dy, const float *weight,
+                                const float *save_mean, const float *save_rstd, float beta, float *dx, float *dweight,
+                                float *dbias);
+    /* causal self-attention: att (n, heads, t, t) = softmax(q k^T / sqrt(c/heads))
+     * with the mask (entries above the diagonal 0), saved; out (n, t, c) =
+     * att v, heads side by side. Both assigned. */
+    ops_status (*attention_fwd)(void *ctx, const ops_attn_shape *s, const float *qkv, float *att, float *out);
+    /* dqkv (n, t, 3c) assigned (qkv feeds attention only); datt is scratch
+     * (n, heads, t, t), overwritten */
+    ops_status (*attention_bwd)(void *ctx, const ops_attn_shape *s, const float *qkv, const float *att,
+                                const float *dout, float *datt, float *dqkv);
+    ops_status (*gelu_fwd)(void *ctx, size_t n, const float *x, float *y);
+    /* dx blends with beta, from GELU's input x */
+    ops_status (*gelu_bwd)(void *ctx, size_t n, const float *x, const float *dy, float beta, float *dx);
+    /* Cross-entropy of rows of logits (rows, classes) against targets: lse
+     * (rows) = logsumexp of each row, saved; loss (1 float) = scale *
+     * sum_r (lse_r - logits[r, target_r]), so scale = w / rows gives the
+     * weighted mean loss. Both assigned. */
+    ops_status (*xent_lse_fwd)(void *ctx, int rows, int classes, const float *logits, const int32_t *targets,
+                               float scale, float *lse, float *loss);
+    /* dlogits = scale * (softmax(logits) - onehot(target)), assigned; dlogits
+     * may alias logits (in place) */
+    ops_status (*xent_lse_bwd)(void *ctx, int rows, int classes, const float *logits, const int32_t *targets,
+                               const float *lse, float scale, float *dlogits);
 
     /* --- optional: device settings and measurement (NULL on the CPU) ----- */
     /* --math: tf32 != 0 allows TF32 in GEMMs and convolutions */
@@ -305,6 +358,25 @@ ops_status ops_fill(ops_backend *b, size_t n, float *x, float value);
 ops_status ops_scale(ops_backend *b, size_t n, float *x, float alpha);
 ops_status ops_axpy(ops_backend *b, size_t n, float alpha, const float *x, float *y);
 ops_status ops_copy(ops_backend *b, size_t n, const float *x, float *y);
+/* GPT-2 ops: see the slots */
+ops_status ops_embedding_fwd(ops_backend *b, int n, int t, int c, int vocab, const int32_t *tokens, const float *wte,
+                             const float *wpe, float *out);
+ops_status ops_embedding_bwd(ops_backend *b, int n, int t, int c, int vocab, const int32_t *tokens,
+                             const float *dout, float *dwte, float *dwpe);
+ops_status ops_layernorm_fwd(ops_backend *b, int rows, int c, float eps, const float *x, const float *weight,
+                             const float *bias, float *y, float *save_mean, float *save_rstd);
+ops_status ops_layernorm_bwd(ops_backend *b, int rows, int c, const float *x, const float *dy, const float *weight,
+                             const float *save_mean, const float *save_rstd, float beta, float *dx, float *dweight,
+                             float *dbias);
+ops_status ops_attention_fwd(ops_backend *b, const ops_attn_shape *s, const float *qkv, float *att, float *out);
+ops_status ops_attention_bwd(ops_backend *b, const ops_attn_shape *s, const float *qkv, const float *att,
+                             const float *dout, float *datt, float *dqkv);
+ops_status ops_gelu_fwd(ops_backend *b, size_t n, const float *x, float *y);
+ops_status ops_gelu_bwd(ops_backend *b, size_t n, const float *x, const float *dy, float beta, float *dx);
+ops_status ops_xent_lse_fwd(ops_backend *b, int rows, int classes, const float *logits, const int32_t *targets,
+                            float scale, float *lse, float *loss);
+ops_status ops_xent_lse_bwd(ops_backend *b, int rows, int classes, const float *logits, const int32_t *targets,
+                            const float *lse, float scale, float *dlogits);
 
 /* Optional slots: a NULL slot gives the default written beside it. */
 ops_status ops_set_math(ops_backend *b, int tf32);                        /* no-op */

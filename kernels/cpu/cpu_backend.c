@@ -13,6 +13,7 @@
 #include "cpu_backend.h"
 #include "cpu_conv.h"
 #include "cpu_pool.h"
+#include "cpu_transformer.h"
 #include "common/ops_math.h"
 
 #include <cblas.h>
@@ -646,4 +647,14 @@ const ops_backend_i cpu_backend_i = {
     .scale = cpu_scale,
     .axpy = cpu_axpy,
     .copy = cpu_copy,
+    .embedding_fwd = cpu_embedding_fwd,
+    .embedding_bwd = cpu_embedding_bwd,
+    .layernorm_fwd = cpu_layernorm_fwd,
+    .layernorm_bwd = cpu_layernorm_bwd,
+    .attention_fwd = cpu_attention_fwd,
+    .attention_bwd = cpu_attention_bwd,
+    .gelu_fwd = cpu_gelu_fwd,
+    .gelu_bwd = cpu_gelu_bwd,
+    .xent_lse_fwd = cpu_xent_lse_fwd,
+    .xent_lse_bwd = cpu_xent_lse_bwd,
 };

@@ -13,6 +13,7 @@
 #include "cuda_backend.h"
 #include "cuda_check.h"
 #include "cuda_internal.h"
+#include "cuda_transformer.h"
 #include "gemm_desc.h"
 
 #include <stdint.h>
@@ -620,6 +621,16 @@ const ops_backend_i cuda_backend_i = {
     .scale = cuda_scale,
     .axpy = cuda_axpy,
     .copy = cuda_copy,
+    .embedding_fwd = cuda_embedding_fwd,
+    .embedding_bwd = cuda_embedding_bwd,
+    .layernorm_fwd = cuda_layernorm_fwd,
+    .layernorm_bwd = cuda_layernorm_bwd,
+    .attention_fwd = cuda_attention_fwd,
+    .attention_bwd = cuda_attention_bwd,
+    .gelu_fwd = cuda_gelu_fwd,
+    .gelu_bwd = cuda_gelu_bwd,
+    .xent_lse_fwd = cuda_xent_lse_fwd,
+    .xent_lse_bwd = cuda_xent_lse_bwd,
     .set_math = cuda_set_math,
     .library_workspace_bytes = cuda_library_workspace_bytes,
     .set_library_workspace = cuda_set_library_workspace,
