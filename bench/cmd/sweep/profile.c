@@ -56,6 +56,7 @@ static const key_spec keys[] = {
     {"max_steps", FOR_ALL, -1},
     {"max_time", FOR_ALL, -1},
     {"warmup", FOR_ALL, -1},
+    {"min_time", FOR_ALL, -1},
     {"models", FOR_ALL, 1},
     {"strategies", FOR_ALL, 9},
     {"engines", FOR_SWEEP, -1},
@@ -64,9 +65,9 @@ static const key_spec keys[] = {
     {"shuffle", FOR_SWEEP, -1},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-#define N_RUN_KEYS 24           /* backend .. warmup */
+#define N_RUN_KEYS 25           /* backend .. min_time */
 enum { K_BACKEND = 0, K_MODEL = 1, K_STRATEGY = 9, K_MICRO = 11, K_ITER = 12, K_EFFECTIVE = 13,
-       K_ENGINES = 26, K_REPEAT, K_TIMEOUT, K_SHUFFLE };
+       K_ENGINES = 27, K_REPEAT, K_TIMEOUT, K_SHUFFLE };
 
 static int key_base(int k) { return keys[k].alias_of >= 0 ? keys[k].alias_of : k; }
 
