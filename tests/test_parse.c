@@ -4,6 +4,7 @@
  * here (not through the table's offsets); and run --print-config's JSON. */
 #include "check.h"
 #include "cli.h"
+#include "flags.h"
 #include "jsonread.h"
 #include "parse.h"
 #include "results.h"
@@ -134,6 +135,46 @@ static void test_every_flag(void)
           c.min_time_s);
 }
 
+/* Each table entry's field has the size its kind writes (a line pointing a
+ * double flag at an int field would corrupt the config), and --help names
+ * every flag of its command. */
+static void test_table_shape(void)
+{
+    char *text[2] = {NULL, NULL};
+    size_t len[2];
+    for (int cmd = 0; cmd < 2; cmd++) {
+        FILE *f = open_memstream(&text[cmd], &len[cmd]);
+        if (!f) return;
+        cli_usage((cli_command)cmd, f);
+        fclose(f);
+    }
+    for (size_t i = 0; i < cli_flag_count; i++) {
+        const flag_spec *f = &cli_flags[i];
+        size_t want = 0;
+        switch (f->kind) {
+        case F_INT: case F_CHOICE: case F_SWITCH: want = sizeof(int); break;
+        case F_U64: case F_SIZE: want = sizeof(uint64_t); break;
+        case F_DOUBLE: want = sizeof(double); break;
+        case F_PATH: want = sizeof(const char *); break;
+        case F_NAME:
+            for (const flag_choice *ch = f->choices; ch->name; ch++)
+                if (strlen(ch->name) + 1 > want) want = strlen(ch->name) + 1;
+            break;
+        }
+        CHECK(f->kind == F_NAME ? f->size >= want : f->size == want, "%s: field of %zu bytes, its kind writes %zu",
+              f->name, f->size, want);
+        for (int cmd = 0; cmd < 2; cmd++) {
+            char named[64];
+            snprintf(named, sizeof named, "%s ", f->name);
+            if (f->commands & (1 << cmd))
+                CHECK(text[cmd] && strstr(text[cmd], named), "%s --help does not name %s",
+                      cmd == CLI_CMD_RUN ? "run" : "verify", f->name);
+        }
+    }
+    free(text[0]);
+    free(text[1]);
+}
+
 /* bad values name their flag; flags of one command are unknown to the other */
 static void test_flag_errors(void)
 {
@@ -238,6 +279,7 @@ int main(void)
     test_ints();
     test_doubles();
     test_every_flag();
+    test_table_shape();
     test_flag_errors();
     test_print_config();
     return CHECK_DONE();

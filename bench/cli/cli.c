@@ -97,8 +97,8 @@ const flag_spec cli_flags[] = {
     {.name = "--print-config", .kind = F_SWITCH, EXT(print_config), .commands = RUN},
     {.name = "--dump", .kind = F_PATH, EXT(dump_dir), .commands = VERIFY},
 };
-const size_t cli_flag_count = sizeof cli_flags / sizeof cli_flags[0];
 #define N_FLAGS (sizeof cli_flags / sizeof cli_flags[0])
+const size_t cli_flag_count = N_FLAGS;
 
 static int flag_index(const char *name)
 {
