@@ -394,8 +394,33 @@ static void test_measured_peaks(void)
     }
 }
 
+// ----------------------------------------------------------------------------
+// the shape walker (model_*_shapes, model_gemm_descs): counts by hand
+
+static void test_shape_walker(void)
+{
+    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE};
+    ops_gemm_desc d[16];
+    /* 3 Linear layers, 5 GEMMs each, no dx for the first: 14; cap 6 writes 6 */
+    CHECK(model_gemm_descs(&mlp, 4, d, 16) == 14, "mlp GEMMs");
+    CHECK(d[0].m == 4 && d[0].n == 8 && d[0].k == 12 && d[4].m == 4 && d[4].n == 8 && d[4].k == 8,
+          "first GEMMs: y = x W^T (4x8x12), then the second layer's (4x8x8)");
+    CHECK(model_gemm_descs(&mlp, 4, d, 6) == 14, "a short buffer still counts all");
+    /* stem + 2 stages x (conv1, conv2) + one projection: 6 convs, a norm after each */
+    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP};
+    ops_conv_shape cs[8];
+    ops_norm_shape ns[8];
+    CHECK(model_conv_shapes(&cnn, 2, cs, 8) == 6, "cnn convs");
+    CHECK(cs[0].c == 3 && cs[0].k == 8 && cs[5].c == 8 && cs[5].k == 16 && cs[5].r == 1 && cs[5].stride == 2,
+          "stem 3->8, projection 8->16 1x1 stride 2");
+    CHECK(model_norm_shapes(&cnn, 2, ns, 8) == 6 && ns[5].c == 16 && ns[5].groups == 8, "cnn norms");
+    cnn.norm = NORM_NONE;
+    CHECK(model_norm_shapes(&cnn, 2, ns, 8) == 0, "norm none: no norm layers");
+}
+
 int main(void)
 {
+    test_shape_walker();
     test_analytic_tiny_mlp();
     test_order_and_live_bytes();
     test_measured_peaks();
