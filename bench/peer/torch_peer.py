@@ -253,12 +253,14 @@ class Peer:
         x = torch.from_numpy(np.concatenate(inputs)).to(self.device)
         y = torch.from_numpy(np.concatenate(targets)).to(self.device)
         self.data_bytes = x.numel() * x.element_size() + y.numel() * y.element_size()
-        if c.strategy == "full":
-            self.xs, self.ys, self.weights = [x], [y], [1.0]
-        else:
-            mbs = [int(v) for v in man["micro_batches"]]
-            self.xs, self.ys = list(torch.split(x, mbs)), list(torch.split(y, mbs))
-            self.weights = tm.loss_weights(c.loss_norm, mbs)
+        # the split accumbench derived (full: one micro-batch of the whole
+        # batch, weight 1); the dump was made with it
+        mbs = c.micro_batches
+        if [int(v) for v in man["micro_batches"]] != mbs:
+            raise RunError(EXIT_CHECK, f"the dump's micro-batches {man['micro_batches']} are not the "
+                                       f"configuration's {mbs}")
+        self.xs, self.ys = list(torch.split(x, mbs)), list(torch.split(y, mbs))
+        self.weights = tm.loss_weights(c.loss_norm, mbs)
         self.n_params = sum(a.size for a in params)
 
     def build(self):
