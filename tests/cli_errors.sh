@@ -122,6 +122,14 @@ bad '--min-steps' run --min-steps 0
 bad '--max-steps|--min-steps' run --max-steps 5 --min-steps 10
 bad '--max-time' run --max-time 0
 bad '--warmup' run --warmup -1
+bad '--min-time' run --min-time -0.5
+bad '--min-time' run --min-time x
+bad '--min-time' verify --min-time 1
+
+# --- --print-config: bad flags are still bad input ------------------------------
+bad '--micro-batch' run --micro-batch 0 --print-config --json
+bad '--iter-size|--effective-batch' run --print-config --json --effective-batch 10 --micro-batch 4 --iter-size 2
+bad '--print-config' verify --print-config
 
 # --- model shape ----------------------------------------------------------------
 # out-of-range values are refused whatever the model (run: the default mlp
@@ -149,6 +157,8 @@ good --help
 good run --help
 good verify --help
 good info
+good run --print-config --json
+good run --model cnn --norm group --width 8 --min-time 0 --print-config
 
 # --- just inside the limits: not bad input --------------------------------------
 small="--backend cpu --model cnn --blocks 1"

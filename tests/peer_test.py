@@ -21,6 +21,10 @@ Usage: peer_test.py ACCUMBENCH WORKDIR   (run with the Python that has torch)
     flag.
 (e) `accumbench sweep` with engines = accumbench, torch: every configuration
     once per engine, the torch rows with grad_rel_err within 1e-4.
+(f) configuration from accumbench: the peer reads the config accumbench's
+    --print-config prints, and follows --min-time: with a loose --noise the
+    run stops by noise at the first timed step that completes --min-time
+    seconds (from its steps.csv).
 Missing torch or numpy is a failure, never a skip."""
 import csv
 import json
@@ -353,6 +357,9 @@ BAD = [
     (["--seed", "1", "--seed", "2"], "--seed"),
     (["--warmup"], "--warmup"),
     (["--accumbench", "/nonexistent/accumbench"], "--accumbench"),
+    (["--min-time", "-1"], "--min-time"),
+    (["--dump-backend", "tpu"], "--dump-backend"),
+    (["--dump-backend"], "--dump-backend"),
 ]
 
 
@@ -364,6 +371,36 @@ def test_bad_input(bin_):
         check(p.returncode == 2 and not p.stdout and len(lines) == 1 and lines[0].startswith("torch_peer: ")
               and flag in lines[0],
               f"run {' '.join(args)}: exit {p.returncode}, stderr {lines[:2]}")
+
+
+# --- (f) configuration from accumbench, --min-time ---------------------------------
+
+def test_config_and_min_time(bin_, work):
+    flags = "--backend cpu --model mlp --input-dim 256 --hidden 64 --layers 2 --micro-batch 8 --iter-size 2"
+    min_time = 0.3
+    out = os.path.join(work, "out-min-time")
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    p, dt = peer("run", *flags.split(), "--warmup", "1", "--noise", "0.5", "--min-time", str(min_time),
+                 "--max-steps", "100000", "--max-time", "60", "--out", out, "--accumbench", bin_)
+    try:
+        _, res = read_csv(os.path.join(out, "results.csv"))
+        _, steps = read_csv(os.path.join(out, "steps.csv"))
+    except OSError as e:
+        check(False, f"--min-time run: {e} (exit {p.returncode}): {p.stderr}")
+        return
+    row = dict(zip(res[0], res[1]))
+    a, _ = sh([bin_, "run"] + flags.split() + ["--print-config"])
+    key = json.loads(a.stdout)["key_columns"] if a.returncode == 0 else []
+    check(len(key) > 15 and all(row[k] == str(json.loads(a.stdout)["row"][k]) for k in key
+                                if k not in ("engine", "backend", "repeat") and row[k] != ""),
+          f"the peer's key columns are the configuration accumbench --print-config derives ({len(key)} columns)")
+    col = steps[0].index("step_ns")
+    timed = [float(r[col]) * 1e-9 for r in steps[1:] if r[steps[0].index("kind")] == "timed"]
+    check(row["stop_reason"] == "noise" and len(timed) == int(row["steps_timed"]) and
+          sum(timed) >= min_time > sum(timed[:-1]),
+          f"--min-time {min_time}: stopped by {row['stop_reason']} after {len(timed)} steps, {sum(timed):.3f} s timed "
+          f"({sum(timed[:-1]):.3f} s before the last; {dt:.1f} s in all)")
 
 
 def main():
@@ -381,6 +418,8 @@ def main():
     test_outputs(bin_, work)
     print("== (b) memory")
     test_memory(bin_)
+    print("== (f) configuration from accumbench, --min-time")
+    test_config_and_min_time(bin_, work)
     print("== (e) sweep with engines = accumbench, torch")
     test_sweep(bin_, work)
     print(f"\npeer_test: {'all ok' if not failures else f'{len(failures)} FAILED'} "

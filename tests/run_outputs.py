@@ -67,5 +67,19 @@ for strategy in ("retain", "accumulate"):
         peaks = [max(by_mb[("backward", i)] + by_mb[("forward", i)]) for i in range(1, K + 1)]
         check(len(set(peaks)) == 1 and peak == peaks[0], f"accumulate: the same peak in every micro-batch {peaks}")
 
+# --min-time: with a loose --noise the median is settled long before, so the
+# run stops by noise at the first timed step that completes --min-time seconds
+MIN_TIME = 0.2
+out = os.path.join(work, "min-time")
+subprocess.run([bin_, "run", "--backend", "cpu", "--out", out, "--warmup", "1", "--noise", "0.5", "--min-time",
+                str(MIN_TIME), "--max-steps", "1000000", "--max-time", "60", "--model", "mlp", "--input-dim", "256",
+                "--hidden", "64", "--layers", "2", "--micro-batch", "8"], check=True, stdout=subprocess.DEVNULL)
+row = list(csv.DictReader(open(os.path.join(out, "results.csv"), newline="")))[0]
+timed = [float(s["step_ns"]) * 1e-9 for s in csv.DictReader(open(os.path.join(out, "steps.csv"), newline=""))
+         if s["kind"] == "timed"]
+check(row["stop_reason"] == "noise" and len(timed) == int(row["steps_timed"]) and sum(timed) >= MIN_TIME > sum(timed[:-1]),
+      f"--min-time {MIN_TIME}: stopped by {row['stop_reason']} after {len(timed)} steps, {sum(timed):.3f} s timed "
+      f"({sum(timed[:-1]):.3f} s before the last)")
+
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)

@@ -206,7 +206,7 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
     # every config flag run takes is a profile key (run --help lists them)
     import re
     helptext = subprocess.run([bin_, "run", "--help"], capture_output=True, text=True).stdout
-    not_config = {"help", "json", "kernels", "out"}
+    not_config = {"help", "json", "kernels", "out", "print-config"}
     flags = sorted(set(re.findall(r"--([a-z][a-z-]*)", helptext)) - not_config)
     unknown = []
     for fl in flags:

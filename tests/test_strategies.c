@@ -45,8 +45,37 @@ static int grads_of(const char *flags, ops_backend *b, engine *e, float *grads[3
     size_t pf = e->m.param_floats;
     for (int s = 0; s < 3; s++) {
         grads[s] = malloc(pf * sizeof(float));
-        if (engine_step(e, all3[s], 0) != OPS_OK) return -1;
-        ops_download(b, grads[s], e->st.grads, pf * sizeof(float));
+        if (!grads[s] || engine_step(e, all3[s], 0) != OPS_OK ||
+            ops_download(b, grads[s], e->st.grads, pf * sizeof(float)) != OPS_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *status_text(ops_status st)
+{
+    return st == OPS_ERR_OOM ? "out of memory" : st == OPS_ERR_INVALID ? "invalid arguments" : ops_last_error();
+}
+
+/* Opens the CPU backend and an engine for c prepared for strategy s; 0 ok,
+ * else -1 after a failed CHECK naming the step and its status, so a setup
+ * failure is reported as one, not as a wrong number later. On failure
+ * nothing is left open. */
+static int open_prepared(const run_config *c, strategy_kind s, ops_backend *b, engine *e, const char *what)
+{
+    char why[256];
+    ops_status st = ops_open(b, "cpu", why, sizeof why);
+    if (st != OPS_OK) {
+        CHECK(0, "%s: ops_open(cpu) failed: %s", what, why);
+        return -1;
+    }
+    st = engine_open(e, c, b);
+    if (st == OPS_OK) st = engine_prepare(e, &s, 1);
+    if (st != OPS_OK) {
+        CHECK(0, "%s: engine setup failed: %s", what, status_text(st));
+        engine_close(e);
+        ops_close(b);
+        return -1;
     }
     return 0;
 }
@@ -222,19 +251,27 @@ static void test_order_and_live_bytes(void)
     const char *model = "--model cnn --width 8 --stages 2 --blocks 1 --norm group --micro-batch 2 --iter-size 3";
     for (size_t i = 0; i < 3; i++) {
         run_config c;
-        config_from(model, &c);
+        if (config_from(model, &c) != 0) {
+            CHECK(0, "%s: bad test flags", cases[i].strategy);
+            continue;
+        }
         c.strategy = i == 0 ? STRATEGY_FULL : i == 1 ? STRATEGY_RETAIN : STRATEGY_ACCUMULATE;
         ops_backend b;
         engine e;
-        char why[256];
-        ops_open(&b, "cpu", why, sizeof why);
-        engine_open(&e, &c, &b);
         strategy_kind s = c.strategy;
-        CHECK(engine_prepare(&e, &s, 1) == OPS_OK, "prepare %s", cases[i].strategy);
+        if (open_prepared(&c, s, &b, &e, cases[i].strategy) != 0) continue;
         size_t base = b.arena.live_bytes;
         trace *t = calloc(1, sizeof *t);
-        b.observer = (ops_observer){t, on_op, NULL, on_mem};
-        CHECK(engine_step(&e, s, 1) == OPS_OK, "step %s", cases[i].strategy);
+        ops_status st = t ? OPS_OK : OPS_ERR_OOM;
+        if (t) b.observer = (ops_observer){t, on_op, NULL, on_mem};
+        if (st == OPS_OK) st = engine_step(&e, s, 1);
+        if (st != OPS_OK) {
+            CHECK(0, "%s: step failed: %s", cases[i].strategy, status_text(st));
+            free(t);
+            engine_close(&e);
+            ops_close(&b);
+            continue;
+        }
         char got[512];
         seq_string(t, got, sizeof got);
         printf("%-10s order: %s\n", cases[i].strategy, got);
@@ -259,21 +296,28 @@ static void test_order_and_live_bytes(void)
 // ----------------------------------------------------------------------------
 // memory: analytic model by hand, and measured peaks against it
 
+/* The tracked peak of the second step of s (the first warms up); 0, after a
+ * failed CHECK with the reason, when setup or a step fails. */
 static size_t step_peak(const char *flags, strategy_kind s, size_t *analytic, size_t *act)
 {
     run_config c;
-    config_from(flags, &c);
+    *analytic = *act = 0;
+    if (config_from(flags, &c) != 0) {
+        CHECK(0, "%s: bad test flags", flags);
+        return 0;
+    }
     c.strategy = s;
     ops_backend b;
     engine e;
-    char why[256];
-    ops_open(&b, "cpu", why, sizeof why);
-    engine_open(&e, &c, &b);
+    if (open_prepared(&c, s, &b, &e, flags) != 0) return 0;
     size_t peak = 0;
-    if (engine_prepare(&e, &s, 1) == OPS_OK && engine_step(&e, s, 1) == OPS_OK) {
+    ops_status st = engine_step(&e, s, 1);
+    if (st == OPS_OK) {
         ops_reset_high_water(&b);
-        if (engine_step(&e, s, 1) == OPS_OK) peak = b.arena.high_water_bytes;
+        st = engine_step(&e, s, 1);
     }
+    if (st == OPS_OK) peak = b.arena.high_water_bytes;
+    else CHECK(0, "%s %s: step failed: %s", flags, strategy_name(s), status_text(st));
     *analytic = e.estimate.total;
     *act = model_act_bytes(&e.m, c.micro_batch);
     engine_close(&e);
@@ -304,9 +348,11 @@ static void test_analytic_tiny_mlp(void)
         snprintf(flags, sizeof flags, "--model mlp --input-dim 4 --hidden 3 --layers 1 --micro-batch 2 --iter-size 3 %s",
                  cases[i].extra);
         run_config c;
-        config_from(flags, &c);
         model m;
-        model_build(&m, &c.model);
+        if (config_from(flags, &c) != 0 || model_build(&m, &c.model) != 0) {
+            CHECK(0, "tiny mlp %s: setup failed", flags);
+            continue;
+        }
         memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0, 0);
         CHECK(est.total == cases[i].want, "tiny mlp %s %s: analytic %zu, hand-derived %zu", strategy_name(cases[i].s),
               cases[i].extra, est.total, cases[i].want);
@@ -348,8 +394,33 @@ static void test_measured_peaks(void)
     }
 }
 
+// ----------------------------------------------------------------------------
+// the shape walker (model_*_shapes, model_gemm_descs): counts by hand
+
+static void test_shape_walker(void)
+{
+    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE};
+    ops_gemm_desc d[16];
+    /* 3 Linear layers, 5 GEMMs each, no dx for the first: 14; cap 6 writes 6 */
+    CHECK(model_gemm_descs(&mlp, 4, d, 16) == 14, "mlp GEMMs");
+    CHECK(d[0].m == 4 && d[0].n == 8 && d[0].k == 12 && d[4].m == 4 && d[4].n == 8 && d[4].k == 8,
+          "first GEMMs: y = x W^T (4x8x12), then the second layer's (4x8x8)");
+    CHECK(model_gemm_descs(&mlp, 4, d, 6) == 14, "a short buffer still counts all");
+    /* stem + 2 stages x (conv1, conv2) + one projection: 6 convs, a norm after each */
+    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP};
+    ops_conv_shape cs[8];
+    ops_norm_shape ns[8];
+    CHECK(model_conv_shapes(&cnn, 2, cs, 8) == 6, "cnn convs");
+    CHECK(cs[0].c == 3 && cs[0].k == 8 && cs[5].c == 8 && cs[5].k == 16 && cs[5].r == 1 && cs[5].stride == 2,
+          "stem 3->8, projection 8->16 1x1 stride 2");
+    CHECK(model_norm_shapes(&cnn, 2, ns, 8) == 6 && ns[5].c == 16 && ns[5].groups == 8, "cnn norms");
+    cnn.norm = NORM_NONE;
+    CHECK(model_norm_shapes(&cnn, 2, ns, 8) == 0, "norm none: no norm layers");
+}
+
 int main(void)
 {
+    test_shape_walker();
     test_analytic_tiny_mlp();
     test_order_and_live_bytes();
     test_measured_peaks();

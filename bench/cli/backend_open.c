@@ -2,6 +2,8 @@
 #include "backend_open.h"
 #include "cli.h"
 
+#include <stdio.h>
+
 
 int backend_open(ops_backend *b, const run_config *c)
 {
@@ -22,15 +24,21 @@ int backend_open(ops_backend *b, const run_config *c)
     return 0;
 }
 
-int backend_fail(ops_backend *b, ops_status st, const char *during)
+void backend_oom_message(const ops_backend *b, char *buf, size_t n)
 {
     const ops_arena *a = &b->arena;
+    if (!a->base) snprintf(buf, n, "out of memory: could not reserve %zu bytes", a->failed_request_bytes);
+    else
+        snprintf(buf, n, "out of memory: asked %zu bytes with %zu in use (cap %zu)", a->failed_request_bytes,
+                 a->failed_live_bytes, a->cap_bytes);
+}
+
+int backend_fail(ops_backend *b, ops_status st, const char *during)
+{
     if (st == OPS_ERR_OOM) {
-        if (!a->base)
-            cli_error("out of memory %s: could not reserve %zu bytes", during, a->failed_request_bytes);
-        else
-            cli_error("out of memory %s: asked %zu bytes with %zu in use (cap %zu bytes)", during,
-                      a->failed_request_bytes, a->failed_live_bytes, a->cap_bytes);
+        char msg[256];
+        backend_oom_message(b, msg, sizeof msg);
+        cli_error("%s %s", msg, during);
         return CLI_EXIT_OOM;
     }
     cli_error("backend error %s: %s", during, ops_last_error()[0] ? ops_last_error() : "unknown");

@@ -8,7 +8,12 @@
 
 /* 0 ok, else the exit status after printing the reason */
 int backend_open(ops_backend *b, const run_config *c);
-/* exit status for a failed engine call: 3 for OOM (message printed), 1 otherwise */
+/* The one out-of-memory message, for stderr (exit 3) and a results row's
+ * error: "out of memory: asked A bytes with L in use (cap C)", or "out of
+ * memory: could not reserve A bytes" when the reservation itself failed. */
+void backend_oom_message(const ops_backend *b, char *buf, size_t n);
+/* exit status for a failed engine call: 3 for OOM, 1 otherwise; prints the
+ * reason and `during` (e.g. "in a profiled step") */
 int backend_fail(ops_backend *b, ops_status st, const char *during);
 
 #endif

@@ -1,15 +1,23 @@
-/* bench/cli/cli.c — the config flags of run and verify: a table of flags, each
- * parsed strictly and given at most once, then the split derived and the
- * model validated for the batch sizes that will run. */
+/* bench/cli/cli.c — the config flags of run and verify. One table names each
+ * flag, what it accepts and the field it sets (offsetof into run_config or
+ * cli_extras), so a flag is one table line plus its field; the parser, the
+ * usage check and --print-config walk that table. Each flag is parsed
+ * strictly and given at most once; then one finishing step derives the split
+ * (--micro-batch, --iter-size, --effective-batch) and checks what single
+ * flags cannot, including the model at the batch sizes that will run. */
 #include "cli.h"
+#include "flags.h"
 #include "parse.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #define MAX_MICRO_BATCH 65536
 #define MAX_ITER_SIZE 65536
 #define MAX_EFFECTIVE_BATCH (1 << 22)
+/* nvbench's --min-time default: timed seconds before the noise test may stop */
+#define DEFAULT_MIN_TIME_S 0.5
 
 void cli_defaults(run_config *c)
 {
@@ -24,124 +32,164 @@ void cli_defaults(run_config *c)
     c->seed = 1;
     c->noise = 0.01;
     c->min_steps = 10;
+    c->min_time_s = DEFAULT_MIN_TIME_S;
     c->max_steps = 1000;
     c->max_time_s = 30.0;
     c->warmup = 3;
 }
 
 // ----------------------------------------------------------------------------
+// the flag table
 
-typedef enum { F_INT, F_CHOICE, F_SIZE, F_DOUBLE, F_U64, F_BOOL, F_PATH } flag_type;
+/* F_CHOICE stores an int into enum fields */
+_Static_assert(sizeof(model_kind) == sizeof(int) && sizeof(norm_kind) == sizeof(int) &&
+                   sizeof(strategy_kind) == sizeof(int) && sizeof(loss_norm_kind) == sizeof(int) &&
+                   sizeof(optimizer_kind) == sizeof(int),
+               "enum fields must be int-sized");
 
-typedef struct {
-    const char *name;
-    flag_type type;
-    long lo, hi;                /* F_INT range */
-    const char *choices;        /* F_CHOICE: "a|b|c" */
-    int commands;               /* bit per cli_command */
-} flag_spec;
-
+#define CFG(f) .place = IN_CONFIG, .offset = offsetof(run_config, f), .size = sizeof(((run_config *)0)->f)
+#define EXT(f) .place = IN_EXTRAS, .offset = offsetof(cli_extras, f), .size = sizeof(((cli_extras *)0)->f)
 #define RUN (1 << CLI_CMD_RUN)
 #define VERIFY (1 << CLI_CMD_VERIFY)
 #define BOTH (RUN | VERIFY)
 
-static const flag_spec flags[] = {
-    {"--backend", F_CHOICE, 0, 0, "auto|cpu|cuda", BOTH},
-    {"--model", F_CHOICE, 0, 0, "mlp|cnn", BOTH},
-    {"--input-dim", F_INT, 1, 1 << 20, NULL, BOTH},
-    {"--hidden", F_INT, 1, 1 << 16, NULL, BOTH},
-    {"--layers", F_INT, 1, 64, NULL, BOTH},
-    {"--width", F_INT, 1, 1024, NULL, BOTH},
-    {"--stages", F_INT, 1, 6, NULL, BOTH},
-    {"--blocks", F_INT, 1, 32, NULL, BOTH},
-    {"--norm", F_CHOICE, 0, 0, "batch|group|none", BOTH},
-    {"--strategy", F_CHOICE, 0, 0, "full|retain|accumulate", RUN},
-    {"--loss-norm", F_CHOICE, 0, 0, "mean|global|sum", BOTH},
-    {"--micro-batch", F_INT, 1, MAX_MICRO_BATCH, NULL, BOTH},
-    {"--iter-size", F_INT, 1, MAX_ITER_SIZE, NULL, BOTH},
-    {"--effective-batch", F_INT, 1, MAX_EFFECTIVE_BATCH, NULL, BOTH},
-    {"--optimizer", F_CHOICE, 0, 0, "sgd|adamw", BOTH},
-    {"--math", F_CHOICE, 0, 0, "fp32|tf32", BOTH},
-    {"--conv-algo", F_CHOICE, 0, 0, "heuristic|find", BOTH},
-    {"--seed", F_U64, 0, 0, NULL, BOTH},
-    {"--mem-limit", F_SIZE, 0, 0, NULL, BOTH},
-    {"--noise", F_DOUBLE, 0, 0, NULL, RUN},
-    {"--min-steps", F_INT, 1, 1000000, NULL, RUN},
-    {"--max-steps", F_INT, 1, 1000000, NULL, RUN},
-    {"--max-time", F_DOUBLE, 0, 0, NULL, RUN},
-    {"--warmup", F_INT, 0, 1000000, NULL, RUN},
-    {"--json", F_BOOL, 0, 0, NULL, RUN},
-    {"--kernels", F_INT, 1, 100000, NULL, RUN},
-    {"--out", F_PATH, 0, 0, NULL, RUN},
-    {"--dump", F_PATH, 0, 0, NULL, VERIFY},
+static const flag_choice backends[] = {{"auto", 0}, {"cpu", 0}, {"cuda", 0}, {NULL, 0}};
+static const flag_choice models[] = {{"mlp", MODEL_MLP}, {"cnn", MODEL_CNN}, {NULL, 0}};
+static const flag_choice norms[] = {{"batch", NORM_BATCH}, {"group", NORM_GROUP}, {"none", NORM_NONE}, {NULL, 0}};
+static const flag_choice strategies[] = {
+    {"full", STRATEGY_FULL}, {"retain", STRATEGY_RETAIN}, {"accumulate", STRATEGY_ACCUMULATE}, {NULL, 0}};
+static const flag_choice loss_norms[] = {
+    {"mean", LOSS_NORM_MEAN}, {"global", LOSS_NORM_GLOBAL}, {"sum", LOSS_NORM_SUM}, {NULL, 0}};
+static const flag_choice optimizers[] = {{"sgd", OPTIMIZER_SGD}, {"adamw", OPTIMIZER_ADAMW}, {NULL, 0}};
+static const flag_choice maths[] = {{"fp32", 0}, {"tf32", 1}, {NULL, 0}};
+static const flag_choice conv_algos[] = {{"heuristic", 0}, {"find", 1}, {NULL, 0}};
+
+const flag_spec cli_flags[] = {
+    {.name = "--backend", .kind = F_NAME, CFG(backend), .choices = backends, .commands = BOTH},
+    {.name = "--model", .kind = F_CHOICE, CFG(model.kind), .choices = models, .commands = BOTH},
+    {.name = "--input-dim", .kind = F_INT, CFG(model.input_dim), .lo = 1, .hi = 1 << 20, .commands = BOTH},
+    {.name = "--hidden", .kind = F_INT, CFG(model.hidden), .lo = 1, .hi = 1 << 16, .commands = BOTH},
+    {.name = "--layers", .kind = F_INT, CFG(model.layers), .lo = 1, .hi = 64, .commands = BOTH},
+    {.name = "--width", .kind = F_INT, CFG(model.width), .lo = 1, .hi = 1024, .commands = BOTH},
+    {.name = "--stages", .kind = F_INT, CFG(model.stages), .lo = 1, .hi = 6, .commands = BOTH},
+    {.name = "--blocks", .kind = F_INT, CFG(model.blocks), .lo = 1, .hi = 32, .commands = BOTH},
+    {.name = "--norm", .kind = F_CHOICE, CFG(model.norm), .choices = norms, .commands = BOTH},
+    {.name = "--strategy", .kind = F_CHOICE, CFG(strategy), .choices = strategies, .commands = RUN},
+    {.name = "--loss-norm", .kind = F_CHOICE, CFG(loss_norm), .choices = loss_norms, .commands = BOTH},
+    {.name = "--micro-batch", .kind = F_INT, CFG(micro_batch), .lo = 1, .hi = MAX_MICRO_BATCH, .commands = BOTH},
+    {.name = "--iter-size", .kind = F_INT, CFG(iter_size), .lo = 1, .hi = MAX_ITER_SIZE, .commands = BOTH},
+    {.name = "--effective-batch", .kind = F_INT, CFG(effective_batch), .lo = 1, .hi = MAX_EFFECTIVE_BATCH,
+     .commands = BOTH},
+    {.name = "--optimizer", .kind = F_CHOICE, CFG(optimizer), .choices = optimizers, .commands = BOTH},
+    {.name = "--math", .kind = F_CHOICE, CFG(math_tf32), .choices = maths, .commands = BOTH},
+    {.name = "--conv-algo", .kind = F_CHOICE, CFG(conv_algo_find), .choices = conv_algos, .commands = BOTH},
+    {.name = "--seed", .kind = F_U64, CFG(seed), .commands = BOTH},
+    {.name = "--mem-limit", .kind = F_SIZE, CFG(mem_limit_bytes), .commands = BOTH},
+    {.name = "--noise", .kind = F_DOUBLE, CFG(noise), .lo = 0, .hi = 1, .commands = RUN},
+    {.name = "--min-steps", .kind = F_INT, CFG(min_steps), .lo = 1, .hi = 1000000, .commands = RUN},
+    {.name = "--min-time", .kind = F_DOUBLE, CFG(min_time_s), .lo = 0, .lo_closed = 1, .hi = 1e7, .commands = RUN},
+    {.name = "--max-steps", .kind = F_INT, CFG(max_steps), .lo = 1, .hi = 1000000, .commands = RUN},
+    {.name = "--max-time", .kind = F_DOUBLE, CFG(max_time_s), .lo = 0, .hi = 1e7, .commands = RUN},
+    {.name = "--warmup", .kind = F_INT, CFG(warmup), .lo = 0, .hi = 1000000, .commands = RUN},
+    {.name = "--json", .kind = F_SWITCH, EXT(json), .commands = RUN},
+    {.name = "--kernels", .kind = F_INT, EXT(kernels), .lo = 1, .hi = 100000, .commands = RUN},
+    {.name = "--out", .kind = F_PATH, EXT(out_dir), .commands = RUN},
+    {.name = "--print-config", .kind = F_SWITCH, EXT(print_config), .commands = RUN},
+    {.name = "--dump", .kind = F_PATH, EXT(dump_dir), .commands = VERIFY},
 };
-#define N_FLAGS (sizeof flags / sizeof flags[0])
-
-static int choice_index(const char *choices, const char *v)
-{
-    size_t len = strlen(v);
-    int idx = 0;
-    for (const char *p = choices; *p; idx++) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (n == len && strncmp(p, v, n) == 0) return idx;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return -1;
-}
-
-static void apply_choice(const char *name, int idx, run_config *c)
-{
-    if (!strcmp(name, "--backend")) snprintf(c->backend, sizeof c->backend, "%s", idx == 0 ? "auto" : idx == 1 ? "cpu" : "cuda");
-    else if (!strcmp(name, "--model")) c->model.kind = idx == 0 ? MODEL_MLP : MODEL_CNN;
-    else if (!strcmp(name, "--norm")) c->model.norm = idx == 0 ? NORM_BATCH : idx == 1 ? NORM_GROUP : NORM_NONE;
-    else if (!strcmp(name, "--strategy")) c->strategy = (strategy_kind)idx;
-    else if (!strcmp(name, "--loss-norm")) c->loss_norm = (loss_norm_kind)idx;
-    else if (!strcmp(name, "--optimizer")) c->optimizer = (optimizer_kind)idx;
-    else if (!strcmp(name, "--math")) c->math_tf32 = idx;
-    else if (!strcmp(name, "--conv-algo")) c->conv_algo_find = idx;
-}
-
-static int *int_target(const char *name, run_config *c)
-{
-    if (!strcmp(name, "--input-dim")) return &c->model.input_dim;
-    if (!strcmp(name, "--hidden")) return &c->model.hidden;
-    if (!strcmp(name, "--layers")) return &c->model.layers;
-    if (!strcmp(name, "--width")) return &c->model.width;
-    if (!strcmp(name, "--stages")) return &c->model.stages;
-    if (!strcmp(name, "--blocks")) return &c->model.blocks;
-    if (!strcmp(name, "--micro-batch")) return &c->micro_batch;
-    if (!strcmp(name, "--iter-size")) return &c->iter_size;
-    if (!strcmp(name, "--effective-batch")) return &c->effective_batch;
-    if (!strcmp(name, "--min-steps")) return &c->min_steps;
-    if (!strcmp(name, "--max-steps")) return &c->max_steps;
-    if (!strcmp(name, "--warmup")) return &c->warmup;
-    return NULL;
-}
+#define N_FLAGS (sizeof cli_flags / sizeof cli_flags[0])
+const size_t cli_flag_count = N_FLAGS;
 
 static int flag_index(const char *name)
 {
     for (size_t i = 0; i < N_FLAGS; i++)
-        if (!strcmp(flags[i].name, name)) return (int)i;
+        if (!strcmp(cli_flags[i].name, name)) return (int)i;
     return -1;
 }
 
-static int seen_flag(const unsigned char *seen, const char *name) { return seen[flag_index(name)]; }
-
-/* Derives the split and checks what single flags cannot. */
-static int finish(cli_command cmd, run_config *c, const unsigned char *seen, char *err, size_t err_len)
+static void *flag_target(const flag_spec *f, run_config *c, cli_extras *x)
 {
-#define SEEN(name) seen_flag(seen, name)
+    return (char *)(f->place == IN_CONFIG ? (void *)c : (void *)x) + f->offset;
+}
+
+const void *flag_field(const flag_spec *f, const run_config *c, const cli_extras *x)
+{
+    return (const char *)(f->place == IN_CONFIG ? (const void *)c : (const void *)x) + f->offset;
+}
+
+static const flag_choice *choice_find(const flag_choice *ch, const char *v)
+{
+    for (; ch->name; ch++)
+        if (!strcmp(ch->name, v)) return ch;
+    return NULL;
+}
+
+static void choice_list(const flag_choice *ch, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; ch[i].name && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? "|" : "", ch[i].name);
+}
+
+/* Parses v for flag f into its field; 0 ok, else -1 with the reason in why. */
+static int flag_set(const flag_spec *f, const char *v, void *field, char *why, size_t why_len)
+{
+    long n;
+    double d;
+    const flag_choice *ch;
+    switch (f->kind) {
+    case F_INT:
+        if (parse_int(v, (long)f->lo, (long)f->hi, &n, why, why_len)) return -1;
+        *(int *)field = (int)n;
+        return 0;
+    case F_U64:
+        return parse_u64(v, (uint64_t *)field, why, why_len);
+    case F_SIZE:
+        return parse_size(v, (uint64_t *)field, why, why_len);
+    case F_DOUBLE:
+        if ((f->lo_closed ? parse_double_closed : parse_double)(v, f->lo, f->hi, &d, why, why_len)) return -1;
+        *(double *)field = d;
+        return 0;
+    case F_CHOICE:
+    case F_NAME:
+        if (!(ch = choice_find(f->choices, v))) {
+            char list[128];
+            choice_list(f->choices, list, sizeof list);
+            snprintf(why, why_len, "must be one of %s (got '%s')", list, v);
+            return -1;
+        }
+        if (f->kind == F_CHOICE) *(int *)field = ch->value;
+        else snprintf(field, f->size, "%s", ch->name);
+        return 0;
+    case F_PATH:
+        if (!*v) {
+            snprintf(why, why_len, "must be a directory path (got '')");
+            return -1;
+        }
+        *(const char **)field = v;
+        return 0;
+    case F_SWITCH:
+        *(int *)field = 1;
+        return 0;
+    }
+    return -1;
+}
+
+// ----------------------------------------------------------------------------
+// the finishing step: what single flags cannot decide
+
+static int derive_split(run_config *c, const unsigned char *seen, char *err, size_t err_len)
+{
     int m = c->micro_batch;
-    if (SEEN("--effective-batch")) {
+    if (seen[flag_index("--effective-batch")]) {
         int b = c->effective_batch;
         if (b < m) {
             snprintf(err, err_len, "--effective-batch: must be >= --micro-batch (%d), got %d", m, b);
             return -1;
         }
         int k = (b + m - 1) / m;
-        if (SEEN("--iter-size") && c->iter_size != k) {
+        if (seen[flag_index("--iter-size")] && c->iter_size != k) {
             snprintf(err, err_len, "--iter-size: %d disagrees with --effective-batch %d / --micro-batch %d "
                      "(which need %d micro-batches); give one of them", c->iter_size, b, m, k);
             return -1;
@@ -160,6 +208,12 @@ static int finish(cli_command cmd, run_config *c, const unsigned char *seen, cha
         c->micro_batch = c->last_micro_batch = c->effective_batch;
         c->iter_size = 1;
     }
+    return 0;
+}
+
+static int finish(cli_command cmd, run_config *c, const unsigned char *seen, char *err, size_t err_len)
+{
+    if (derive_split(c, seen, err, err_len)) return -1;
     if (c->max_steps < c->min_steps) {
         snprintf(err, err_len, "--max-steps: must be >= --min-steps (%d), got %d", c->min_steps, c->max_steps);
         return -1;
@@ -168,8 +222,11 @@ static int finish(cli_command cmd, run_config *c, const unsigned char *seen, cha
     int sizes[3] = {c->micro_batch, c->last_micro_batch, c->effective_batch};
     if (model_validate(&c->model, sizes, cmd == CLI_CMD_VERIFY ? 3 : 2, err, err_len)) return -1;
     return 0;
-#undef SEEN
 }
+
+// ----------------------------------------------------------------------------
+
+static const char *command_name(cli_command cmd) { return cmd == CLI_CMD_RUN ? "run" : "verify"; }
 
 int cli_parse(cli_command cmd, int argc, char **argv, int first, run_config *c, cli_extras *x, int *help,
               char *err, size_t err_len)
@@ -185,64 +242,25 @@ int cli_parse(cli_command cmd, int argc, char **argv, int first, run_config *c, 
             return 0;
         }
         int fi = flag_index(arg);
-        if (fi < 0 || !(flags[fi].commands & (1 << cmd))) {
-            if (arg[0] == '-') snprintf(err, err_len, "%s: unknown flag for '%s' (see accumbench %s --help)",
-                                        arg, cmd == CLI_CMD_RUN ? "run" : "verify", cmd == CLI_CMD_RUN ? "run" : "verify");
+        if (fi < 0 || !(cli_flags[fi].commands & (1 << cmd))) {
+            if (arg[0] == '-')
+                snprintf(err, err_len, "%s: unknown flag for '%s' (see accumbench %s --help)", arg,
+                         command_name(cmd), command_name(cmd));
             else snprintf(err, err_len, "unexpected argument '%s' (flags take the form --name value)", arg);
             return -1;
         }
-        const flag_spec *f = &flags[fi];
+        const flag_spec *f = &cli_flags[fi];
         if (seen[fi]) {
             snprintf(err, err_len, "%s: given more than once", f->name);
             return -1;
         }
         seen[fi] = 1;
-        if (f->type == F_BOOL) {
-            x->json = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
+        if (f->kind != F_SWITCH && i + 1 >= argc) {
             snprintf(err, err_len, "%s: needs a value", f->name);
             return -1;
         }
-        const char *v = argv[++i];
-        int rc = 0;
-        switch (f->type) {
-        case F_INT: {
-            long n;
-            rc = parse_int(v, f->lo, f->hi, &n, why, sizeof why);
-            if (!rc) *(strcmp(f->name, "--kernels") ? int_target(f->name, c) : &x->kernels) = (int)n;
-            break;
-        }
-        case F_CHOICE: {
-            int idx = choice_index(f->choices, v);
-            if (idx < 0) {
-                snprintf(why, sizeof why, "must be one of %s (got '%s')", f->choices, v);
-                rc = -1;
-            } else apply_choice(f->name, idx, c);
-            break;
-        }
-        case F_SIZE:
-            rc = parse_size(v, &c->mem_limit_bytes, why, sizeof why);
-            break;
-        case F_DOUBLE:
-            rc = parse_double(v, 0.0, !strcmp(f->name, "--noise") ? 1.0 : 1e7,
-                              !strcmp(f->name, "--noise") ? &c->noise : &c->max_time_s, why, sizeof why);
-            break;
-        case F_U64:
-            rc = parse_u64(v, &c->seed, why, sizeof why);
-            break;
-        case F_PATH:
-            if (!*v) {
-                snprintf(why, sizeof why, "must be a directory path (got '')");
-                rc = -1;
-            } else if (!strcmp(f->name, "--out")) x->out_dir = v;
-            else x->dump_dir = v;
-            break;
-        case F_BOOL:
-            break;
-        }
-        if (rc) {
+        const char *v = f->kind == F_SWITCH ? "" : argv[++i];
+        if (flag_set(f, v, flag_target(f, c, x), why, sizeof why)) {
             snprintf(err, err_len, "%s: %s", f->name, why);
             return -1;
         }
@@ -250,9 +268,11 @@ int cli_parse(cli_command cmd, int argc, char **argv, int first, run_config *c, 
     return finish(cmd, c, seen, err, err_len);
 }
 
+// ----------------------------------------------------------------------------
+
 void cli_usage(cli_command cmd, FILE *f)
 {
-    fprintf(f, "usage: accumbench %s [flags]\n\n", cmd == CLI_CMD_RUN ? "run" : "verify");
+    fprintf(f, "usage: accumbench %s [flags]\n\n", command_name(cmd));
     fputs(cmd == CLI_CMD_RUN
               ? "Runs one configuration: warm-up steps, then timed optimizer steps until the median is\n"
                 "stable; prints step time, throughput and memory.\n\n"
@@ -278,10 +298,12 @@ void cli_usage(cli_command cmd, FILE *f)
     if (cmd == CLI_CMD_RUN)
         fputs("measurement:\n"
               "  --warmup N (3)  --min-steps N (10)  --max-steps N (1000)  --max-time SECONDS (30)\n"
-              "  --noise F (0.01)   stop when the median's 95% CI half-width / median < F\n"
+              "  --noise F (0.01)   stop when the median's 95% CI half-width / median < F ...\n"
+              "  --min-time SECONDS (0.5)   ... and at least this much timed work ran (0: no minimum)\n"
               "  --json             print one JSON object with the results.csv columns\n"
               "  --kernels N        print the N ops/kernels with the most time in the profiled steps\n"
-              "  --out DIR          write results.csv, steps.csv, kernels.csv, memory.csv to DIR\n",
+              "  --out DIR          write results.csv, steps.csv, kernels.csv, memory.csv to DIR\n"
+              "  --print-config     print the derived configuration as JSON and exit (runs nothing)\n",
               f);
     else fputs("  --dump DIR         write parameters, inputs, targets and gradients as .npy + manifest.json\n", f);
 }

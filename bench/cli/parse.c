@@ -35,17 +35,29 @@ int parse_u64(const char *s, uint64_t *out, char *why, size_t why_len)
     return 0;
 }
 
-int parse_double(const char *s, double lo, double hi, double *out, char *why, size_t why_len)
+static int parse_double_range(const char *s, double lo, int lo_closed, double hi, double *out, char *why,
+                              size_t why_len)
 {
     char *end;
     errno = 0;
     double v = (*s && !isspace((unsigned char)*s)) ? strtod(s, &end) : NAN;
-    if (!*s || isspace((unsigned char)*s) || *end || errno || !isfinite(v) || !(v > lo) || v > hi) {
-        snprintf(why, why_len, "must be a number > %g and <= %g (got '%s')", lo, hi, s);
+    int above_lo = lo_closed ? v >= lo : v > lo;
+    if (!*s || isspace((unsigned char)*s) || *end || errno || !isfinite(v) || !above_lo || v > hi) {
+        snprintf(why, why_len, "must be a number %s %g and <= %g (got '%s')", lo_closed ? ">=" : ">", lo, hi, s);
         return -1;
     }
     *out = v;
     return 0;
+}
+
+int parse_double(const char *s, double lo, double hi, double *out, char *why, size_t why_len)
+{
+    return parse_double_range(s, lo, 0, hi, out, why, why_len);
+}
+
+int parse_double_closed(const char *s, double lo, double hi, double *out, char *why, size_t why_len)
+{
+    return parse_double_range(s, lo, 1, hi, out, why, why_len);
 }
 
 int parse_fraction(const char *s, double lo, double hi, double *out, char *why, size_t why_len)

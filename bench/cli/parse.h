@@ -10,6 +10,8 @@ int parse_int(const char *s, long lo, long hi, long *out, char *why, size_t why_
 int parse_u64(const char *s, uint64_t *out, char *why, size_t why_len);
 /* finite, lo < x <= hi (lo exclusive, so "> 0" is lo = 0) */
 int parse_double(const char *s, double lo, double hi, double *out, char *why, size_t why_len);
+/* finite, lo <= x <= hi (for settings where lo itself means "off", e.g. --min-time 0) */
+int parse_double_closed(const char *s, double lo, double hi, double *out, char *why, size_t why_len);
 /* bytes, K/M/G/T or KiB/MiB/GiB/TiB (1024^n), KB/MB/GB/TB (1000^n); may have a
  * fraction ("1.5GiB"); must be > 0 */
 int parse_size(const char *s, uint64_t *out, char *why, size_t why_len);

@@ -1,4 +1,4 @@
-/* bench/cmd/run.cmd.c — `accumbench run`: one configuration.
+/* bench/cmd/run.c — `accumbench run`: one configuration.
  *
  * Warm-up steps, then timed steps until the stopping rule says the median is
  * known, then a few profiled steps with the op recorder attached (its cost
@@ -7,6 +7,7 @@
  * anywhere still produces a row (status oom) and exits 3. */
 #include "backend_open.h"
 #include "cli.h"
+#include "clock.h"
 #include "commands.h"
 #include "engine.h"
 #include "files.h"
@@ -65,9 +66,9 @@ typedef struct {
 static ops_status timed_step(run_state *rs, step_kind kind, double *ns, double *host_ns)
 {
     ops_status st = ops_timer_start(&rs->b);
-    double t0 = monotonic_ns();
+    double t0 = clock_now_ns();
     if (st == OPS_OK) st = engine_step(&rs->e, rs->e.cfg.strategy, 1);
-    *host_ns = monotonic_ns() - t0;
+    *host_ns = clock_now_ns() - t0;
     if (st == OPS_OK) st = ops_timer_stop(&rs->b, ns);
     if (st == OPS_OK && step_log_add(&rs->steps, kind, *ns) != 0) st = OPS_ERR_OOM;
     return st;
@@ -100,8 +101,7 @@ static ops_status collect_algos(run_state *rs)
     for (int li = 0; li < m->n_layers; li++) {
         const layer *l = &m->layers[li];
         if (l->kind != LAYER_CONV) continue;
-        const conv_layer *cl = &l->conv;
-        ops_conv_shape s = ops_conv_make(rs->e.cfg.micro_batch, cl->c, cl->h, cl->w, cl->k, cl->r, cl->stride, cl->pad);
+        ops_conv_shape s = model_conv_shape(&l->conv, rs->e.cfg.micro_batch);
         for (int d = 0; d < OPS_CONV_DIR_COUNT; d++) {
             algo_row a = {conv, (ops_conv_dir)d, "", 0};
             if (ops_conv_choice(&rs->b, &s, (ops_conv_dir)d, a.algorithm, sizeof a.algorithm, &a.workspace_bytes) != OPS_OK)
@@ -118,7 +118,10 @@ static ops_status collect_algos(run_state *rs)
 
 /* Profiled steps: device kernel records where the backend has a profiler
  * (CUPTI), else the op recorder's per-op times; the first profiled step also
- * records the live-bytes timeline. */
+ * records the live-bytes timeline. The op recorder is ops.h's dispatch
+ * observer: it sees every op and allocation with its phase and micro-batch
+ * without the backend knowing, attached here only, so timed steps never pay
+ * for it. */
 static ops_status profile(run_state *rs, result_row *r, double timed_median)
 {
     int device = ops_can_profile(&rs->b);
@@ -135,7 +138,7 @@ static ops_status profile(run_state *rs, result_row *r, double timed_median)
             snprintf(rs->profile_why, sizeof rs->profile_why, "cupti unavailable: %s", ops_last_error());
             device = 0;
         }
-        rec.step_start_ns = monotonic_ns();
+        rec.step_start_ns = clock_now_ns();
         st = timed_step(rs, STEP_PROFILED, &times[n], &host_ns);
         memset(&rs->b.observer, 0, sizeof rs->b.observer);
         if (st == OPS_OK && device) {
@@ -153,6 +156,73 @@ static ops_status profile(run_state *rs, result_row *r, double timed_median)
     return st;
 }
 
+/* Timed steps until the stopping rule stops them: their times (ns) and the
+ * host time to issue each into times[]/host[] (max_steps long), *n of them. */
+static ops_status timed_steps(run_state *rs, double *times, double *host, size_t *n, state_tally *tally)
+{
+    const run_config *c = &rs->e.cfg;
+    stop_rule rule = {c->noise, c->min_steps, c->min_time_s, c->max_steps, c->max_time_s};
+    double timed_s = 0, t_start = clock_now_ns();
+    ops_status st = OPS_OK;
+    *n = 0;
+    while (st == OPS_OK && rs->stop == STOP_NONE) {
+        st = timed_step(rs, STEP_TIMED, &times[*n], &host[*n]);
+        if (st != OPS_OK) break;
+        timed_s += times[*n] * 1e-9;
+        (*n)++;
+        tally_state(&rs->b, tally);
+        rs->stop = stats_should_stop(times, *n, timed_s, (clock_now_ns() - t_start) * 1e-9, &rule);
+    }
+    return st;
+}
+
+static void fill_step_figures(result_row *r, const run_state *rs, const double *times, size_t n)
+{
+    step_stats ss = stats_compute(times, n);
+    r->steps_timed = (int)n;
+    snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop_reason_name(rs->stop));
+    r->step_median_ns = ss.median;
+    r->step_p10_ns = ss.p10;
+    r->step_p90_ns = ss.p90;
+    r->noise_rel = ss.noise_rel;
+    r->steps_per_s = 1e9 / ss.median;
+    r->samples_per_s = (double)rs->e.cfg.effective_batch * r->steps_per_s;
+}
+
+/* The timed steps' memory figures: max-RSS growth on a host-memory backend;
+ * on a device, the host time to issue a step and the device's own counts. */
+static void fill_memory_figures(result_row *r, run_state *rs, const double *host, size_t n)
+{
+    r->mem_tracked_bytes = (double)rs->b.arena.high_water_bytes;
+    if (rs->b.i->host_memory) {
+        size_t hwm = proc_status_bytes("VmHWM");
+        r->rss_delta_bytes = hwm > rs->rss_base ? (double)(hwm - rs->rss_base) : 0.0;
+        return;
+    }
+    r->host_ns_per_step = stats_compute(host, n).median;
+    ops_device_memory dm;
+    if (ops_read_device_memory(&rs->b, &dm) != OPS_OK) return;
+    /* the data set is resident but not the run's own: subtract it */
+    if (!dm.device_why[0] && dm.device_high_water_bytes >= rs->e.data_bytes)
+        r->mem_device_bytes = (double)(dm.device_high_water_bytes - rs->e.data_bytes);
+    else if (dm.device_why[0] && !rs->profile_why[0])
+        snprintf(rs->profile_why, sizeof rs->profile_why, "mem_device_bytes %s", dm.device_why);
+    if (dm.driver_high_water_bytes >= rs->e.data_bytes)
+        r->mem_driver_bytes = (double)(dm.driver_high_water_bytes - rs->e.data_bytes);
+}
+
+static void fill_device_state(result_row *r, const state_tally *t)
+{
+    if (!t->n) return;
+    r->sm_clock_mhz = t->clock / t->n;
+    r->temperature_c = t->temp / t->n;
+    r->power_w = t->power / t->n;
+    r->other_processes = t->other;
+    r->steps_throttled = t->throttled;
+}
+
+/* Setup and warm-up, then the timed steps with the high-water marks reset
+ * (so each memory figure is theirs), then the profiled steps. */
 static ops_status measure(run_state *rs, result_row *r)
 {
     const run_config *c = &rs->e.cfg;
@@ -167,52 +237,13 @@ static ops_status measure(run_state *rs, result_row *r)
     reset_peak_rss();
     double *times = malloc((size_t)c->max_steps * sizeof *times);
     double *host = malloc((size_t)c->max_steps * sizeof *host);
-    if (!times || !host) st = OPS_ERR_OOM;
     size_t n = 0;
     state_tally tally = {0};
-    double t_start = monotonic_ns();
-    while (st == OPS_OK && rs->stop == STOP_NONE) {
-        st = timed_step(rs, STEP_TIMED, &times[n], &host[n]);
-        if (st != OPS_OK) break;
-        n++;
-        tally_state(&rs->b, &tally);
-        rs->stop = stats_should_stop(times, n, c->noise, c->min_steps, c->max_steps,
-                                     (monotonic_ns() - t_start) * 1e-9, c->max_time_s);
-    }
+    st = times && host ? timed_steps(rs, times, host, &n, &tally) : OPS_ERR_OOM;
     if (st == OPS_OK) {
-        step_stats ss = stats_compute(times, n);
-        r->steps_timed = (int)n;
-        snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop_reason_name(rs->stop));
-        r->step_median_ns = ss.median;
-        r->step_p10_ns = ss.p10;
-        r->step_p90_ns = ss.p90;
-        r->noise_rel = ss.noise_rel;
-        r->steps_per_s = 1e9 / ss.median;
-        r->samples_per_s = (double)c->effective_batch * r->steps_per_s;
-        r->mem_tracked_bytes = (double)rs->b.arena.high_water_bytes;
-        if (rs->b.i->host_memory) {
-            size_t hwm = proc_status_bytes("VmHWM");
-            r->rss_delta_bytes = hwm > rs->rss_base ? (double)(hwm - rs->rss_base) : 0.0;
-        } else {
-            r->host_ns_per_step = stats_compute(host, n).median;
-            ops_device_memory dm;
-            /* the data set is resident but not the run's own: subtract it */
-            if (ops_read_device_memory(&rs->b, &dm) == OPS_OK) {
-                if (!dm.device_why[0] && dm.device_high_water_bytes >= rs->e.data_bytes)
-                    r->mem_device_bytes = (double)(dm.device_high_water_bytes - rs->e.data_bytes);
-                else if (dm.device_why[0] && !rs->profile_why[0])
-                    snprintf(rs->profile_why, sizeof rs->profile_why, "mem_device_bytes %s", dm.device_why);
-                if (dm.driver_high_water_bytes >= rs->e.data_bytes)
-                    r->mem_driver_bytes = (double)(dm.driver_high_water_bytes - rs->e.data_bytes);
-            }
-        }
-        if (tally.n) {
-            r->sm_clock_mhz = tally.clock / tally.n;
-            r->temperature_c = tally.temp / tally.n;
-            r->power_w = tally.power / tally.n;
-            r->other_processes = tally.other;
-            r->steps_throttled = tally.throttled;
-        }
+        fill_step_figures(r, rs, times, n);
+        fill_memory_figures(r, rs, host, n);
+        fill_device_state(r, &tally);
     }
     double median = n ? stats_compute(times, n).median : 0;
     free(times);
@@ -303,6 +334,44 @@ static void print_human(const result_row *r, const run_state *rs, int top_kernel
 
 // ----------------------------------------------------------------------------
 
+/* A failed run still makes a row: status oom or error, with the reason. */
+static int record_failure(run_state *rs, result_row *r, ops_status st)
+{
+    int rc = backend_fail(&rs->b, st, r->steps_timed ? "in a profiled step" : "in setup, warm-up or a timed step");
+    snprintf(r->status, sizeof r->status, "%s", st == OPS_ERR_OOM ? "oom" : "error");
+    if (st == OPS_ERR_OOM) backend_oom_message(&rs->b, r->error, sizeof r->error);
+    else snprintf(r->error, sizeof r->error, "%s", ops_last_error());
+    /* the memory figures of a failed run are not measurements */
+    r->mem_tracked_bytes = r->rss_delta_bytes = RESULT_UNSET;
+    return rc;
+}
+
+/* Opens the engine, measures, and fills the row; the exit status. */
+static int run_configuration(run_state *rs, const run_config *c, result_row *r)
+{
+    ops_status st = engine_open(&rs->e, c, &rs->b);
+    rs->rss_base = proc_status_bytes("VmRSS");
+    reset_peak_rss();
+    if (st == OPS_OK) st = measure(rs, r);
+    r->mem_analytic_bytes = (double)rs->e.estimate.total;
+    r->data_bytes = (double)rs->e.data_bytes;
+    if (!rs->b.i->host_memory && rs->b.arena.capacity_bytes)
+        r->mem_reserved_bytes = (double)rs->b.arena.capacity_bytes;
+    if (st == OPS_OK && rs->profile_why[0]) snprintf(r->error, sizeof r->error, "%s", rs->profile_why);
+    return st == OPS_OK ? CLI_EXIT_OK : record_failure(rs, r, st);
+}
+
+static void run_state_free(run_state *rs)
+{
+    step_log_free(&rs->steps);
+    kernel_table_free(&rs->kernels);
+    memory_timeline_free(&rs->timeline);
+    free(rs->algos);
+    engine_close(&rs->e);
+    ops_close(&rs->b);
+    free(rs);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_config c;
@@ -316,6 +385,10 @@ int cmd_run(int argc, char **argv)
     }
     if (help) {
         cli_usage(CLI_CMD_RUN, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (x.print_config) {
+        cli_print_config(&c, &x, stdout);
         return CLI_EXIT_OK;
     }
     if (x.out_dir && files_mkdir_p(x.out_dir) != 0) {
@@ -334,25 +407,7 @@ int cmd_run(int argc, char **argv)
     }
     result_row r;
     result_init(&r, &c, rs->b.i->name);
-    ops_status st = engine_open(&rs->e, &c, &rs->b);
-    rs->rss_base = proc_status_bytes("VmRSS");
-    reset_peak_rss();
-    if (st == OPS_OK) st = measure(rs, &r);
-    r.mem_analytic_bytes = (double)rs->e.estimate.total;
-    r.data_bytes = (double)rs->e.data_bytes;
-    if (!rs->b.i->host_memory && rs->b.arena.capacity_bytes)
-        r.mem_reserved_bytes = (double)rs->b.arena.capacity_bytes;
-    if (st == OPS_OK && rs->profile_why[0]) snprintf(r.error, sizeof r.error, "%s", rs->profile_why);
-    if (st != OPS_OK) {
-        rc = backend_fail(&rs->b, st, r.steps_timed ? "in a profiled step" : "in setup, warm-up or a timed step");
-        snprintf(r.status, sizeof r.status, "%s", st == OPS_ERR_OOM ? "oom" : "error");
-        if (st == OPS_ERR_OOM)
-            snprintf(r.error, sizeof r.error, "out of memory: asked %zu bytes with %zu in use (cap %zu)",
-                     rs->b.arena.failed_request_bytes, rs->b.arena.failed_live_bytes, rs->b.arena.cap_bytes);
-        else snprintf(r.error, sizeof r.error, "%s", ops_last_error());
-        /* the memory figures of a failed run are not measurements */
-        r.mem_tracked_bytes = r.rss_delta_bytes = RESULT_UNSET;
-    }
+    rc = run_configuration(rs, &c, &r);
     if (x.out_dir) {
         fragment f = {&r, rs->algos, rs->n_algos, &rs->steps, &rs->kernels, rs->profiled_ns, &rs->timeline};
         if (outputs_write_fragment(x.out_dir, &f) != 0) {
@@ -361,13 +416,7 @@ int cmd_run(int argc, char **argv)
         }
     }
     if (x.json) result_print_json(&r, stdout);
-    else if (st == OPS_OK) print_human(&r, rs, x.kernels);
-    step_log_free(&rs->steps);
-    kernel_table_free(&rs->kernels);
-    memory_timeline_free(&rs->timeline);
-    free(rs->algos);
-    engine_close(&rs->e);
-    ops_close(&rs->b);
-    free(rs);
+    else if (rc == CLI_EXIT_OK) print_human(&r, rs, x.kernels);
+    run_state_free(rs);
     return rc;
 }

@@ -151,6 +151,64 @@ static int dump_all(const char *dir, const engine *e, const float *params, float
 
 // ----------------------------------------------------------------------------
 
+/* One step of each strategy without the update: grads[s] and the parameters,
+ * downloaded to the host (malloc'd; the caller frees them). */
+static ops_status compute_grads(engine *e, ops_backend *b, float *grads[3], float **params)
+{
+    ops_status st = engine_prepare(e, all_strategies, 3);
+    size_t pf = e->m.param_floats;
+    for (int s = 0; s < 3 && st == OPS_OK; s++) {
+        grads[s] = malloc(pf * sizeof(float));
+        if (!grads[s]) st = OPS_ERR_OOM;
+        if (st == OPS_OK) st = engine_step(e, all_strategies[s], 0);
+        if (st == OPS_OK) st = ops_download(b, grads[s], e->st.grads, pf * sizeof(float));
+    }
+    if (st == OPS_OK) {
+        *params = malloc(pf * sizeof(float));
+        st = *params ? ops_download(b, *params, e->st.params, pf * sizeof(float)) : OPS_ERR_OOM;
+    }
+    return st;
+}
+
+/* Prints the per-parameter table and the verdicts; 1 when gradients the
+ * maths says agree do not, else 0. */
+static int compare_grads(const engine *e, const char *backend, float *const grads[3])
+{
+    const run_config *c = &e->cfg;
+    int k = c->iter_size;
+    int has_bn = c->model.kind == MODEL_CNN && c->model.norm == NORM_BATCH;
+    int ragged = c->last_micro_batch != c->micro_batch;
+    double full_scale = c->loss_norm == LOSS_NORM_SUM ? (double)k : 1.0;
+    int full_must_agree = !has_bn && !(c->loss_norm == LOSS_NORM_MEAN && ragged);
+    const char *why_not = has_bn ? "BatchNorm statistics are per micro-batch"
+                                 : "mean weighs a ragged last micro-batch like the others";
+
+    printf("accumbench verify: backend %s, model %s, loss-norm %s, micro-batches %d x %d", backend,
+           c->model.kind == MODEL_MLP ? "mlp" : "cnn", loss_norm_name(c->loss_norm), k, c->micro_batch);
+    if (ragged) printf(" (last %d)", c->last_micro_batch);
+    printf(" = %d\n", c->effective_batch);
+    printf("  max|a-b|/max|b| per parameter; reference for full: %s\n\n", full_scale == 1.0 ? "full" : "k * full");
+    printf("  %-32s %14s %14s %14s\n", "parameter", "retain~accum", "retain~full", "accum~full");
+    double worst_ra = 0.0, worst_full = 0.0;
+    for (int i = 0; i < e->m.n_params; i++) {
+        const model_param *p = &e->m.params[i];
+        double ra = rel_diff(grads[1] + p->offset, grads[2] + p->offset, p->numel, 1.0);
+        double rf = rel_diff(grads[1] + p->offset, grads[0] + p->offset, p->numel, full_scale);
+        double af = rel_diff(grads[2] + p->offset, grads[0] + p->offset, p->numel, full_scale);
+        printf("  %-32s %14.3e %14.3e %14.3e\n", p->name, ra, rf, af);
+        worst_ra = fmax(worst_ra, ra);
+        worst_full = fmax(worst_full, fmax(rf, af));
+    }
+    printf("\n  retain vs accumulate: max %.3e (must be <= %.0e): %s\n", worst_ra, VERIFY_TOL,
+           worst_ra <= VERIFY_TOL ? "agree" : "DISAGREE");
+    if (full_must_agree)
+        printf("  split vs %s: max %.3e (must be <= %.0e): %s\n", full_scale == 1.0 ? "full" : "k * full",
+               worst_full, VERIFY_TOL, worst_full <= VERIFY_TOL ? "agree" : "DISAGREE");
+    else
+        printf("  split vs full: max %.3e (reported, not checked: %s)\n", worst_full, why_not);
+    return worst_ra > VERIFY_TOL || (full_must_agree && worst_full > VERIFY_TOL);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     run_config c;
@@ -176,65 +234,15 @@ int cmd_verify(int argc, char **argv)
     engine e;
     float *grads[3] = {NULL, NULL, NULL}, *params = NULL;
     ops_status st = engine_open(&e, &c, &b);
-    if (st == OPS_OK) st = engine_prepare(&e, all_strategies, 3);
-    size_t pf = e.m.param_floats;
-    for (int s = 0; s < 3 && st == OPS_OK; s++) {
-        grads[s] = malloc(pf * sizeof(float));
-        if (!grads[s]) st = OPS_ERR_OOM;
-        if (st == OPS_OK) st = engine_step(&e, all_strategies[s], 0);
-        if (st == OPS_OK) st = ops_download(&b, grads[s], e.st.grads, pf * sizeof(float));
-    }
-    if (st == OPS_OK) {
-        params = malloc(pf * sizeof(float));
-        st = params ? ops_download(&b, params, e.st.params, pf * sizeof(float)) : OPS_ERR_OOM;
-    }
-    if (st != OPS_OK) {
-        rc = backend_fail(&b, st, "while computing gradients");
-        goto out;
-    }
-
-    int k = c.iter_size;
-    int has_bn = c.model.kind == MODEL_CNN && c.model.norm == NORM_BATCH;
-    int ragged = c.last_micro_batch != c.micro_batch;
-    double full_scale = c.loss_norm == LOSS_NORM_SUM ? (double)k : 1.0;
-    int full_must_agree = !has_bn && !(c.loss_norm == LOSS_NORM_MEAN && ragged);
-    const char *why_not = has_bn ? "BatchNorm statistics are per micro-batch"
-                                 : "mean weighs a ragged last micro-batch like the others";
-
-    printf("accumbench verify: backend %s, model %s, loss-norm %s, micro-batches %d x %d", b.i->name,
-           c.model.kind == MODEL_MLP ? "mlp" : "cnn", loss_norm_name(c.loss_norm), k, c.micro_batch);
-    if (ragged) printf(" (last %d)", c.last_micro_batch);
-    printf(" = %d\n", c.effective_batch);
-    printf("  max|a-b|/max|b| per parameter; reference for full: %s\n\n", full_scale == 1.0 ? "full" : "k * full");
-    printf("  %-32s %14s %14s %14s\n", "parameter", "retain~accum", "retain~full", "accum~full");
-    double worst_ra = 0.0, worst_full = 0.0;
-    for (int i = 0; i < e.m.n_params; i++) {
-        const model_param *p = &e.m.params[i];
-        double ra = rel_diff(grads[1] + p->offset, grads[2] + p->offset, p->numel, 1.0);
-        double rf = rel_diff(grads[1] + p->offset, grads[0] + p->offset, p->numel, full_scale);
-        double af = rel_diff(grads[2] + p->offset, grads[0] + p->offset, p->numel, full_scale);
-        printf("  %-32s %14.3e %14.3e %14.3e\n", p->name, ra, rf, af);
-        worst_ra = fmax(worst_ra, ra);
-        worst_full = fmax(worst_full, fmax(rf, af));
-    }
-    int fail = worst_ra > VERIFY_TOL || (full_must_agree && worst_full > VERIFY_TOL);
-    printf("\n  retain vs accumulate: max %.3e (must be <= %.0e): %s\n", worst_ra, VERIFY_TOL,
-           worst_ra <= VERIFY_TOL ? "agree" : "DISAGREE");
-    if (full_must_agree)
-        printf("  split vs %s: max %.3e (must be <= %.0e): %s\n", full_scale == 1.0 ? "full" : "k * full",
-               worst_full, VERIFY_TOL, worst_full <= VERIFY_TOL ? "agree" : "DISAGREE");
-    else
-        printf("  split vs full: max %.3e (reported, not checked: %s)\n", worst_full, why_not);
-    if (x.dump_dir) {
-        if (dump_all(x.dump_dir, &e, params, grads) != 0) {
+    if (st == OPS_OK) st = compute_grads(&e, &b, grads, &params);
+    if (st != OPS_OK) rc = backend_fail(&b, st, "while computing gradients");
+    else {
+        rc = compare_grads(&e, b.i->name, grads) ? CLI_EXIT_CHECK : CLI_EXIT_OK;
+        if (x.dump_dir && dump_all(x.dump_dir, &e, params, grads) != 0) {
             cli_error("--dump: writing '%s' failed: %s", x.dump_dir, strerror(errno));
             rc = CLI_EXIT_USAGE;
-            goto out;
-        }
-        printf("  dumped to %s\n", x.dump_dir);
+        } else if (x.dump_dir) printf("  dumped to %s\n", x.dump_dir);
     }
-    rc = fail ? CLI_EXIT_CHECK : CLI_EXIT_OK;
-out:
     for (int s = 0; s < 3; s++) free(grads[s]);
     free(params);
     engine_close(&e);

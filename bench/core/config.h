@@ -24,9 +24,11 @@ typedef struct {
     int conv_algo_find;
     uint64_t seed;
     uint64_t mem_limit_bytes;   /* 0: the backend's default cap */
+    /* the stopping rule (measure/stats.h): noise once min_steps and
+     * min_time_s of timed steps ran; max_steps and max_time_s cap it */
     double noise;
     int min_steps, max_steps;
-    double max_time_s;
+    double min_time_s, max_time_s;
     int warmup;
 } run_config;
 

@@ -3,15 +3,17 @@
  *   full        F B over the whole effective batch
  *   retain      F1 ... Fk, then Bk ... B1 (each micro-batch freed as its backward ends)
  *   accumulate  F1 B1 ... Fk Bk
- * Gradients are zeroed once per step; backward always adds into them. */
+ * Gradients are zeroed once per step; backward always adds into them (ops.h's
+ * += contract, which model.c relies on). Each pass is marked with
+ * ops_set_phase: the dispatch observer (ops.h) reports every op with its
+ * phase and micro-batch, which is how run records per-op times on the CPU and
+ * how tests assert the order above without knowing the backend — keep it. */
 #include "engine.h"
+#include "ops_try.h"
 #include "rng.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRY(x) do { ops_status st_ = (x); if (st_ != OPS_OK) return st_; } while (0)
 
 /* The data seed is derived from --seed so weights and data differ streams. */
 #define DATA_SEED_SALT 0xD1B54A32D192ED03ull
@@ -57,11 +59,6 @@ ops_status engine_open(engine *e, const run_config *c, ops_backend *b)
     return st;
 }
 
-static ops_status alloc_floats(engine *e, size_t n, float **out)
-{
-    return ops_alloc(e->b, n * sizeof(float), (void **)out);
-}
-
 static memory_estimate estimate_for(engine *e, const strategy_kind *strategies, int n_strategies, size_t conv_ws,
                                      size_t lib_ws)
 {
@@ -92,8 +89,7 @@ static ops_status find_conv_algos(engine *e, int nmax)
         if (l->kind != LAYER_CONV) continue;
         for (int si = 0; si < 2; si++) {
             if (si == 1 && sizes[1] == sizes[0]) break;
-            const conv_layer *cl = &l->conv;
-            ops_conv_shape s = ops_conv_make(sizes[si], cl->c, cl->h, cl->w, cl->k, cl->r, cl->stride, cl->pad);
+            ops_conv_shape s = model_conv_shape(&l->conv, sizes[si]);
             float *x = NULL, *w = NULL, *y = NULL;
             void *ws = NULL;
             ops_status st = ops_alloc(e->b, (size_t)s.n * s.c * s.h * s.w * sizeof(float), (void **)&x);
@@ -133,12 +129,12 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     const model *m = &e->m;
     model_state *st = &e->st;
     size_t pf = m->param_floats;
-    TRY(alloc_floats(e, pf, &st->params));
-    TRY(alloc_floats(e, pf, &st->grads));
-    TRY(alloc_floats(e, pf, &e->opt_a));
-    if (c->optimizer == OPTIMIZER_ADAMW) TRY(alloc_floats(e, pf, &e->opt_b));
-    TRY(alloc_floats(e, m->buffer_floats, &st->buffers));
-    TRY(alloc_floats(e, (size_t)nmax, &st->ones));
+    TRY(alloc_floats(e->b, pf, &st->params));
+    TRY(alloc_floats(e->b, pf, &st->grads));
+    TRY(alloc_floats(e->b, pf, &e->opt_a));
+    if (c->optimizer == OPTIMIZER_ADAMW) TRY(alloc_floats(e->b, pf, &e->opt_b));
+    TRY(alloc_floats(e->b, m->buffer_floats, &st->buffers));
+    TRY(alloc_floats(e->b, (size_t)nmax, &st->ones));
     TRY(ops_alloc(e->b, lib_ws, &e->library_ws));
     TRY(ops_set_library_workspace(e->b, e->library_ws, lib_ws));
     if (find) {
@@ -260,14 +256,4 @@ ops_status engine_step(engine *e, strategy_kind s, int update)
     }
     ops_set_phase(e->b, OPS_PHASE_OTHER, 0);
     return st;
-}
-
-void engine_oom_message(const engine *e, char *buf, size_t n)
-{
-    const ops_arena *a = &e->b->arena;
-    if (!a->base)
-        snprintf(buf, n, "out of memory: could not reserve %zu bytes for the run", a->failed_request_bytes);
-    else
-        snprintf(buf, n, "out of memory: asked %zu bytes with %zu in use (cap %zu, reservation %zu)",
-                 a->failed_request_bytes, a->failed_live_bytes, a->cap_bytes, a->capacity_bytes);
 }

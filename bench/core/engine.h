@@ -34,7 +34,4 @@ void engine_close(engine *e);
  * update when `update` is set (verify compares gradients before it). */
 ops_status engine_step(engine *e, strategy_kind s, int update);
 
-/* "OOM: asked N bytes with M in use (cap C)" for exit 3 */
-void engine_oom_message(const engine *e, char *buf, size_t n);
-
 #endif

@@ -5,8 +5,13 @@
  * that produced it has run its backward (every reader of the value ran its
  * backward before that). Activation gradients are assigned (beta 0) by the
  * first layer that produces them and added (beta 1) by later ones, which is
- * how the residual fan-out accumulates. */
+ * how the residual fan-out accumulates. Parameter gradients rely on ops.h's
+ * += contract (every backward op adds into dW, dgamma, dbeta): nothing here
+ * zeroes them, so micro-batches sum into one step's gradient — the engine
+ * zeroes once per optimizer step. Keep that contract: it is what makes
+ * retain and accumulate compute the same gradient. */
 #include "model.h"
+#include "ops_try.h"
 #include "rng.h"
 
 #include <math.h>
@@ -301,7 +306,7 @@ size_t model_grad_transient_bytes(const model *m, int n)
     return (size_t)peak;
 }
 
-static ops_conv_shape conv_shape(const conv_layer *cl, int n)
+ops_conv_shape model_conv_shape(const conv_layer *cl, int n)
 {
     return ops_conv_make(n, cl->c, cl->h, cl->w, cl->k, cl->r, cl->stride, cl->pad);
 }
@@ -317,41 +322,13 @@ size_t model_workspace_bytes(const model *m, ops_backend *b, int n)
     size_t worst = 0;
     for (int i = 0; i < m->n_layers; i++) {
         if (m->layers[i].kind != LAYER_CONV) continue;
-        ops_conv_shape s = conv_shape(&m->layers[i].conv, n);
+        ops_conv_shape s = model_conv_shape(&m->layers[i].conv, n);
         for (int d = 0; d < OPS_CONV_DIR_COUNT; d++) {
             size_t ws = ops_conv_workspace_bytes(b, &s, (ops_conv_dir)d);
             if (ws > worst) worst = ws;
         }
     }
     return worst;
-}
-
-size_t model_conv_shapes(const model_config *c, int n, ops_conv_shape *out, size_t cap)
-{
-    model m;
-    if (model_build(&m, c) != 0) return 0;
-    size_t count = 0;
-    for (int i = 0; i < m.n_layers; i++)
-        if (m.layers[i].kind == LAYER_CONV) {
-            if (count < cap) out[count] = conv_shape(&m.layers[i].conv, n);
-            count++;
-        }
-    model_free(&m);
-    return count;
-}
-
-size_t model_norm_shapes(const model_config *c, int n, ops_norm_shape *out, size_t cap)
-{
-    model m;
-    if (model_build(&m, c) != 0) return 0;
-    size_t count = 0;
-    for (int i = 0; i < m.n_layers; i++)
-        if (m.layers[i].kind == LAYER_NORM) {
-            if (count < cap) out[count] = norm_shape(&m.layers[i].norm, n);
-            count++;
-        }
-    model_free(&m);
-    return count;
 }
 
 /* The five GEMMs of a Linear layer, x (n, in), W (out, in), b (out):
@@ -366,23 +343,60 @@ static void linear_descs(const linear_layer *ll, int n, float dx_beta, ops_gemm_
     d[4] = (ops_gemm_desc){0, 0, n, in, out, out, in, in, 1.0f, dx_beta};
 }
 
-size_t model_gemm_descs(const model_config *c, int n, ops_gemm_desc *out, size_t cap)
+/* The shape walker: builds the model of c and asks `entries` of each layer,
+ * in forward order, to write its shapes for a micro-batch of n at out[at..]
+ * (those below cap) and return how many it has. */
+typedef size_t (*layer_entries_fn)(const layer *l, int n, void *out, size_t at, size_t cap);
+
+static size_t walk_shapes(const model_config *c, int n, layer_entries_fn entries, void *out, size_t cap)
 {
     model m;
     if (model_build(&m, c) != 0) return 0;
     size_t count = 0;
-    for (int i = 0; i < m.n_layers; i++) {
-        if (m.layers[i].kind != LAYER_LINEAR) continue;
-        ops_gemm_desc d[5];
-        linear_descs(&m.layers[i].linear, n, 0.0f, d);
-        int needs_dx = m.layers[i].in[0] > 0;
-        for (int j = 0; j < (needs_dx ? 5 : 4); j++) {
-            if (count < cap) out[count] = d[j];
-            count++;
-        }
-    }
+    for (int i = 0; i < m.n_layers; i++) count += entries(&m.layers[i], n, out, count, cap);
     model_free(&m);
     return count;
+}
+
+static size_t conv_entries(const layer *l, int n, void *out, size_t at, size_t cap)
+{
+    if (l->kind != LAYER_CONV) return 0;
+    if (at < cap) ((ops_conv_shape *)out)[at] = model_conv_shape(&l->conv, n);
+    return 1;
+}
+
+static size_t norm_entries(const layer *l, int n, void *out, size_t at, size_t cap)
+{
+    if (l->kind != LAYER_NORM) return 0;
+    if (at < cap) ((ops_norm_shape *)out)[at] = norm_shape(&l->norm, n);
+    return 1;
+}
+
+/* a Linear layer's forward and backward GEMMs; the first layer has no dx */
+static size_t gemm_entries(const layer *l, int n, void *out, size_t at, size_t cap)
+{
+    if (l->kind != LAYER_LINEAR) return 0;
+    ops_gemm_desc d[5];
+    linear_descs(&l->linear, n, 0.0f, d);
+    size_t count = l->in[0] > 0 ? 5 : 4;
+    for (size_t j = 0; j < count; j++)
+        if (at + j < cap) ((ops_gemm_desc *)out)[at + j] = d[j];
+    return count;
+}
+
+size_t model_conv_shapes(const model_config *c, int n, ops_conv_shape *out, size_t cap)
+{
+    return walk_shapes(c, n, conv_entries, out, cap);
+}
+
+size_t model_norm_shapes(const model_config *c, int n, ops_norm_shape *out, size_t cap)
+{
+    return walk_shapes(c, n, norm_entries, out, cap);
+}
+
+size_t model_gemm_descs(const model_config *c, int n, ops_gemm_desc *out, size_t cap)
+{
+    return walk_shapes(c, n, gemm_entries, out, cap);
 }
 
 // ----------------------------------------------------------------------------
@@ -427,9 +441,9 @@ int model_acts_init(const model *m, model_acts *a)
 {
     memset(a, 0, sizeof *a);
     a->val = calloc((size_t)m->n_values, sizeof *a->val);
-    a->saved_a = calloc((size_t)m->n_layers, sizeof *a->saved_a);
-    a->saved_b = calloc((size_t)m->n_layers, sizeof *a->saved_b);
-    if (!a->val || !a->saved_a || !a->saved_b) {
+    a->norm_mean = calloc((size_t)m->n_layers, sizeof *a->norm_mean);
+    a->norm_rstd = calloc((size_t)m->n_layers, sizeof *a->norm_rstd);
+    if (!a->val || !a->norm_mean || !a->norm_rstd) {
         model_acts_destroy(a);
         return -1;
     }
@@ -439,8 +453,8 @@ int model_acts_init(const model *m, model_acts *a)
 void model_acts_destroy(model_acts *a)
 {
     free(a->val);
-    free(a->saved_a);
-    free(a->saved_b);
+    free(a->norm_mean);
+    free(a->norm_rstd);
     memset(a, 0, sizeof *a);
 }
 
@@ -451,20 +465,13 @@ void model_acts_release(const model *m, ops_backend *b, model_acts *a)
         a->val[v] = NULL;
     }
     for (int i = 0; i < m->n_layers; i++) {
-        ops_free(b, a->saved_a[i]);
-        ops_free(b, a->saved_b[i]);
-        a->saved_a[i] = a->saved_b[i] = NULL;
+        ops_free(b, a->norm_mean[i]);
+        ops_free(b, a->norm_rstd[i]);
+        a->norm_mean[i] = a->norm_rstd[i] = NULL;
     }
     ops_free(b, a->probs);
     ops_free(b, a->losses);
     a->probs = a->losses = NULL;
-}
-
-#define TRY(x) do { ops_status st_ = (x); if (st_ != OPS_OK) return st_; } while (0)
-
-static ops_status alloc_floats(ops_backend *b, size_t n, float **out)
-{
-    return ops_alloc(b, n * sizeof(float), (void **)out);
 }
 
 static ops_status layer_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a, int li)
@@ -483,23 +490,23 @@ static ops_status layer_forward(const model *m, ops_backend *b, const model_stat
         return ops_gemm(b, &d[1], st->ones, st->params + m->params[l->linear.bias].offset, y);
     }
     case LAYER_CONV: {
-        ops_conv_shape s = conv_shape(&l->conv, n);
+        ops_conv_shape s = model_conv_shape(&l->conv, n);
         return ops_conv2d_fwd(b, &s, x, st->params + m->params[l->conv.weight].offset, y, st->ws, st->ws_bytes);
     }
     case LAYER_NORM: {
         const norm_layer *nl = &l->norm;
         ops_norm_shape s = norm_shape(nl, n);
         size_t stats = norm_stat_floats(nl, n);
-        TRY(alloc_floats(b, stats, &a->saved_a[li]));
-        TRY(alloc_floats(b, stats, &a->saved_b[li]));
+        TRY(alloc_floats(b, stats, &a->norm_mean[li]));
+        TRY(alloc_floats(b, stats, &a->norm_rstd[li]));
         const float *gamma = st->params + m->params[nl->weight].offset;
         const float *beta = st->params + m->params[nl->bias].offset;
         if (nl->kind == NORM_BATCH) {
             float *run = st->buffers + nl->running;
             return ops_batchnorm_fwd(b, &s, x, gamma, beta, y, run, run + pad_floats((size_t)nl->c),
-                                     a->saved_a[li], a->saved_b[li]);
+                                     a->norm_mean[li], a->norm_rstd[li]);
         }
-        return ops_groupnorm_fwd(b, &s, x, gamma, beta, y, a->saved_a[li], a->saved_b[li]);
+        return ops_groupnorm_fwd(b, &s, x, gamma, beta, y, a->norm_mean[li], a->norm_rstd[li]);
     }
     case LAYER_RELU:
         return ops_relu_fwd(b, (size_t)n * value_per_sample(m, l->out), x, y);
@@ -531,6 +538,9 @@ static ops_status grad_target(ops_backend *b, const model *m, float **dval, int 
     return alloc_floats(b, (size_t)n * value_per_sample(m, v), &dval[v]);
 }
 
+/* One layer's backward: parameter gradients added into st->grads (ops.h's
+ * += contract: d[2], d[3] have beta 1, conv and norm backward add), the input
+ * gradient assigned or added by grad_target's rule. */
 static ops_status layer_backward(const model *m, ops_backend *b, const model_state *st, model_acts *a,
                                  float **dval, int li)
 {
@@ -554,7 +564,7 @@ static ops_status layer_backward(const model *m, ops_backend *b, const model_sta
         return ops_gemm(b, &d[4], dy, st->params + w->offset, dval[in]);
     }
     case LAYER_CONV: {
-        ops_conv_shape s = conv_shape(&l->conv, n);
+        ops_conv_shape s = model_conv_shape(&l->conv, n);
         const model_param *w = &m->params[l->conv.weight];
         TRY(ops_conv2d_bwd_filter(b, &s, x, dy, st->grads + w->offset, st->ws, st->ws_bytes));
         if (!need_dx) return OPS_OK;
@@ -567,9 +577,9 @@ static ops_status layer_backward(const model *m, ops_backend *b, const model_sta
         const model_param *g = &m->params[nl->weight], *bias = &m->params[nl->bias];
         TRY(grad_target(b, m, dval, in, n, &beta));
         if (nl->kind == NORM_BATCH)
-            return ops_batchnorm_bwd(b, &s, x, dy, st->params + g->offset, a->saved_a[li], a->saved_b[li], beta,
+            return ops_batchnorm_bwd(b, &s, x, dy, st->params + g->offset, a->norm_mean[li], a->norm_rstd[li], beta,
                                      dval[in], st->grads + g->offset, st->grads + bias->offset);
-        return ops_groupnorm_bwd(b, &s, x, dy, st->params + g->offset, a->saved_a[li], a->saved_b[li], beta,
+        return ops_groupnorm_bwd(b, &s, x, dy, st->params + g->offset, a->norm_mean[li], a->norm_rstd[li], beta,
                                  dval[in], st->grads + g->offset, st->grads + bias->offset);
     }
     case LAYER_RELU:
@@ -607,9 +617,9 @@ ops_status model_backward(const model *m, ops_backend *b, const model_state *st,
         s = layer_backward(m, b, st, a, dval, i);
         ops_free(b, dval[l->out]);
         ops_free(b, a->val[l->out]);
-        ops_free(b, a->saved_a[i]);
-        ops_free(b, a->saved_b[i]);
-        dval[l->out] = a->val[l->out] = a->saved_a[i] = a->saved_b[i] = NULL;
+        ops_free(b, a->norm_mean[i]);
+        ops_free(b, a->norm_rstd[i]);
+        dval[l->out] = a->val[l->out] = a->norm_mean[i] = a->norm_rstd[i] = NULL;
     }
     for (int v = 1; v < m->n_values; v++) ops_free(b, dval[v]);
     free(dval);

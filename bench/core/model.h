@@ -4,7 +4,7 @@
  * walks it in order, backward in reverse (as darknet's network.c). Value 0 is
  * the input (synthetic data, not allocated here); the last value is the
  * logits. All sizes come from size functions before anything is allocated,
- * and the analytic memory model uses the same functions (bench/memory.c).
+ * and the analytic memory model uses the same functions (memory_model.c).
  * Parameters live in one block, in canonical order (forward order, weight
  * before bias), each tensor padded to OPS_ALIGN_BYTES; gradients and
  * optimizer state use the same layout. */
@@ -35,10 +35,24 @@ typedef struct {
 
 typedef enum { LAYER_LINEAR, LAYER_CONV, LAYER_NORM, LAYER_RELU, LAYER_ADD, LAYER_AVGPOOL } layer_kind;
 
-typedef struct { int in_features, out_features; int weight, bias; } linear_layer;
-typedef struct { int c, h, w, k, r, stride, pad; int weight; } conv_layer;
-typedef struct { norm_kind kind; int c, hw, groups; int weight, bias; size_t running; } norm_layer;
-typedef struct { int c, hw; } pool_layer;
+/* Layer descriptors. weight and bias are indices into model.params; shapes
+ * are per layer, n samples at run time. */
+typedef struct {
+    int in_features, out_features;  /* x (n, in) -> y (n, out) */
+    int weight, bias;               /* W (out, in), b (out) */
+} linear_layer;
+typedef struct {
+    int c, h, w;                    /* x (n, c, h, w) -> y (n, k, p, q) */
+    int k, r, stride, pad;          /* k filters of r x r */
+    int weight;                     /* W (k, c, r, r); no bias (a norm follows) */
+} conv_layer;
+typedef struct {
+    norm_kind kind;                 /* batch: statistics over (n, hw) per channel; group: over (c/groups, hw) per sample */
+    int c, hw, groups;              /* x, y (n, c, hw) */
+    int weight, bias;               /* gamma (c), beta (c) */
+    size_t running;                 /* BatchNorm: floats into model_state.buffers of running mean, then var */
+} norm_layer;
+typedef struct { int c, hw; } pool_layer;  /* global average: x (n, c, hw) -> y (n, c) */
 
 typedef struct {
     layer_kind kind;
@@ -84,6 +98,9 @@ size_t model_grad_transient_bytes(const model *m, int n);
 /* conv workspace, the max over layers and directions, as the backend reports it */
 size_t model_workspace_bytes(const model *m, ops_backend *b, int n);
 
+/* One convolution layer as ops.h describes it for a micro-batch of n. */
+ops_conv_shape model_conv_shape(const conv_layer *cl, int n);
+
 /* Every convolution, normalisation and GEMM of the model for a micro-batch of
  * n samples, in forward order (GEMMs: each forward and backward GEMM of one
  * micro-batch). Return the total count, writing at most cap. */
@@ -97,23 +114,29 @@ void model_init_params(const model *m, uint64_t seed, float *params, float *buff
 // ----------------------------------------------------------------------------
 // execution
 
-/* Device memory the passes use: parameter, gradient and buffer blocks, the
- * ones vector for bias GEMMs, the conv workspace. */
+/* Backend memory the passes use, all tracked (shapes in floats; P =
+ * param_floats, each tensor padded to OPS_ALIGN_BYTES in canonical order). */
 typedef struct {
-    float *params, *grads, *buffers;
-    float *ones;            /* >= the largest micro-batch */
-    void *ws;
+    float *params;          /* (P) every parameter: weight (out, in) or (K, C, R, R), then bias (out) */
+    float *grads;           /* (P) same layout; backward adds into it (ops.h's += contract) */
+    float *buffers;         /* (buffer_floats) per BatchNorm layer: running mean (C), running var (C) */
+    float *ones;            /* (>= the largest micro-batch) 1.0f: the bias GEMMs' column of ones */
+    void *ws;               /* (ws_bytes) conv workspace, the max over layers and directions */
     size_t ws_bytes;
 } model_state;
 
-/* What one micro-batch keeps between its forward and its backward. */
+/* What one micro-batch keeps between its forward and its backward. Value v
+ * of the model has per-sample shape values[v] = (c, h, w); n is the
+ * micro-batch's sample count. */
 typedef struct {
     int n;
-    const float *input;     /* (n, input) slice of the data */
-    const int32_t *targets;
-    float **val;            /* n_values; val[0] aliases input */
-    float **saved_a, **saved_b;  /* per layer: norm mean and inv-std */
-    float *probs, *losses;  /* (n, classes), (n) */
+    const float *input;     /* (n, input_dim) or (n, 3, 32, 32): a slice of the data, not owned */
+    const int32_t *targets; /* (n) class indices, a slice of the data */
+    float **val;            /* [n_values] val[v]: (n, c, h, w) of value v; val[0] aliases input */
+    float **norm_mean;      /* [n_layers] norm layers only: BatchNorm (C) batch mean, GroupNorm (n, groups) */
+    float **norm_rstd;      /* [n_layers] 1 / sqrt(biased var + eps), the shape of norm_mean */
+    float *probs;           /* (n, MODEL_CLASSES) softmax of the logits */
+    float *losses;          /* (n) cross-entropy per sample */
 } model_acts;
 
 int model_acts_init(const model *m, model_acts *a);     /* host arrays */

@@ -1,18 +1,11 @@
 /* bench/measure/records.c — see records.h. Tables are small (tens of distinct
  * (phase, op) pairs), so lookup is linear. */
 #include "records.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 int kernel_table_add(kernel_table *t, ops_phase phase, const char *name, double ns)
 {
@@ -78,7 +71,7 @@ static void rec_op(void *user, const char *op, ops_phase phase, int mb)
     (void)op, (void)phase, (void)mb;
     op_recorder *r = user;
     r->ops++;
-    r->op_start_ns = monotonic_ns();
+    r->op_start_ns = clock_now_ns();
 }
 
 static void rec_op_end(void *user, const char *op, ops_phase phase, int mb)
@@ -89,7 +82,7 @@ static void rec_op_end(void *user, const char *op, ops_phase phase, int mb)
     char name[128];
     /* CPU "kernels" are the backend's functions: cpu_<op> */
     snprintf(name, sizeof name, "cpu_%s", op);
-    kernel_table_add(r->kernels, phase, name, monotonic_ns() - r->op_start_ns);
+    kernel_table_add(r->kernels, phase, name, clock_now_ns() - r->op_start_ns);
 }
 
 static void rec_mem(void *user, size_t live, ops_phase phase, int mb)
@@ -104,7 +97,7 @@ static void rec_mem(void *user, size_t live, ops_phase phase, int mb)
         m->v = v;
         m->cap = cap;
     }
-    m->v[m->n++] = (memory_event){monotonic_ns() - r->step_start_ns, live, phase, mb};
+    m->v[m->n++] = (memory_event){clock_now_ns() - r->step_start_ns, live, phase, mb};
 }
 
 ops_observer op_recorder_observer(op_recorder *r)

@@ -66,6 +66,5 @@ ops_profile_sink device_recorder_sink(device_recorder *r);
 /* union of the collected intervals in ns; clears them */
 double device_recorder_busy_ns(device_recorder *r);
 void device_recorder_free(device_recorder *r);
-double monotonic_ns(void);
 
 #endif

@@ -71,14 +71,14 @@ step_stats stats_compute(const double *x, size_t n)
     return s;
 }
 
-stop_reason stats_should_stop(const double *x, size_t n, double noise, int min_steps, int max_steps,
-                              double elapsed_s, double max_time_s)
+stop_reason stats_should_stop(const double *x, size_t n, double timed_s, double elapsed_s, const stop_rule *rule)
 {
     /* --min-steps is a guarantee (a median of fewer steps is not one we
-     * report); --max-steps and --max-time cap what comes after it */
-    if (n < (size_t)min_steps) return STOP_NONE;
-    if (stats_compute(x, n).noise_rel < noise) return STOP_NOISE;
-    if (n >= (size_t)max_steps) return STOP_MAX_STEPS;
-    if (elapsed_s >= max_time_s) return STOP_MAX_TIME;
+     * report); --min-time only delays the noise test; --max-steps and
+     * --max-time cap what comes after --min-steps, whatever --min-time says */
+    if (n < (size_t)rule->min_steps) return STOP_NONE;
+    if (timed_s >= rule->min_time_s && stats_compute(x, n).noise_rel < rule->noise) return STOP_NOISE;
+    if (n >= (size_t)rule->max_steps) return STOP_MAX_STEPS;
+    if (elapsed_s >= rule->max_time_s) return STOP_MAX_TIME;
     return STOP_NONE;
 }

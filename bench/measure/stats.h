@@ -1,7 +1,9 @@
-/* bench/measure/stats.h — step-time statistics and the stopping rule: stop when the
- * 95% confidence half-width of the median (order statistics) over the
- * median is under --noise, or at --max-steps/--max-time, but never before
- * --min-steps. */
+/* bench/measure/stats.h — step-time statistics and the stopping rule: stop on
+ * noise when the 95% confidence half-width of the median (order statistics)
+ * over the median is under --noise AND at least --min-time seconds of timed
+ * steps ran (nvbench's min-time: a fast step's first few samples can agree
+ * by luck) AND --min-steps; --max-steps and --max-time cap it, but never
+ * before --min-steps. */
 #ifndef ACCUMBENCH_STATS_H
 #define ACCUMBENCH_STATS_H
 
@@ -14,6 +16,15 @@ typedef struct {
     double noise_rel;       /* CI half-width / median; INFINITY when n is too small */
 } step_stats;
 
+/* the stopping rule's settings (run's measurement flags) */
+typedef struct {
+    double noise;           /* --noise: CI half-width / median to reach */
+    int min_steps;          /* --min-steps: a guarantee, even over the caps */
+    double min_time_s;      /* --min-time: timed seconds before noise may stop */
+    int max_steps;          /* --max-steps */
+    double max_time_s;      /* --max-time: wall-clock seconds since the first timed step */
+} stop_rule;
+
 const char *stop_reason_name(stop_reason r);
 /* the median of v[0..n) (sorts v in place); NAN when n == 0. The one median
  * of bench/: every figure that says "median" means this. */
@@ -23,7 +34,8 @@ double stats_quantile(const double *sorted, size_t n, double q);
 /* ranks (0-based) bounding the 95% CI of the median; -1 when n is too small */
 int stats_median_ci_ranks(size_t n, size_t *lo, size_t *hi);
 step_stats stats_compute(const double *x, size_t n);
-stop_reason stats_should_stop(const double *x, size_t n, double noise, int min_steps, int max_steps,
-                              double elapsed_s, double max_time_s);
+/* x: the n timed steps so far; timed_s: their sum in seconds; elapsed_s: wall
+ * clock since the first began (timed steps plus what runs between them) */
+stop_reason stats_should_stop(const double *x, size_t n, double timed_s, double elapsed_s, const stop_rule *rule);
 
 #endif

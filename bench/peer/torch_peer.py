@@ -7,12 +7,15 @@ written in accumbench's formats, so the two engines sit side by side.
   torch_peer.py check --dump DIR [--strategy S|all] [--backend B] [--tol T] [--save FILE.npz]
 
 run
-  Flags, defaults, validation and exit codes are those of `accumbench run`
-  (bench/cli.c): 0 ok, 1 an error, 2 bad input (one `torch_peer: --flag: why`
-  line on stderr), 3 out of memory. Weights and data come from accumbench
-  itself: `accumbench verify --dump` with the same model flags, split and seed
-  (binary: --accumbench, else $ACCUMBENCH_BIN, else build/accumbench in this
-  repository), so both engines start from identical parameters and batches.
+  The configuration comes from accumbench itself: `accumbench run FLAGS
+  --print-config` parses, validates and derives it (bench/peer/peer_config.py),
+  so flags, defaults, checks and the results columns are accumbench's; the
+  binary is --accumbench PATH (what `accumbench sweep` passes), else
+  $ACCUMBENCH_BIN, else build/accumbench in this repository. Exit codes: 0 ok,
+  1 an error, 2 bad input (one `torch_peer: --flag: why` line on stderr, the
+  reason accumbench gave), 3 out of memory. Weights and data come from
+  accumbench too: `accumbench verify --dump` with the same model flags, split
+  and seed, so both engines start from identical parameters and batches.
   The dump runs on the peer's backend (--dump-backend cpu|cuda to choose; the
   weights and data are made on the host either way) and its gradients for this
   configuration's strategy give grad_rel_err = max over parameters of
@@ -25,11 +28,12 @@ run
                 sum_i w_i * meanCE_i, one backward;
     accumulate  forward, backward of w_i * meanCE_i per micro-batch;
     then SGD (momentum 0.9, lr 0.01) or AdamW (torch defaults), as
-    bench/engine.c optimizer_step.
-  Measurement follows bench/run_cmd.c and bench/stats.c: --warmup steps, then
-  timed steps until the 95% CI half-width of the median (order statistics
-  n/2 -+ 1.96*sqrt(n)/2) over the median is below --noise after --min-steps,
-  or --max-steps, or --max-time seconds of timed steps. A step is timed by
+    bench/core/engine.c optimizer_step.
+  Measurement follows bench/cmd/run.c and bench/measure/stats.c: --warmup
+  steps, then timed steps until the 95% CI half-width of the median (order
+  statistics n/2 -+ 1.96*sqrt(n)/2) over the median is below --noise once
+  --min-steps and --min-time seconds of timed steps ran, or --max-steps, or
+  --max-time seconds of wall clock (never before --min-steps). A step is timed by
   CUDA events on a GPU (host synchronised at the end event only) and by
   time.perf_counter_ns on the CPU; nothing inside a step reads a value back.
   Memory, reset after warm-up, data bytes (x float32, y int64) not counted:
@@ -51,7 +55,7 @@ run
     CPU  the outermost aten:: ops inside each range (torch's CPU profiler here
          has whole-microsecond times).
   --out DIR writes results.csv (last), steps.csv, kernels.csv and memory.csv
-  in accumbench's formats (bench/results.c, bench/outputs.c: CRLF, RFC 4180),
+  in accumbench's formats (bench/peer/peer_formats.py: CRLF, RFC 4180),
   each through a temporary file and os.replace; engine = torch. memory.csv
   holds, on a GPU, torch.cuda.memory_allocated at each phase boundary and the
   phase's max_memory_allocated (data subtracted) over the first profiled step;
@@ -69,11 +73,8 @@ check
   inputs alone (accumbench's gradient files are not opened until afterwards),
   optionally saves them (--save, keys STRATEGY/PARAMETER), then compares them
   with the dump's where it has them: exit 1 if any tensor's rel exceeds --tol."""
-import csv
-import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -81,334 +82,24 @@ import tempfile
 import time
 
 PROG = "torch_peer"
-EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_OOM = 0, 1, 2, 3
-PROFILED_STEPS = 3          # as bench/run_cmd.c
+PROFILED_STEPS = 3          # as bench/cmd/run.c
 MEMORY_STEPS = 2            # CPU: untimed steps that measure the peak RSS
 MMAP_THRESHOLD_BYTES = 128 << 10   # glibc's initial M_MMAP_THRESHOLD, held fixed
 MMAP_THRESHOLD_MAX_BYTES = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-
-class UsageError(Exception):
-    """Bad input: exit 2 with one line."""
-
-
-class RunError(Exception):
-    """The run cannot go on: (exit code, message)."""
-
-    def __init__(self, code, msg):
-        super().__init__(msg)
-        self.code = code
+from peer_config import (EXIT_CHECK, EXIT_OK, EXIT_OOM, EXIT_USAGE, RunError,  # noqa: E402
+                         UsageError, parse_run, run_usage, wants_help)
+from peer_formats import new_row, row_json, write_fragment  # noqa: E402
 
 
 def say(msg):
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
 
 
-# --- flags: the table and the rules of bench/cli.c ------------------------------
-
-MAX_EFFECTIVE_BATCH = 1 << 22
-# name: (kind, lo, hi or choices, config key, default)
-RUN_FLAGS = {
-    "--backend": ("choice", None, "auto|cpu|cuda", "backend", "auto"),
-    "--model": ("choice", None, "mlp|cnn", "model", "mlp"),
-    "--input-dim": ("int", 1, 1 << 20, "input_dim", 3072),
-    "--hidden": ("int", 1, 1 << 16, "hidden", 1024),
-    "--layers": ("int", 1, 64, "layers", 3),
-    "--width": ("int", 1, 1024, "width", 16),
-    "--stages": ("int", 1, 6, "stages", 3),
-    "--blocks": ("int", 1, 32, "blocks", 3),
-    "--norm": ("choice", None, "batch|group|none", "norm", "batch"),
-    "--strategy": ("choice", None, "full|retain|accumulate", "strategy", "accumulate"),
-    "--loss-norm": ("choice", None, "mean|global|sum", "loss_norm", "mean"),
-    "--micro-batch": ("int", 1, 65536, "micro_batch", 32),
-    "--iter-size": ("int", 1, 65536, "iter_size", 1),
-    "--effective-batch": ("int", 1, MAX_EFFECTIVE_BATCH, "effective_batch", 0),
-    "--optimizer": ("choice", None, "sgd|adamw", "optimizer", "sgd"),
-    "--math": ("choice", None, "fp32|tf32", "math", "fp32"),
-    "--conv-algo": ("choice", None, "heuristic|find", "conv_algo", "heuristic"),
-    "--seed": ("u64", None, None, "seed", 1),
-    "--mem-limit": ("size", None, None, "mem_limit", 0),
-    "--noise": ("double", 0.0, 1.0, "noise", 0.01),
-    "--min-steps": ("int", 1, 1000000, "min_steps", 10),
-    "--max-steps": ("int", 1, 1000000, "max_steps", 1000),
-    "--max-time": ("double", 0.0, 1e7, "max_time", 30.0),
-    "--warmup": ("int", 0, 1000000, "warmup", 3),
-    "--json": ("bool", None, None, "json", False),
-    "--kernels": ("int", 1, 100000, "kernels", 0),
-    "--out": ("path", None, None, "out", None),
-    # the peer's own
-    "--accumbench": ("path", None, None, "accumbench", None),
-    "--dump-backend": ("choice", None, "cpu|cuda", "dump_backend", None),
-}
-
-_INT = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
-_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4,
-               "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3, "TiB": 1024 ** 4,
-               "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
-
-
-def parse_int(v, lo, hi):
-    if not _INT.match(v) or not lo <= int(v) <= hi:
-        raise ValueError(f"must be an integer in {lo}..{hi} (got '{v}')")
-    return int(v)
-
-
-def parse_u64(v):
-    if not re.match(r"[0-9]+\Z", v) or int(v) >= 1 << 64:
-        raise ValueError(f"must be a non-negative integer below 2^64 (got '{v}')")
-    return int(v)
-
-
-def parse_double(v, lo, hi):
-    x = float(v) if _FLOAT.match(v) else math.nan
-    if not math.isfinite(x) or not x > lo or x > hi:
-        raise ValueError(f"must be a number > {lo:g} and <= {hi:g} (got '{v}')")
-    return x
-
-
-def parse_size(v):
-    """bench/parse.c parse_size: bytes, K/M/G/T or KiB.. (1024^n), KB.. (1000^n)."""
-    m = re.match(r"([0-9]*(?:\.[0-9]*)?)(.*)\Z", v)
-    num, unit = m.group(1), m.group(2)
-    if num and num[0].isdigit():
-        if not unit and "." not in num and 0 < int(num) < 1 << 64:
-            return int(num)
-        if unit in _SIZE_UNITS:
-            b = math.floor(float(num) * _SIZE_UNITS[unit])
-            if 1 <= b < 2.0 ** 64:
-                return int(b)
-    raise ValueError("must be a size > 0: bytes, or a number with K/M/G/T, KiB/MiB/GiB/TiB "
-                     f"(powers of 1024) or KB/MB/GB/TB (powers of 1000) (got '{v}')")
-
-
-class Config:
-    def __init__(self):
-        for kind, lo, hi, key, default in RUN_FLAGS.values():
-            setattr(self, key, default)
-        self.last_micro_batch = 0
-        self.help = False
-
-
-def validate_model(c, sizes):
-    """bench/model.c model_validate."""
-    if c.model == "mlp":
-        return
-    if c.norm == "group":
-        for s in range(c.stages):
-            ch = c.width << s
-            if ch % min(8, ch):
-                raise UsageError(f"--width: {ch} channels in stage {s} are not divisible into {min(8, ch)} groups "
-                                 "(GroupNorm uses min(8, C) groups; use a width divisible by 8)")
-    if c.norm == "batch":
-        hw = 32 >> (c.stages - 1)
-        for n in sizes:
-            if n * hw * hw < 2:
-                raise UsageError(f"--micro-batch: BatchNorm would see one value per channel (a micro-batch of {n} "
-                                 f"at {hw}x{hw} in the last stage); use larger micro-batches, fewer stages or --norm group")
-
-
-def parse_run(argv):
-    """argv after `run`: a Config, or UsageError with the message of bench/cli.c."""
-    c = Config()
-    seen = set()
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("--help", "-h"):
-            c.help = True
-            return c
-        if arg not in RUN_FLAGS:
-            if arg.startswith("-"):
-                raise UsageError(f"{arg}: unknown flag for 'run' (see torch_peer.py run --help)")
-            raise UsageError(f"unexpected argument '{arg}' (flags take the form --name value)")
-        if arg in seen:
-            raise UsageError(f"{arg}: given more than once")
-        seen.add(arg)
-        kind, lo, hi, key, _ = RUN_FLAGS[arg]
-        if kind == "bool":
-            setattr(c, key, True)
-            i += 1
-            continue
-        if i + 1 >= len(argv):
-            raise UsageError(f"{arg}: needs a value")
-        v = argv[i + 1]
-        i += 2
-        try:
-            if kind == "int":
-                val = parse_int(v, lo, hi)
-            elif kind == "choice":
-                if v not in hi.split("|"):
-                    raise ValueError(f"must be one of {hi} (got '{v}')")
-                val = v
-            elif kind == "u64":
-                val = parse_u64(v)
-            elif kind == "double":
-                val = parse_double(v, lo, hi)
-            elif kind == "size":
-                val = parse_size(v)
-            else:
-                if not v:
-                    raise ValueError("must be a directory path (got '')" if arg == "--out" else "must be a path (got '')")
-                val = v
-        except ValueError as e:
-            raise UsageError(f"{arg}: {e}")
-        setattr(c, key, val)
-
-    # bench/cli.c finish(): derive the split, then what single flags cannot check
-    m = c.micro_batch
-    if "--effective-batch" in seen:
-        b = c.effective_batch
-        if b < m:
-            raise UsageError(f"--effective-batch: must be >= --micro-batch ({m}), got {b}")
-        k = (b + m - 1) // m
-        if "--iter-size" in seen and c.iter_size != k:
-            raise UsageError(f"--iter-size: {c.iter_size} disagrees with --effective-batch {b} / --micro-batch {m} "
-                             f"(which need {k} micro-batches); give one of them")
-        c.iter_size = k
-    else:
-        if m * c.iter_size > MAX_EFFECTIVE_BATCH:
-            raise UsageError(f"--iter-size: micro-batch x iter-size must be <= {MAX_EFFECTIVE_BATCH} "
-                             f"(got {m} x {c.iter_size})")
-        c.effective_batch = m * c.iter_size
-    c.last_micro_batch = c.effective_batch - (c.iter_size - 1) * m
-    if c.strategy == "full":
-        c.micro_batch = c.last_micro_batch = c.effective_batch
-        c.iter_size = 1
-    if c.max_steps < c.min_steps:
-        raise UsageError(f"--max-steps: must be >= --min-steps ({c.min_steps}), got {c.max_steps}")
-    validate_model(c, [c.micro_batch, c.last_micro_batch])
-    return c
-
-
-RUN_USAGE = """usage: torch_peer.py run [flags]
-
-Runs one configuration through PyTorch with the weights and data of `accumbench
-verify --dump`: warm-up steps, then timed optimizer steps until the median is
-stable; prints step time, throughput and memory (accumbench run's flags).
-
-model:
-  --model mlp|cnn             (mlp)
-  --input-dim D --hidden H --layers L      mlp (3072, 1024, 3)
-  --width W --stages S --blocks B          cnn ResNet (16, 3, 3); S in 1..6
-  --norm batch|group|none     cnn normalisation (batch)
-split:
-  --micro-batch M (32)  --iter-size K (1)  --effective-batch B (M*K)
-  --loss-norm mean|global|sum (mean)
-  --strategy full|retain|accumulate (accumulate)
-training:
-  --optimizer sgd|adamw (sgd)  --seed N (1)
-backend:
-  --backend auto|cpu|cuda (auto)  --math fp32|tf32 (fp32)  --conv-algo heuristic|find
-  --mem-limit SIZE   GPU: torch.cuda.set_per_process_memory_fraction; CPU: not enforced
-measurement:
-  --warmup N (3)  --min-steps N (10)  --max-steps N (1000)  --max-time SECONDS (30)
-  --noise F (0.01)   stop when the median's 95% CI half-width / median < F
-  --json             print one JSON object with the results.csv columns
-  --kernels N        print the N ops/kernels with the most time in the profiled steps
-  --out DIR          write results.csv, steps.csv, kernels.csv, memory.csv to DIR
-peer:
-  --accumbench PATH  the accumbench binary for the dump ($ACCUMBENCH_BIN, else build/accumbench)
-  --dump-backend cpu|cuda   where accumbench computes the dump (the run's backend)
-"""
-
-
-# --- results rows: the columns of bench/results.c -------------------------------
-
-KEY_COLUMNS = ["engine", "backend", "model", "input_dim", "hidden", "layers", "width", "stages", "blocks", "norm",
-               "strategy", "loss_norm", "micro_batch", "iter_size", "effective_batch", "last_micro_batch", "math",
-               "conv_algo", "optimizer", "seed", "repeat"]
-RESULT_COLUMNS = KEY_COLUMNS + [
-    "status", "steps_timed", "stop_reason", "step_median_ns", "step_p10_ns", "step_p90_ns", "noise_rel",
-    "samples_per_s", "steps_per_s", "mem_tracked_bytes", "mem_reserved_bytes", "mem_device_bytes",
-    "mem_driver_bytes", "rss_delta_bytes", "data_bytes", "mem_analytic_bytes", "gpu_busy_ratio",
-    "launches_per_step", "host_ns_per_step", "cupti_overhead_ratio", "sm_clock_mhz", "temperature_c", "power_w",
-    "other_processes", "steps_throttled", "grad_rel_err", "error"]
-STEPS_COLUMNS = ["step", "kind", "step_ns"]
-KERNELS_COLUMNS = ["phase", "calls", "total_ns", "mean_ns", "min_ns", "max_ns", "share", "name"]
-MEMORY_COLUMNS = ["time_ns", "bytes", "phase", "micro_batch"]
-PHASES = ("forward", "backward", "optimizer", "other")
-
-
-def new_row(c, backend):
-    mlp = c.model == "mlp"
-    row = dict.fromkeys(RESULT_COLUMNS)
-    row.update(engine="torch", backend=backend, model=c.model,
-               input_dim=c.input_dim if mlp else None, hidden=c.hidden if mlp else None,
-               layers=c.layers if mlp else None, width=None if mlp else c.width,
-               stages=None if mlp else c.stages, blocks=None if mlp else c.blocks, norm=None if mlp else c.norm,
-               strategy=c.strategy, loss_norm=c.loss_norm, micro_batch=c.micro_batch, iter_size=c.iter_size,
-               effective_batch=c.effective_batch, last_micro_batch=c.last_micro_batch, math=c.math,
-               conv_algo=c.conv_algo, optimizer=c.optimizer, seed=c.seed, repeat=0, status="ok", steps_timed=0)
-    return row
-
-
-def fmt_num(v):
-    """bench/results.c col_num: integral values without a fraction, others with
-    17 significant digits; NaN/inf/None are empty."""
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        v = int(v)
-    if isinstance(v, int):
-        return str(v)
-    if not math.isfinite(v):
-        return None
-    if v == math.floor(v) and abs(v) < 9e15:
-        return "%.0f" % v
-    return "%.17g" % v
-
-
-def row_cells(row, columns):
-    return [fmt_num(row.get(col)) for col in columns]
-
-
-def row_json(row):
-    parts = []
-    for col in RESULT_COLUMNS:
-        v = row.get(col)
-        if isinstance(v, str):
-            text = json.dumps(v, ensure_ascii=False)
-        else:
-            t = fmt_num(v)
-            text = "null" if t is None else t
-        parts.append(f"{json.dumps(col)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def write_csv_atomic(path, header, rows):
-    """CRLF, RFC 4180 (quotes only where needed), via a temporary file and
-    os.replace so a reader sees the old file or the whole new one."""
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(header)
-        for r in rows:
-            w.writerow(["" if v is None else v for v in r])
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_fragment(d, row, steps, kernels, profiled_ns, timeline):
-    os.makedirs(d, exist_ok=True)
-    key = row_cells(row, KEY_COLUMNS)
-    write_csv_atomic(os.path.join(d, "steps.csv"), KEY_COLUMNS + STEPS_COLUMNS,
-                     [key + [str(i), kind, "%.0f" % ns] for i, (kind, ns) in enumerate(steps)])
-    krows = []
-    for (phase, name), (calls, total, lo, hi) in sorted(kernels.items(), key=lambda kv: -kv[1][1]):
-        krows.append(key + [phase, str(calls), "%.0f" % total, "%.17g" % (total / calls), "%.0f" % lo,
-                            "%.0f" % hi, "%.17g" % (total / profiled_ns if profiled_ns > 0 else 0.0), name])
-    write_csv_atomic(os.path.join(d, "kernels.csv"), KEY_COLUMNS + KERNELS_COLUMNS, krows)
-    write_csv_atomic(os.path.join(d, "memory.csv"), KEY_COLUMNS + MEMORY_COLUMNS,
-                     [key + ["%.0f" % t, str(int(b)), phase, str(mb)] for t, b, phase, mb in timeline])
-    # last: marks the fragment complete
-    write_csv_atomic(os.path.join(d, "results.csv"), RESULT_COLUMNS, [row_cells(row, RESULT_COLUMNS)])
-
-
-# --- the stopping rule: bench/stats.c -------------------------------------------
+# --- the stopping rule: bench/measure/stats.c, restated ----------------------------
+# accumbench's rule is C inside its run process, with no library the peer could
+# load; these few lines restate it (tests/peer_test.py checks the peer's stops
+# against the rule on its steps.csv).
 
 def quantile(s, q):
     n = len(s)
@@ -441,17 +132,22 @@ def step_stats(x):
     return med, quantile(s, 0.1), quantile(s, 0.9), noise
 
 
-def should_stop(x, noise, min_steps, max_steps, elapsed_s, max_time_s):
-    if len(x) >= min_steps and step_stats(x)[3] < noise:
+def should_stop(x, timed_s, elapsed_s, c):
+    """stats_should_stop: noise once --min-steps and --min-time seconds of
+    timed steps ran; --max-steps and --max-time cap it, never before
+    --min-steps. timed_s: the steps' sum; elapsed_s: wall clock."""
+    if len(x) < c.min_steps:
+        return None
+    if timed_s >= c.min_time and step_stats(x)[3] < c.noise:
         return "noise"
-    if len(x) >= max_steps:
+    if len(x) >= c.max_steps:
         return "max_steps"
-    if elapsed_s >= max_time_s:
+    if elapsed_s >= c.max_time:
         return "max_time"
     return None
 
 
-# --- process memory (Linux), as bench/run_cmd.c -----------------------------------
+# --- process memory (Linux), as bench/cmd/run.c -----------------------------------
 
 def proc_status_bytes(key):
     try:
@@ -491,14 +187,6 @@ def release_free_heap(mmap_threshold=0):
 
 
 # --- the dump ----------------------------------------------------------------------
-
-def accumbench_binary(c):
-    path = c.accumbench or os.environ.get("ACCUMBENCH_BIN") or os.path.join(REPO, "build", "accumbench")
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise UsageError(f"--accumbench: '{path}' is not an executable file "
-                         "(give --accumbench PATH or set ACCUMBENCH_BIN)")
-    return path
-
 
 def verify_argv(binary, c, backend, d):
     a = [binary, "verify", "--backend", backend, "--model", c.model]
@@ -565,12 +253,14 @@ class Peer:
         x = torch.from_numpy(np.concatenate(inputs)).to(self.device)
         y = torch.from_numpy(np.concatenate(targets)).to(self.device)
         self.data_bytes = x.numel() * x.element_size() + y.numel() * y.element_size()
-        if c.strategy == "full":
-            self.xs, self.ys, self.weights = [x], [y], [1.0]
-        else:
-            mbs = [int(v) for v in man["micro_batches"]]
-            self.xs, self.ys = list(torch.split(x, mbs)), list(torch.split(y, mbs))
-            self.weights = tm.loss_weights(c.loss_norm, mbs)
+        # the split accumbench derived (full: one micro-batch of the whole
+        # batch, weight 1); the dump was made with it
+        mbs = c.micro_batches
+        if [int(v) for v in man["micro_batches"]] != mbs:
+            raise RunError(EXIT_CHECK, f"the dump's micro-batches {man['micro_batches']} are not the "
+                                       f"configuration's {mbs}")
+        self.xs, self.ys = list(torch.split(x, mbs)), list(torch.split(y, mbs))
+        self.weights = tm.loss_weights(c.loss_norm, mbs)
         self.n_params = sum(a.size for a in params)
 
     def build(self):
@@ -646,12 +336,13 @@ class Peer:
             torch.cuda.reset_peak_memory_stats()
         times, host = [], []
         stop = None
-        t_start = time.monotonic()
+        timed_s, t_start = 0.0, time.monotonic()
         while stop is None:
             ns, h = self.timed("timed")
             times.append(ns)
             host.append(h)
-            stop = should_stop(times, c.noise, c.min_steps, c.max_steps, time.monotonic() - t_start, c.max_time)
+            timed_s += ns * 1e-9
+            stop = should_stop(times, timed_s, time.monotonic() - t_start, c)
         med, p10, p90, noise = step_stats(times)
         row.update(steps_timed=len(times), stop_reason=stop, step_median_ns=med, step_p10_ns=p10,
                    step_p90_ns=p90, noise_rel=noise, steps_per_s=1e9 / med,
@@ -895,36 +586,28 @@ def print_human(row, c, peer, torch, threads):
                   f"{100 * total / peer.profiled_ns:6.1f}%")
 
 
-def cmd_run(argv):
-    try:
-        c = parse_run(argv)
-        if c.help:
-            print(RUN_USAGE, end="")
-            return EXIT_OK
-        binary = accumbench_binary(c)
-        if c.out:
-            try:
-                os.makedirs(c.out, exist_ok=True)
-            except OSError as e:
-                raise UsageError(f"--out: cannot create directory '{c.out}': {e.strerror}")
-        torch, tm = import_torch()
-        device = open_device(torch, c.backend)
-        if c.dump_backend == "cuda" and not torch.cuda.is_available():
-            raise UsageError("--dump-backend: cuda needs a GPU that torch can use")
-    except UsageError as e:
-        say(str(e))
-        return EXIT_USAGE
-    except RunError as e:
-        say(str(e))
-        return e.code
+def open_run(c):
+    """(torch, torch_models, device) for configuration c; UsageError or
+    RunError when the run cannot start."""
+    if c.out:
+        try:
+            os.makedirs(c.out, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--out: cannot create directory '{c.out}': {e.strerror}")
+    torch, tm = import_torch()
+    device = open_device(torch, c.backend)
+    if c.dump_backend == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--dump-backend: cuda needs a GPU that torch can use")
+    return torch, tm, device
 
-    apply_settings(torch, c, device)
-    row = new_row(c, device.type)
-    peer = Peer(torch, tm, c, device)
-    rc, when = EXIT_OK, "setting up"
+
+def run_peer(peer, row, c, torch, tm):
+    """The dump, the gradient check, then warm-up, timed, memory and profiled
+    steps, filling row; the exit status (a failure is a row with its reason)."""
+    when = "setting up"
     dump = tempfile.mkdtemp(prefix="torch_peer-dump-")
     try:
-        make_dump(binary, c, c.dump_backend or device.type, dump)
+        make_dump(c.accumbench, c, c.dump_backend or peer.device.type, dump)
         peer.load(dump)
         shutil.rmtree(dump, ignore_errors=True)
         row["data_bytes"] = float(peer.data_bytes)
@@ -947,27 +630,47 @@ def cmd_run(argv):
             peer.measure_rss(row)
         when = "a profiled step"
         peer.profile(row, median)
+        return EXIT_OK
     except RunError as e:
-        rc = e.code
-        row["status"] = "oom" if rc == EXIT_OOM else "error"
+        row["status"] = "oom" if e.code == EXIT_OOM else "error"
         row["error"] = str(e)
         say(str(e))
+        return e.code
     except (RuntimeError, MemoryError, tm.CheckError) as e:
         oom = isinstance(e, MemoryError) or is_oom(e)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        rc = EXIT_OOM if oom else EXIT_CHECK
         row["status"] = "oom" if oom else "error"
         row["error"] = f"out of memory in {when}: {first}" if oom else f"error in {when}: {first}"
         say(row["error"])
+        return EXIT_OOM if oom else EXIT_CHECK
     finally:
         shutil.rmtree(dump, ignore_errors=True)
+
+
+def cmd_run(argv):
+    if wants_help(argv):
+        print(run_usage(argv), end="")
+        return EXIT_OK
+    try:
+        c = parse_run(argv)
+        torch, tm, device = open_run(c)
+    except UsageError as e:
+        say(str(e))
+        return EXIT_USAGE
+    except RunError as e:
+        say(str(e))
+        return e.code
+    apply_settings(torch, c, device)
+    row = new_row(c, device.type)
+    peer = Peer(torch, tm, c, device)
+    rc = run_peer(peer, row, c, torch, tm)
     if rc != EXIT_OK:
         # the memory figures of a failed run are not measurements
         for k in ("mem_tracked_bytes", "mem_reserved_bytes", "rss_delta_bytes"):
             row[k] = None
     if c.out:
         try:
-            write_fragment(c.out, row, peer.steps, peer.kernels, peer.profiled_ns, peer.timeline)
+            write_fragment(c.out, row, c.key_columns, peer.steps, peer.kernels, peer.profiled_ns, peer.timeline)
         except OSError as e:
             say(f"--out: writing results to '{c.out}' failed: {e.strerror}")
             rc = rc or EXIT_CHECK

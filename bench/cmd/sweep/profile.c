@@ -34,7 +34,7 @@ typedef struct {
 enum {
     K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_STRATEGY,
     K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_SEED, K_MEM_LIMIT, K_NOISE,
-    K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP,
+    K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
     K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_TIMEOUT, K_SHUFFLE,
     N_KEYS
@@ -65,6 +65,7 @@ static const key_spec keys[N_KEYS] = {
     [K_MAX_STEPS] = {"max_steps", FOR_ALL, -1},
     [K_MAX_TIME] = {"max_time", FOR_ALL, -1},
     [K_WARMUP] = {"warmup", FOR_ALL, -1},
+    [K_MIN_TIME] = {"min_time", FOR_ALL, -1},
     [K_MODELS] = {"models", FOR_ALL, K_MODEL},
     [K_STRATEGIES] = {"strategies", FOR_ALL, K_STRATEGY},
     [K_ENGINES] = {"engines", FOR_SWEEP, -1},
