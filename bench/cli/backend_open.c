@@ -26,7 +26,7 @@ int backend_fail(ops_backend *b, ops_status st, const char *during)
 {
     const ops_arena *a = &b->arena;
     if (st == OPS_ERR_OOM) {
-        if (!a->base)
+        if (a->reserve_failed)
             cli_error("out of memory %s: could not reserve %zu bytes", during, a->failed_request_bytes);
         else
             cli_error("out of memory %s: asked %zu bytes with %zu in use (cap %zu bytes)", during,
