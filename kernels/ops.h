@@ -83,7 +83,11 @@ typedef struct { float lr, momentum, weight_decay; } ops_sgd_hparams;
 typedef struct { float lr, beta1, beta2, eps, weight_decay; int t; /* step, from 1 */ } ops_adamw_hparams;
 
 /* What a backend's profiler delivers for the ops between profile_begin and
- * profile_end (device timestamps in ns, any epoch). */
+ * profile_end (device timestamps in ns, any epoch). A kernel name has at
+ * most OPS_KERNEL_NAME_MAX characters: a longer one is cut and ends in '#'
+ * and 16 hex digits of its full form's 64-bit FNV-1a hash, so kernels whose
+ * names differ only past the cut (template variants) stay apart. */
+#define OPS_KERNEL_NAME_MAX 127
 typedef struct {
     void *user;
     void (*kernel)(void *user, ops_phase phase, const char *name, uint64_t start_ns, uint64_t end_ns);

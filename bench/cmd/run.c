@@ -134,6 +134,7 @@ static ops_status profile(run_state *rs, result_row *r, double timed_median)
         if (device && ops_profile_begin(&rs->b) != OPS_OK) {
             snprintf(rs->profile_why, sizeof rs->profile_why, "cupti unavailable: %s", ops_last_error());
             device = 0;
+            rec.kernels = &rs->kernels;     /* per-op records instead, so kernels.csv is not empty */
         }
         rec.step_start_ns = monotonic_ns();
         st = timed_step(rs, STEP_PROFILED, &times[n], &host_ns);
@@ -204,6 +205,9 @@ static ops_status measure(run_state *rs, result_row *r)
                     snprintf(rs->profile_why, sizeof rs->profile_why, "mem_device_bytes %s", dm.device_why);
                 if (dm.driver_high_water_bytes >= rs->e.data_bytes)
                     r->mem_driver_bytes = (double)(dm.driver_high_water_bytes - rs->e.data_bytes);
+                /* the pool's reservation (the data set lives in the pool too) */
+                if (dm.reserved_high_water_bytes >= rs->e.data_bytes && dm.reserved_high_water_bytes)
+                    r->mem_reserved_bytes = (double)(dm.reserved_high_water_bytes - rs->e.data_bytes);
             }
         }
         if (tally.n) {

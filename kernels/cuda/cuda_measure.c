@@ -52,6 +52,11 @@ static const CUpti_ActivityKind profile_kinds[] = {
     CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
 };
 #define N_PROFILE_KINDS (sizeof profile_kinds / sizeof profile_kinds[0])
+/* Kernels the driver launches outside any public API call get their
+ * external correlation through this kind's API records (cupti_activity.h);
+ * enabled when CUPTI takes it, since without it those kernels only land in
+ * phase "other", which shows. */
+#define PROFILE_KIND_BEST_EFFORT CUPTI_ACTIVITY_KIND_INTERNAL_LAUNCH_API
 
 struct cuda_measure {
     int cupti_owner;                /* this context runs the process's CUPTI session */
@@ -160,6 +165,7 @@ static void cupti_start(cuda_ctx *c, struct cuda_measure *m)
 static void disable_profile_kinds(void)
 {
     for (size_t i = 0; i < N_PROFILE_KINDS; i++) (void)cuptiActivityDisable(profile_kinds[i]);
+    (void)cuptiActivityDisable(PROFILE_KIND_BEST_EFFORT);
 }
 
 static void cupti_stop(struct cuda_measure *m)
@@ -332,6 +338,7 @@ ops_status cuda_profile_begin(void *ctx)
     CUptiResult r = CUPTI_SUCCESS;
     size_t on = 0;
     while (on < N_PROFILE_KINDS && (r = cuptiActivityEnable(profile_kinds[on])) == CUPTI_SUCCESS) on++;
+    if (r == CUPTI_SUCCESS) (void)cuptiActivityEnable(PROFILE_KIND_BEST_EFFORT);
     if (r == CUPTI_SUCCESS)
         r = cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, (uint64_t)m->phase);
     if (r != CUPTI_SUCCESS) {
@@ -339,6 +346,7 @@ ops_status cuda_profile_begin(void *ctx)
         char why[160];
         cupti_reason(why, sizeof why, call, r);
         while (on > 0) (void)cuptiActivityDisable(profile_kinds[--on]);
+        (void)cuptiActivityDisable(PROFILE_KIND_BEST_EFFORT);
         mtx_lock(&g_cupti.lock);
         cupti_records_end(&g_cupti.rec, NULL);
         mtx_unlock(&g_cupti.lock);
