@@ -6,6 +6,7 @@
  *       equals the CPU backend's row-major ops_gemm;
  *   (c) launch configurations visit every element / row exactly once and
  *       stay within the device limits, vectorising only aligned pointers;
+ *       GroupNorm's two-pass parameter reduction sums every value once;
  *   (d) the function table has no empty required slot, and every optional
  *       slot is filled; the algorithm names;
  *   (e) without a GPU, create fails cleanly with a one-line reason; library
@@ -488,6 +489,102 @@ static void test_launch(void)
     printf("(c) launch configurations cover every element and row exactly once\n");
 }
 
+/* GroupNorm's parameter passes simulated with the kernels' loop helpers:
+ * pass 1 visits every (channel, sample, position) exactly once and writes
+ * each partial slot once, inside the scratch; pass 2 reads, per channel,
+ * exactly its chunks' slots. Also the sizing: enough blocks where n allows,
+ * no block under CUDA_NORM_BLOCK values, the scratch respected. */
+static void gn_param_cover(int n, int c, int hw, size_t scratch, const cuda_limits *lim)
+{
+    cuda_gn_param_plan p = cuda_gn_param_plan_make(n, c, hw, scratch, lim);
+    char what[96];
+    snprintf(what, sizeof what, "gn param n=%d c=%d hw=%d scratch=%zu sm=%u", n, c, hw, scratch, lim->sm_count);
+    CHECK(p.chunks >= 1 && p.chunks <= n && (long long)p.chunks * p.chunk_n >= n &&
+              (long long)(p.chunks - 1) * p.chunk_n < n,
+          "%s: %d chunks of %d", what, p.chunks, p.chunk_n);
+    CHECK(p.scratch_bytes <= scratch && p.scratch_bytes == (p.chunks > 1 ? (size_t)c * p.chunks * 2 * sizeof(float) : 0),
+          "%s: scratch %zu", what, p.scratch_bytes);
+    if (p.chunks > 1) {
+        CHECK((long long)p.chunk_n * hw >= (long long)CUDA_NORM_BLOCK, "%s: a block sums %d values", what,
+              p.chunk_n * hw);
+        CHECK((long long)c * p.chunks <= (long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count + c,
+              "%s: %d blocks, more than needed", what, c * p.chunks);
+    }
+    /* as many blocks as wanted when samples and scratch allow */
+    long long want = CEIL_DIV((long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count, c);
+    long long room = (long long)(scratch / ((size_t)c * 2 * sizeof(float)));
+    long long by_work = n / CEIL_DIV((long long)CUDA_NORM_BLOCK, hw);
+    if (want <= by_work && want <= room && want >= 2)
+        CHECK((long long)c * p.chunks >= (long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count,
+              "%s: only %d blocks", what, c * p.chunks);
+    CHECK(p.partial.grid >= 1 && p.partial.grid <= lim->max_grid_x && p.partial.block == CUDA_NORM_BLOCK &&
+              p.partial.rows == (long long)c * p.chunks,
+          "%s: partial plan grid %u rows %lld", what, p.partial.grid, p.partial.rows);
+
+    size_t cells = (size_t)c * n * hw, slots = (size_t)c * p.chunks * 2;
+    unsigned char *seen = calloc(cells, 1), *written = calloc(slots, 1), *read = calloc(slots, 1);
+    if (!seen || !written || !read) {
+        CHECK(0, "out of host memory");
+        free(seen), free(written), free(read);
+        return;
+    }
+    for (unsigned b = 0; b < p.partial.grid; b++)
+        for (unsigned t = 0; t < p.partial.block; t++)
+            for (long long row = cuda_row_first(&p.partial, b, t); row < p.partial.rows;
+                 row += cuda_row_stride(&p.partial, p.partial.grid)) {
+                int ch = cuda_gn_param_channel(&p, row);
+                unsigned lane = cuda_row_lane(&p.partial, t);
+                for (int ni = cuda_gn_param_first(&p, row); ni < cuda_gn_param_end(&p, row); ni++)
+                    for (size_t i = lane; i < (size_t)hw; i += p.partial.block) seen[((size_t)ch * n + ni) * hw + i]++;
+                if (lane == 0 && p.chunks > 1) written[2 * row]++, written[2 * row + 1]++;
+            }
+    size_t wrong = 0, wrong_slots = 0;
+    for (size_t i = 0; i < cells; i++) wrong += seen[i] != 1;
+    if (p.chunks > 1) {
+        CHECK(p.reduce.grid >= 1 && p.reduce.rows == c && p.reduce.threads_per_row == 1, "%s: reduce plan", what);
+        for (unsigned b = 0; b < p.reduce.grid; b++)
+            for (unsigned t = 0; t < p.reduce.block; t++)
+                for (long long row = cuda_row_first(&p.reduce, b, t); row < p.reduce.rows;
+                     row += cuda_row_stride(&p.reduce, p.reduce.grid))
+                    for (int k = 0; k < p.chunks; k++) {
+                        size_t slot = 2 * ((size_t)row * p.chunks + k);
+                        read[slot]++, read[slot + 1]++;
+                        /* the slot pass 1 filled for this channel's chunk k */
+                        wrong_slots += cuda_gn_param_channel(&p, (long long)row * p.chunks + k) != row;
+                    }
+        for (size_t i = 0; i < slots; i++) wrong_slots += written[i] != 1 || read[i] != 1;
+    } else {
+        CHECK(p.reduce.grid == 0, "%s: a reduce pass with one chunk", what);
+    }
+    CHECK(wrong == 0, "%s: %zu values not summed exactly once", what, wrong);
+    CHECK(wrong_slots == 0, "%s: %zu partial slots not written and read exactly once", what, wrong_slots);
+    free(seen), free(written), free(read);
+}
+
+static void test_gn_param_plan(void)
+{
+    const size_t ws = (size_t)32 << 20;     /* the library workspace */
+    for (size_t li = 0; li < sizeof limit_sets / sizeof limit_sets[0]; li++) {
+        const cuda_limits *lim = &limit_sets[li];
+        if (lim->max_block < CUDA_NORM_BLOCK) continue;
+        gn_param_cover(128, 64, 1024, ws, lim);    /* ResNet-18 widths, n = 128 */
+        gn_param_cover(128, 128, 256, ws, lim);
+        gn_param_cover(128, 512, 16, ws, lim);
+        gn_param_cover(32, 64, 16, ws, lim);
+        gn_param_cover(3, 32, 256, ws, lim);
+        gn_param_cover(1, 8, 1, ws, lim);
+        gn_param_cover(127, 64, 1, ws, lim);       /* tiny positions: chunks of >= 256 samples */
+        gn_param_cover(128, 64, 1024, 0, lim);     /* no scratch: one chunk */
+        gn_param_cover(128, 64, 1024, 64 * 2 * sizeof(float) * 3, lim); /* room for 3 chunks */
+    }
+    cuda_limits h200 = {2147483647u, 1024u, 132u};
+    cuda_gn_param_plan p = cuda_gn_param_plan_make(128, 64, 1024, ws, &h200);
+    CHECK(p.chunks == 9 && p.chunk_n == 15 && p.partial.grid == 576, "H200-like, c=64 n=128: %d chunks of %d, grid %u",
+          p.chunks, p.chunk_n, p.partial.grid);
+    printf("(c) GroupNorm parameter passes: every value summed once, partials written and read once "
+           "(c=64, n=128 on 132 SMs: %d chunks, %u blocks)\n", p.chunks, p.partial.grid);
+}
+
 // ----------------------------------------------------------------------------
 // (d) function table, (e) no GPU, versions, checks
 
@@ -725,6 +822,7 @@ int main(void)
     test_descriptors();
     test_gemm();
     test_launch();
+    test_gn_param_plan();
     test_conv_choice();
     return CHECK_DONE();
 }

@@ -13,8 +13,9 @@
  *
  * After the ops, the optional slots that need a device: the library
  * workspace, set_math, conv_find/conv_choice, timers, profiling (a kernel
- * record in every phase), device memory high-water and device state. A slot
- * the backend leaves NULL is reported "n/a" (the CPU stand-in). */
+ * record in every phase), device memory high-water, the pool allocator and
+ * device state. A slot the backend leaves NULL is reported "n/a" (the CPU
+ * stand-in). */
 #include "check.h"
 #include "model.h"
 #include "ops.h"
@@ -509,6 +510,83 @@ static void case_groupnorm_bwd_deterministic(void)
     }
 }
 
+/* GroupNorm's parameter pass split over (channel, chunk of samples) at
+ * ResNet widths and n = 128, its partials in the library workspace: against
+ * the CPU, bitwise equal over two runs, and close to the single-chunk path
+ * (no workspace). dgamma/dbias are sums of n*hw terms |dy * xhat| < ~4 in
+ * float against the CPU's double: atol = 1e-6 * n*hw covers a float sum's
+ * error (eps * sum|terms|, eps = 6e-8, sum|terms| <= 4 n*hw) with a factor 4
+ * for the sequential parts of the per-thread loops. */
+static void gn_bwd_gpu(const ops_norm_shape *s, const norm_io *io, float *host)
+{
+    ten dx = ten_new(io->len, 0), dg = ten_const(io->c, 0, 0.25f), db = ten_const(io->c, 0, -0.25f);
+    ops_status st = norm_bwd_on(G, s, 1, io, 0.0f, dx.g, dg.g, db.g);
+    CHECK(st == OPS_OK, "gn bwd: %s", ops_last_error());
+    if (ops_download(G, host, dx.g, io->len * sizeof(float)) != OPS_OK ||
+        ops_download(G, host + io->len, dg.g, io->c * sizeof(float)) != OPS_OK ||
+        ops_download(G, host + io->len + io->c, db.g, io->c * sizeof(float)) != OPS_OK)
+        die("gpu download");
+    ten_free(&db);
+    ten_free(&dg);
+    ten_free(&dx);
+}
+
+static void case_groupnorm_bwd_chunked(void)
+{
+    static const ops_norm_shape shapes[] = {
+        {128, 64, 1024, 8, 1e-5f, 0.1f},   /* ResNet-18 (CIFAR) stage 1: 64 channels at 32x32 */
+        {128, 128, 256, 8, 1e-5f, 0.1f},
+        {128, 512, 16, 8, 1e-5f, 0.1f},    /* stage 4: 512 channels at 4x4 */
+        {3, 32, 256, 8, 1e-5f, 0.1f},      /* fewer samples than chunks would want */
+    };
+    size_t lib = ops_library_workspace_bytes(G);
+    void *ws = NULL;
+    if (lib && ops_alloc(G, lib, &ws) != OPS_OK) die("library workspace alloc");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const ops_norm_shape *s = &shapes[i];
+        norm_io io;
+        norm_io_new(&io, s, 1);
+        size_t total = io.len + 2 * io.c;
+        float *chunked[2], *single = xmalloc(total * sizeof(float));
+        if (ops_set_library_workspace(G, ws, lib) != OPS_OK) die("set library workspace");
+        for (int r = 0; r < 2; r++) {
+            chunked[r] = xmalloc(total * sizeof(float));
+            gn_bwd_gpu(s, &io, chunked[r]);
+        }
+        if (ops_set_library_workspace(G, NULL, 0) != OPS_OK) die("detach library workspace");
+        gn_bwd_gpu(s, &io, single);
+        CHECK(memcmp(chunked[0], chunked[1], total * sizeof(float)) == 0, "gn shape %zu: two chunked runs differ", i);
+        /* the CPU reference, from the same starting gradients */
+        ten dx = ten_new(io.len, 0), dg = ten_const(io.c, 0, 0.25f), db = ten_const(io.c, 0, -0.25f);
+        CHECK(norm_bwd_on(C, s, 1, &io, 0.0f, dx.c, dg.c, db.c) == OPS_OK, "cpu gn bwd: %s", ops_last_error());
+        if (ops_upload(G, dx.g, chunked[0], io.len * sizeof(float)) != OPS_OK ||
+            ops_upload(G, dg.g, chunked[0] + io.len, io.c * sizeof(float)) != OPS_OK ||
+            ops_upload(G, db.g, chunked[0] + io.len + io.c, io.c * sizeof(float)) != OPS_OK)
+            die("gpu upload");
+        double atol = 1e-6 * (double)s->n * s->hw;
+        char what[64];
+        snprintf(what, sizeof what, "gn chunked dx shape %zu", i);
+        cmp(what, &dx, 1e-4, 1e-3);
+        snprintf(what, sizeof what, "gn chunked dgamma shape %zu", i);
+        cmp(what, &dg, atol, 1e-4);
+        snprintf(what, sizeof what, "gn chunked dbias shape %zu", i);
+        cmp(what, &db, atol, 1e-4);
+        double worst = 0;
+        for (size_t e = io.len; e < total; e++) worst = fmax(worst, fabs((double)chunked[0][e] - single[e]));
+        CHECK(worst <= atol, "gn shape %zu: chunked and single-chunk parameter gradients differ by %.3g > %.3g", i,
+              worst, atol);
+        CHECK(memcmp(chunked[0], single, io.len * sizeof(float)) == 0, "gn shape %zu: dx depends on the chunks", i);
+        free(chunked[0]);
+        free(chunked[1]);
+        free(single);
+        ten_free(&db);
+        ten_free(&dg);
+        ten_free(&dx);
+        norm_io_free(&io);
+    }
+    ops_free(G, ws);
+}
+
 // ----------------------------------------------------------------------------
 // element-wise: exact ops compare with atol = rtol = 0; axpy and the
 // optimizers allow 1e-6 (the GPU contracts a*b+c into one FMA)
@@ -937,6 +1015,74 @@ static void case_device_memory(void)
            (double)during.driver_high_water_bytes / MIB, (double)after.driver_high_water_bytes / MIB);
 }
 
+/* --allocator pool on a second CUDA backend: the accounting of the arena
+ * (the same live bytes and cap for the same requests), and the pool's own
+ * figures around it: used high-water >= tracked high-water (the pool never
+ * hands out less than asked) and <= tracked + 2 MiB per block (the driver's
+ * allocation granularity on current GPUs bounds any rounding), reserved >=
+ * used, driver >= reserved (the pool's memory is in total - free); freed
+ * blocks stay reserved (release threshold); a request the device cannot
+ * serve is OPS_ERR_OOM with the request recorded, as over the cap. */
+static void case_pool_allocator(void)
+{
+    if (slot_na(G->i->pool_alloc != NULL, "pool allocator")) return;
+    ops_backend pb;
+    char why[256];
+    if (ops_open(&pb, "cuda", why, sizeof why) != OPS_OK) {
+        CHECK(0, "second cuda backend: %s", why);
+        return;
+    }
+    CHECK(ops_set_allocator(&pb, OPS_ALLOCATOR_POOL) == OPS_OK, "pool: %s", ops_last_error());
+    CHECK(ops_reserve(&pb, 0, 64 * MIB) == OPS_OK && pb.arena.capacity_bytes == 0, "pool reserve");
+    static const size_t sizes[] = {1, 4097, 3 * MIB + 5, 256, 17 * MIB};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    void *p[N];
+    size_t tracked = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK(ops_alloc(&pb, sizes[i], &p[i]) == OPS_OK && p[i], "pool alloc %zu: %s", sizes[i], ops_last_error());
+        tracked += ops_align(sizes[i]);
+        CHECK(((uintptr_t)p[i] & 255u) == 0, "pool block %d not 256-byte aligned", i);
+    }
+    CHECK(pb.arena.live_bytes == tracked && pb.arena.high_water_bytes == tracked, "live %zu, want %zu",
+          pb.arena.live_bytes, tracked);
+    float ones[4] = {1, 1, 1, 1}, back[4] = {0};
+    CHECK(ops_upload(&pb, p[4], ones, sizeof ones) == OPS_OK && ops_download(&pb, back, p[4], sizeof back) == OPS_OK &&
+              back[3] == 1.0f,
+          "a pool block does not hold data");
+    ops_device_memory m;
+    CHECK(ops_read_device_memory(&pb, &m) == OPS_OK, "read: %s", ops_last_error());
+    CHECK(m.device_why[0] == '\0', "pool device figure: %s", m.device_why);
+    CHECK(m.device_high_water_bytes >= tracked && m.device_high_water_bytes <= tracked + N * 2 * MIB,
+          "pool used %zu for %zu tracked", m.device_high_water_bytes, tracked);
+    CHECK(m.reserved_high_water_bytes >= m.device_high_water_bytes, "reserved %zu < used %zu",
+          m.reserved_high_water_bytes, m.device_high_water_bytes);
+    CHECK(m.driver_high_water_bytes >= m.reserved_high_water_bytes, "driver %zu < reserved %zu",
+          m.driver_high_water_bytes, m.reserved_high_water_bytes);
+    printf("     pool: tracked %.2f MiB, used %.2f MiB, reserved %.2f MiB, driver %.2f MiB\n", (double)tracked / MIB,
+           (double)m.device_high_water_bytes / MIB, (double)m.reserved_high_water_bytes / MIB,
+           (double)m.driver_high_water_bytes / MIB);
+    for (int i = 0; i < N; i++) ops_free(&pb, p[i]);
+    CHECK(ops_synchronize(&pb) == OPS_OK, "sync");
+    ops_device_memory_reset(&pb);
+    ops_device_memory after;
+    CHECK(ops_read_device_memory(&pb, &after) == OPS_OK, "read");
+    CHECK(pb.arena.live_bytes == 0 && after.device_high_water_bytes == 0, "after frees and reset: live %zu used %zu",
+          pb.arena.live_bytes, after.device_high_water_bytes);
+    CHECK(after.reserved_high_water_bytes >= m.device_high_water_bytes, "freed blocks released: reserved %zu",
+          after.reserved_high_water_bytes);
+    /* the cap, then the device itself */
+    void *q = NULL;
+    CHECK(ops_alloc(&pb, 65 * MIB, &q) == OPS_ERR_OOM && pb.arena.failed_request_bytes == 65 * MIB, "over the cap");
+    ops_close(&pb);
+    if (ops_open(&pb, "cuda", why, sizeof why) != OPS_OK) return;
+    CHECK(ops_reserve(&pb, 0, SIZE_MAX) == OPS_OK && pb.allocator == OPS_ALLOCATOR_POOL, "pool is the default");
+    const size_t huge = (size_t)1 << 50;
+    CHECK(ops_alloc(&pb, huge, &q) == OPS_ERR_OOM && q == NULL && pb.arena.failed_request_bytes == huge &&
+              pb.arena.live_bytes == 0,
+          "1 PiB from the pool: %s", ops_last_error());
+    ops_close(&pb);
+}
+
 /* NVML may be missing on a GPU machine (containers): then a reason */
 static void case_device_state(void)
 {
@@ -975,6 +1121,7 @@ static const op_case cases[] = {
     {"groupnorm_fwd", case_groupnorm_fwd},
     {"groupnorm_bwd", case_groupnorm_bwd},
     {"groupnorm_bwd (deterministic)", case_groupnorm_bwd_deterministic},
+    {"groupnorm_bwd (chunked, n = 128)", case_groupnorm_bwd_chunked},
     {"relu_fwd", case_relu_fwd},
     {"relu_bwd", case_relu_bwd},
     {"add", case_add},
@@ -994,6 +1141,7 @@ static const op_case cases[] = {
     {"timer", case_timer},
     {"profile (kernels per phase)", case_profile},
     {"device memory high-water", case_device_memory},
+    {"pool allocator", case_pool_allocator},
     {"device state", case_device_state},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
@@ -1017,6 +1165,9 @@ int main(void)
     }
     if (strcmp(side, "cuda") != 0) printf("note: '%s' stands in for the GPU: a self-test of the harness only\n", side);
     if (ops_open(C, "cpu", why, sizeof why) != OPS_OK) die("cpu backend");
+    /* one reservation on both sides: the device-memory case counts it;
+     * the pool has its own case */
+    if (ops_set_allocator(G, OPS_ALLOCATOR_ARENA) != OPS_OK) die("arena allocator");
     const size_t reserve = (size_t)512 << 20;
     if (ops_reserve(G, reserve, reserve) != OPS_OK) die("gpu reserve");
     if (ops_reserve(C, reserve, reserve) != OPS_OK) die("cpu reserve");
