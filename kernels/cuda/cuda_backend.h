@@ -18,10 +18,13 @@
 extern "C" {
 #endif
 
-/* The cuBLAS workspace library_workspace_bytes asks for: the size the cuBLAS
- * documentation (cublasSetWorkspace) recommends for Hopper, which also covers
- * the smaller recommendation for earlier GPUs. Until set_library_workspace
- * hands it in, cuBLAS runs with none (cublasSetWorkspace(h, NULL, 0)). */
+/* The library workspace library_workspace_bytes asks for: the size the
+ * cuBLAS documentation (cublasSetWorkspace) recommends for Hopper, which also
+ * covers the smaller recommendation for earlier GPUs. Until
+ * set_library_workspace hands it in, cuBLAS runs with none
+ * (cublasSetWorkspace(h, NULL, 0)). Ops on the stream use it in turn: the
+ * GroupNorm backward keeps its per-chunk partial sums there (a few KiB),
+ * and takes a single chunk without it. */
 #define CUDA_CUBLAS_WORKSPACE_BYTES ((size_t)32 << 20)
 
 extern const ops_backend_i cuda_backend_i;
