@@ -220,7 +220,9 @@ static ops_status cuda_pool_alloc(void *ctx, size_t bytes, void **p)
         return cuda_check_(e, "cudaMallocFromPoolAsync(p, bytes, c->pool, c->stream)", __func__, __FILE__, __LINE__);
     }
     /* cuBLAS's workspace and the float4 kernels rely on what every arena
-     * block has (OPS_ALIGN_BYTES); the pool's alignment is not documented */
+     * block has (OPS_ALIGN_BYTES); the runtime API does not state the
+     * pool's alignment (RMM's async resource assumes the same 256 bytes),
+     * so it is checked, not assumed */
     if ((uintptr_t)*p % OPS_ALIGN_BYTES != 0) {
         ops_set_error("cudaMallocFromPoolAsync returned %p for %zu bytes, not %zu-byte aligned", *p, bytes,
                       OPS_ALIGN_BYTES);
