@@ -300,7 +300,8 @@ void ops_set_error(const char *fmt, ...);
  * without them, or a choice after the first allocation: OPS_ERR_INVALID,
  * the reason in ops_last_error(). */
 ops_status ops_set_allocator(ops_backend *b, ops_allocator a);
-/* "arena", "pool" (what the default resolves to once memory is taken) */
+/* "arena", "pool"; "default" for OPS_ALLOCATOR_DEFAULT (b->allocator holds
+ * what it resolved to once memory is taken) */
 const char *ops_allocator_name(ops_allocator a);
 /* 0 and *out set for "arena" or "pool", else -1 */
 int ops_allocator_parse(const char *name, ops_allocator *out);
