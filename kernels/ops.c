@@ -1,5 +1,6 @@
 /* kernels/ops.c — the ops_* wrappers: dispatch to the backend table, own the
- * arena, and report every op and allocation to the observer. */
+ * tracked memory (arena.c, over the allocator chosen) and report every op and
+ * allocation to the observer. */
 #include "ops.h"
 #include "arena.h"
 
@@ -39,14 +40,59 @@ ops_conv_shape ops_conv_make(int n, int c, int h, int w, int k, int r, int strid
 void ops_close(ops_backend *b)
 {
     if (!b->i) return;
-    if (b->arena.base) b->i->release(b->ctx, b->arena.base, b->arena.capacity_bytes);
-    arena_destroy(&b->arena);
+    void *base = b->arena.base;
+    size_t capacity = b->arena.capacity_bytes;
+    arena_destroy(&b->arena);   /* gives pool blocks back */
+    if (base) b->i->release(b->ctx, base, capacity);
     if (b->i->destroy) b->i->destroy(b->ctx);
     memset(b, 0, sizeof *b);
 }
 
 // ----------------------------------------------------------------------------
 // memory
+
+const char *ops_allocator_name(ops_allocator a)
+{
+    return a == OPS_ALLOCATOR_ARENA ? "arena" : a == OPS_ALLOCATOR_POOL ? "pool" : "default";
+}
+
+int ops_allocator_parse(const char *name, ops_allocator *out)
+{
+    if (strcmp(name, "arena") == 0) *out = OPS_ALLOCATOR_ARENA;
+    else if (strcmp(name, "pool") == 0) *out = OPS_ALLOCATOR_POOL;
+    else return -1;
+    return 0;
+}
+
+static int has_pool(const ops_backend *b) { return b->i->pool_alloc && b->i->pool_free; }
+
+/* the allocator in force; DEFAULT resolves at the first allocation */
+static ops_allocator allocator_of(ops_backend *b)
+{
+    if (b->allocator == OPS_ALLOCATOR_DEFAULT) b->allocator = has_pool(b) ? OPS_ALLOCATOR_POOL : OPS_ALLOCATOR_ARENA;
+    return b->allocator;
+}
+
+static int memory_taken(const ops_backend *b)
+{
+    return b->untracked_bytes || b->arena.base || b->arena.source.alloc || b->arena.reserve_failed;
+}
+
+ops_status ops_set_allocator(ops_backend *b, ops_allocator a)
+{
+    if (a == OPS_ALLOCATOR_POOL && !has_pool(b)) {
+        ops_set_error("--allocator pool: the %s backend has no device pool (it always uses one reservation)",
+                      b->i->name);
+        return OPS_ERR_INVALID;
+    }
+    if (memory_taken(b) && a != b->allocator) {
+        ops_set_error("--allocator %s: chosen after memory was taken with %s", ops_allocator_name(a),
+                      ops_allocator_name(b->allocator));
+        return OPS_ERR_INVALID;
+    }
+    b->allocator = a;
+    return OPS_OK;
+}
 
 static void notify_mem(ops_backend *b)
 {
@@ -55,14 +101,19 @@ static void notify_mem(ops_backend *b)
 
 ops_status ops_reserve(ops_backend *b, size_t capacity_bytes, size_t cap_bytes)
 {
+    if (allocator_of(b) == OPS_ALLOCATOR_POOL) {
+        ops_alloc_source src = {b->ctx, b->i->pool_alloc, b->i->pool_free};
+        return arena_init_source(&b->arena, &src, cap_bytes);
+    }
     void *base = NULL;
     capacity_bytes = ops_align(capacity_bytes);
     ops_status st = b->i->reserve(b->ctx, capacity_bytes, &base);
     if (st != OPS_OK) {
         b->arena.failed_request_bytes = capacity_bytes;
+        b->arena.reserve_failed = 1;
         return st;
     }
-    st = arena_init(&b->arena, base, capacity_bytes, cap_bytes);
+    st = arena_init_reservation(&b->arena, base, capacity_bytes, cap_bytes);
     if (st != OPS_OK) b->i->release(b->ctx, base, capacity_bytes);
     return st;
 }
@@ -79,13 +130,14 @@ void ops_free(ops_backend *b, void *p)
     if (arena_free(&b->arena, p)) notify_mem(b);
 }
 
-void ops_reset_high_water(ops_backend *b) { b->arena.high_water_bytes = b->arena.live_bytes; }
+void ops_reset_high_water(ops_backend *b) { arena_reset_high_water(&b->arena); }
 
 ops_status ops_alloc_untracked(ops_backend *b, size_t bytes, void **out)
 {
     *out = NULL;
     if (!bytes) return OPS_OK;
-    ops_status st = b->i->reserve(b->ctx, bytes, out);
+    ops_status st = allocator_of(b) == OPS_ALLOCATOR_POOL ? b->i->pool_alloc(b->ctx, bytes, out)
+                                                            : b->i->reserve(b->ctx, bytes, out);
     if (st == OPS_OK) b->untracked_bytes += bytes;
     return st;
 }
@@ -93,7 +145,8 @@ ops_status ops_alloc_untracked(ops_backend *b, size_t bytes, void **out)
 void ops_free_untracked(ops_backend *b, void *p, size_t bytes)
 {
     if (!p) return;
-    b->i->release(b->ctx, p, bytes);
+    if (allocator_of(b) == OPS_ALLOCATOR_POOL) b->i->pool_free(b->ctx, p);
+    else b->i->release(b->ctx, p, bytes);
     b->untracked_bytes -= bytes;
 }
 

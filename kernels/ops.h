@@ -93,7 +93,11 @@ typedef struct { float lr, momentum, weight_decay; } ops_sgd_hparams;
 typedef struct { float lr, beta1, beta2, eps, weight_decay; int t; /* step, from 1 */ } ops_adamw_hparams;
 
 /* What a backend's profiler delivers for the ops between profile_begin and
- * profile_end (device timestamps in ns, any epoch). */
+ * profile_end (device timestamps in ns, any epoch). A kernel name has at
+ * most OPS_KERNEL_NAME_MAX characters: a longer one is cut and ends in '#'
+ * and 16 hex digits of its full form's 64-bit FNV-1a hash, so kernels whose
+ * names differ only past the cut (template variants) stay apart. */
+#define OPS_KERNEL_NAME_MAX 127
 typedef struct {
     void *user;
     void (*kernel)(void *user, ops_phase phase, const char *name, uint64_t start_ns, uint64_t end_ns);
@@ -103,8 +107,10 @@ typedef struct {
 /* Device memory figures of the design's Memory section, since the last
  * device_memory_reset; 0 where not measured, with the reason in *_why. */
 typedef struct {
-    size_t device_high_water_bytes;    /* CUPTI MEMORY2 live-sum high-water, library allocations included */
+    size_t device_high_water_bytes;    /* arena: CUPTI MEMORY2 live-sum high-water, library allocations
+                                          included; pool: the pool's used-bytes high-water */
     size_t driver_high_water_bytes;    /* max (total - free) from cudaMemGetInfo, minus the level after init */
+    size_t reserved_high_water_bytes;  /* pool: the pool's reserved-bytes high-water; 0 without a pool */
     uint64_t dropped_records;
     char device_why[128];              /* empty when measured, else "unavailable: <reason>" */
 } ops_device_memory;
@@ -130,6 +136,10 @@ typedef struct ops_backend_i {
     /* raw memory: one reservation per run, sub-allocated by ops_arena */
     ops_status (*reserve)(void *ctx, size_t bytes, void **base);
     void (*release)(void *ctx, void *base, size_t bytes);
+    /* optional: one allocation per tensor from the backend's pool
+     * (--allocator pool); OPS_ERR_OOM when the device is out of memory */
+    ops_status (*pool_alloc)(void *ctx, size_t bytes, void **p);
+    void (*pool_free)(void *ctx, void *p);
     ops_status (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
     ops_status (*download)(void *ctx, void *dst, const void *src, size_t bytes);
     ops_status (*synchronize)(void *ctx);                         /* optional */
@@ -246,24 +256,53 @@ typedef struct ops_backend_i {
 } ops_backend_i;
 
 /* ---------------------------------------------------------------------------
- * Sub-allocator over one reservation: first fit over address-ordered blocks,
- * coalescing on free, every block rounded to OPS_ALIGN_BYTES. Live bytes count
- * rounded sizes; an allocation that would take live bytes over the cap, or
- * finds no free block, fails with OPS_ERR_OOM like a real device OOM. */
+ * Tracked memory (ops_alloc/ops_free). The accounting is the same whichever
+ * source the bytes come from: live bytes count every block rounded to
+ * OPS_ALIGN_BYTES, their high-water, and an allocation that would take live
+ * bytes over the cap (--mem-limit), or that the source cannot serve, fails
+ * with OPS_ERR_OOM like a real device OOM, remembering what was asked.
+ * Sources (--allocator):
+ * - OPS_ALLOCATOR_ARENA: one reservation (reserve slot), first fit over
+ *   address-ordered blocks, coalescing on free; nothing reaches the backend
+ *   in timed steps;
+ * - OPS_ALLOCATOR_POOL: each block from the backend's pool_alloc slot (the
+ *   GPU's stream-ordered pool), so the device's own figures see each one. */
 #define OPS_ALIGN_BYTES ((size_t)256)
+
+typedef enum {
+    OPS_ALLOCATOR_DEFAULT = 0,  /* pool where the backend has one, else arena */
+    OPS_ALLOCATOR_ARENA,
+    OPS_ALLOCATOR_POOL,
+} ops_allocator;
 
 typedef struct { size_t offset, bytes; int used; } ops_block;
 
+/* a per-allocation source: alloc fails with OPS_ERR_OOM when out of memory */
 typedef struct {
-    char *base;
-    size_t capacity_bytes;      /* the reservation */
-    size_t cap_bytes;           /* --mem-limit, <= capacity */
+    void *ctx;
+    ops_status (*alloc)(void *ctx, size_t bytes, void **p);
+    void (*free)(void *ctx, void *p);
+} ops_alloc_source;
+
+typedef struct { void *ptr; size_t bytes; } ops_live_block;
+
+typedef struct {
+    /* accounting, the same for every source */
+    size_t cap_bytes;           /* --mem-limit (arena: at most the reservation) */
     size_t live_bytes, high_water_bytes;
     size_t failed_request_bytes; /* last OOM: bytes asked */
     size_t failed_live_bytes;   /* last OOM: live bytes when it was asked (a step frees its
                                  * tensors on the way out, before the OOM is reported) */
+    int reserve_failed;         /* the arena's reservation itself failed (failed_request_bytes) */
+    /* source: one reservation (OPS_ALLOCATOR_ARENA) */
+    char *base;
+    size_t capacity_bytes;      /* the reservation; 0 with a per-allocation source */
     ops_block *blocks;
     size_t n_blocks, blocks_cap;
+    /* source: per allocation (OPS_ALLOCATOR_POOL); live blocks by address, open addressing */
+    ops_alloc_source source;
+    ops_live_block *live;
+    size_t live_cap, n_live;
 } ops_arena;
 
 size_t ops_align(size_t bytes);
@@ -283,6 +322,7 @@ typedef struct ops_backend {
     const ops_backend_i *i;
     void *ctx;
     ops_arena arena;
+    ops_allocator allocator;    /* DEFAULT until the first allocation resolves it */
     size_t untracked_bytes;     /* data reservations, reported as data_bytes */
     ops_phase phase;
     int micro_batch;            /* 1-based index inside the step, 0 outside */
@@ -308,11 +348,27 @@ void ops_describe(FILE *f, int json);
 const char *ops_last_error(void);
 void ops_set_error(const char *fmt, ...);
 
+/* --allocator: before the first allocation (untracked included); DEFAULT
+ * is pool where the backend has pool slots, else arena. Pool on a backend
+ * without them, or a choice after the first allocation: OPS_ERR_INVALID,
+ * the reason in ops_last_error(). */
+ops_status ops_set_allocator(ops_backend *b, ops_allocator a);
+/* "arena", "pool"; "default" for OPS_ALLOCATOR_DEFAULT (b->allocator holds
+ * what it resolved to once memory is taken) */
+const char *ops_allocator_name(ops_allocator a);
+/* 0 and *out set for "arena" or "pool", else -1 */
+int ops_allocator_parse(const char *name, ops_allocator *out);
+
+/* Arena: reserves capacity_bytes and caps live bytes at cap_bytes (at most
+ * the capacity). Pool: reserves nothing (capacity_bytes is ignored) and
+ * caps live bytes at cap_bytes. */
 ops_status ops_reserve(ops_backend *b, size_t capacity_bytes, size_t cap_bytes);
 ops_status ops_alloc(ops_backend *b, size_t bytes, void **out);  /* 0 bytes -> NULL, OK */
 void ops_free(ops_backend *b, void *p);                            /* NULL ok */
 void ops_reset_high_water(ops_backend *b);
-/* memory outside the tracked arena (synthetic data) */
+/* memory outside the tracked accounting (synthetic data): pool: from the
+ * pool, so the pool's figures include it as CUPTI's do; arena: a
+ * reservation of its own */
 ops_status ops_alloc_untracked(ops_backend *b, size_t bytes, void **out);
 void ops_free_untracked(ops_backend *b, void *p, size_t bytes);
 

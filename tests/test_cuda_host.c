@@ -6,12 +6,16 @@
  *       equals the CPU backend's row-major ops_gemm;
  *   (c) launch configurations visit every element / row exactly once and
  *       stay within the device limits, vectorising only aligned pointers;
+ *       GroupNorm's two-pass parameter reduction sums every value once;
  *   (d) the function table has no empty required slot, and every optional
- *       slot is filled; conv_find's pick and the algorithm names;
+ *       slot is filled; the algorithm names;
  *   (e) without a GPU, create fails cleanly with a one-line reason; library
  *       version queries and the check macros work; the measurement slots
  *       degrade (CUPTI and NVML unavailable, with reasons) instead of
- *       failing.
+ *       failing;
+ *   (f) the convolution algorithm choice: the heuristic workspace limit,
+ *       heuristic and find picks over fabricated perf results, and the
+ *       math type each runs with.
  * Tolerances are stated where used: |got - want| <= atol + rtol * |want|. */
 #include "check.h"
 #include "model.h"
@@ -182,14 +186,6 @@ static void test_descriptors(void)
     CHECK(cuda_bn_shape_problem(&neg) != NULL, "negative eps accepted");
     cuda_bn_descs bd;
     CHECK(cuda_bn_descs_build(&bd, &one) == CUDNN_STATUS_BAD_PARAM && bd.x == NULL, "n*hw == 1 built");
-    /* heuristic pick: first SUCCESS the math mode allows */
-    cudnnStatus_t sts[4] = {CUDNN_STATUS_NOT_SUPPORTED, CUDNN_STATUS_SUCCESS, CUDNN_STATUS_SUCCESS,
-                            CUDNN_STATUS_SUCCESS};
-    cudnnMathType_t mts[4] = {CUDNN_FMA_MATH, CUDNN_TENSOR_OP_MATH, CUDNN_DEFAULT_MATH, CUDNN_FMA_MATH};
-    CHECK(cuda_conv_pick(4, sts, mts, 0) == 2, "fp32 pick %d", cuda_conv_pick(4, sts, mts, 0));
-    CHECK(cuda_conv_pick(4, sts, mts, 1) == 1, "tf32 pick %d", cuda_conv_pick(4, sts, mts, 1));
-    CHECK(cuda_conv_pick(1, sts, mts, 1) == -1, "pick from failures");
-    CHECK(cuda_conv_pick(0, sts, mts, 0) == -1, "pick from nothing");
     printf("(a) descriptors: %d cnn configurations x 3 micro-batch sizes checked\n", configs / 3);
 }
 
@@ -493,6 +489,102 @@ static void test_launch(void)
     printf("(c) launch configurations cover every element and row exactly once\n");
 }
 
+/* GroupNorm's parameter passes simulated with the kernels' loop helpers:
+ * pass 1 visits every (channel, sample, position) exactly once and writes
+ * each partial slot once, inside the scratch; pass 2 reads, per channel,
+ * exactly its chunks' slots. Also the sizing: enough blocks where n allows,
+ * no block under CUDA_NORM_BLOCK values, the scratch respected. */
+static void gn_param_cover(int n, int c, int hw, size_t scratch, const cuda_limits *lim)
+{
+    cuda_gn_param_plan p = cuda_gn_param_plan_make(n, c, hw, scratch, lim);
+    char what[96];
+    snprintf(what, sizeof what, "gn param n=%d c=%d hw=%d scratch=%zu sm=%u", n, c, hw, scratch, lim->sm_count);
+    CHECK(p.chunks >= 1 && p.chunks <= n && (long long)p.chunks * p.chunk_n >= n &&
+              (long long)(p.chunks - 1) * p.chunk_n < n,
+          "%s: %d chunks of %d", what, p.chunks, p.chunk_n);
+    CHECK(p.scratch_bytes <= scratch && p.scratch_bytes == (p.chunks > 1 ? (size_t)c * p.chunks * 2 * sizeof(float) : 0),
+          "%s: scratch %zu", what, p.scratch_bytes);
+    if (p.chunks > 1) {
+        CHECK((long long)p.chunk_n * hw >= (long long)CUDA_NORM_BLOCK, "%s: a block sums %d values", what,
+              p.chunk_n * hw);
+        CHECK((long long)c * p.chunks <= (long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count + c,
+              "%s: %d blocks, more than needed", what, c * p.chunks);
+    }
+    /* as many blocks as wanted when samples and scratch allow */
+    long long want = CEIL_DIV((long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count, c);
+    long long room = (long long)(scratch / ((size_t)c * 2 * sizeof(float)));
+    long long by_work = n / CEIL_DIV((long long)CUDA_NORM_BLOCK, hw);
+    if (want <= by_work && want <= room && want >= 2)
+        CHECK((long long)c * p.chunks >= (long long)CUDA_GN_PARAM_BLOCKS_PER_SM * lim->sm_count,
+              "%s: only %d blocks", what, c * p.chunks);
+    CHECK(p.partial.grid >= 1 && p.partial.grid <= lim->max_grid_x && p.partial.block == CUDA_NORM_BLOCK &&
+              p.partial.rows == (long long)c * p.chunks,
+          "%s: partial plan grid %u rows %lld", what, p.partial.grid, p.partial.rows);
+
+    size_t cells = (size_t)c * n * hw, slots = (size_t)c * p.chunks * 2;
+    unsigned char *seen = calloc(cells, 1), *written = calloc(slots, 1), *read = calloc(slots, 1);
+    if (!seen || !written || !read) {
+        CHECK(0, "out of host memory");
+        free(seen), free(written), free(read);
+        return;
+    }
+    for (unsigned b = 0; b < p.partial.grid; b++)
+        for (unsigned t = 0; t < p.partial.block; t++)
+            for (long long row = cuda_row_first(&p.partial, b, t); row < p.partial.rows;
+                 row += cuda_row_stride(&p.partial, p.partial.grid)) {
+                int ch = cuda_gn_param_channel(&p, row);
+                unsigned lane = cuda_row_lane(&p.partial, t);
+                for (int ni = cuda_gn_param_first(&p, row); ni < cuda_gn_param_end(&p, row); ni++)
+                    for (size_t i = lane; i < (size_t)hw; i += p.partial.block) seen[((size_t)ch * n + ni) * hw + i]++;
+                if (lane == 0 && p.chunks > 1) written[2 * row]++, written[2 * row + 1]++;
+            }
+    size_t wrong = 0, wrong_slots = 0;
+    for (size_t i = 0; i < cells; i++) wrong += seen[i] != 1;
+    if (p.chunks > 1) {
+        CHECK(p.reduce.grid >= 1 && p.reduce.rows == c && p.reduce.threads_per_row == 1, "%s: reduce plan", what);
+        for (unsigned b = 0; b < p.reduce.grid; b++)
+            for (unsigned t = 0; t < p.reduce.block; t++)
+                for (long long row = cuda_row_first(&p.reduce, b, t); row < p.reduce.rows;
+                     row += cuda_row_stride(&p.reduce, p.reduce.grid))
+                    for (int k = 0; k < p.chunks; k++) {
+                        size_t slot = 2 * ((size_t)row * p.chunks + k);
+                        read[slot]++, read[slot + 1]++;
+                        /* the slot pass 1 filled for this channel's chunk k */
+                        wrong_slots += cuda_gn_param_channel(&p, (long long)row * p.chunks + k) != row;
+                    }
+        for (size_t i = 0; i < slots; i++) wrong_slots += written[i] != 1 || read[i] != 1;
+    } else {
+        CHECK(p.reduce.grid == 0, "%s: a reduce pass with one chunk", what);
+    }
+    CHECK(wrong == 0, "%s: %zu values not summed exactly once", what, wrong);
+    CHECK(wrong_slots == 0, "%s: %zu partial slots not written and read exactly once", what, wrong_slots);
+    free(seen), free(written), free(read);
+}
+
+static void test_gn_param_plan(void)
+{
+    const size_t ws = (size_t)32 << 20;     /* the library workspace */
+    for (size_t li = 0; li < sizeof limit_sets / sizeof limit_sets[0]; li++) {
+        const cuda_limits *lim = &limit_sets[li];
+        if (lim->max_block < CUDA_NORM_BLOCK) continue;
+        gn_param_cover(128, 64, 1024, ws, lim);    /* ResNet-18 widths, n = 128 */
+        gn_param_cover(128, 128, 256, ws, lim);
+        gn_param_cover(128, 512, 16, ws, lim);
+        gn_param_cover(32, 64, 16, ws, lim);
+        gn_param_cover(3, 32, 256, ws, lim);
+        gn_param_cover(1, 8, 1, ws, lim);
+        gn_param_cover(127, 64, 1, ws, lim);       /* tiny positions: chunks of >= 256 samples */
+        gn_param_cover(128, 64, 1024, 0, lim);     /* no scratch: one chunk */
+        gn_param_cover(128, 64, 1024, 64 * 2 * sizeof(float) * 3, lim); /* room for 3 chunks */
+    }
+    cuda_limits h200 = {2147483647u, 1024u, 132u};
+    cuda_gn_param_plan p = cuda_gn_param_plan_make(128, 64, 1024, ws, &h200);
+    CHECK(p.chunks == 9 && p.chunk_n == 15 && p.partial.grid == 576, "H200-like, c=64 n=128: %d chunks of %d, grid %u",
+          p.chunks, p.chunk_n, p.partial.grid);
+    printf("(c) GroupNorm parameter passes: every value summed once, partials written and read once "
+           "(c=64, n=128 on 132 SMs: %d chunks, %u blocks)\n", p.chunks, p.partial.grid);
+}
+
 // ----------------------------------------------------------------------------
 // (d) function table, (e) no GPU, versions, checks
 
@@ -519,24 +611,11 @@ static void test_optional_slots(void)
     FILLED(device_memory);
     FILLED(device_memory_reset);
     FILLED(device_state);
+    FILLED(pool_alloc);
+    FILLED(pool_free);
 #undef FILLED
     CHECK(i->library_workspace_bytes && i->library_workspace_bytes(NULL) == CUDA_CUBLAS_WORKSPACE_BYTES,
           "library workspace bytes");
-
-    /* conv_find's pick: fastest SUCCESS that fits the workspace and the math mode */
-    cudnnStatus_t st[5] = {CUDNN_STATUS_SUCCESS, CUDNN_STATUS_SUCCESS, CUDNN_STATUS_NOT_SUPPORTED, CUDNN_STATUS_SUCCESS,
-                           CUDNN_STATUS_SUCCESS};
-    cudnnMathType_t mt[5] = {CUDNN_FMA_MATH, CUDNN_TENSOR_OP_MATH, CUDNN_FMA_MATH, CUDNN_DEFAULT_MATH,
-                             CUDNN_FMA_MATH};
-    size_t mem[5] = {4096, 0, 0, 1u << 20, 0};
-    float ms[5] = {0.5f, 0.1f, 0.01f, 0.2f, 0.9f};
-    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 1u << 20, 0) == 3, "fp32, 1 MiB: %d",
-          cuda_conv_pick_found(5, st, mt, mem, ms, 1u << 20, 0));
-    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 4096, 0) == 0, "fp32, 4 KiB");
-    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 0, 0) == 4, "fp32, no workspace");
-    CHECK(cuda_conv_pick_found(5, st, mt, mem, ms, 0, 1) == 1, "tf32, no workspace (tensor-op allowed)");
-    CHECK(cuda_conv_pick_found(2, st + 2, mt + 2, mem + 2, ms + 2, 0, 0) == -1, "nothing fits");
-    CHECK(cuda_conv_pick_found(0, st, mt, mem, ms, 0, 0) == -1, "empty result");
 
     /* algorithm names follow the enums */
     CHECK(strcmp(cuda_conv_algo_name(OPS_CONV_FWD, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM),
@@ -559,7 +638,7 @@ static void test_optional_slots(void)
         CHECK(strcmp(cuda_conv_algo_name((ops_conv_dir)d, -1), "?") == 0, "dir %d: negative", d);
     }
     CHECK(strcmp(cuda_conv_dir_name(OPS_CONV_BWD_DATA), "bwd_data") == 0, "dir name");
-    printf("(d) every optional slot filled; conv_find pick and algorithm names\n");
+    printf("(d) every optional slot filled; algorithm names\n");
 }
 
 /* Without a driver CUPTI cannot start (cuptiActivityEnable ->
@@ -676,6 +755,66 @@ static void test_table_and_device(void)
     }
 }
 
+// ----------------------------------------------------------------------------
+// (f) which convolution algorithm runs, and with what workspace
+
+#define MIB_ ((size_t)1 << 20)
+
+static void test_conv_choice(void)
+{
+    /* the heuristic limit: 64 MiB, or the operands when they are larger */
+    ops_conv_shape small = ops_conv_make(2, 3, 8, 8, 4, 3, 1, 1);
+    ops_conv_shape resnet = ops_conv_make(128, 64, 56, 56, 64, 3, 1, 1);
+    CHECK(cuda_conv_ws_limit(&small) == 64 * MIB_, "small shape limit %zu", cuda_conv_ws_limit(&small));
+    /* x and y 128*64*56*56 floats each, w 64*64*3*3: (2*25690112 + 36864) * 4 */
+    CHECK(cuda_conv_ws_limit(&resnet) == (size_t)205668352, "resnet shape limit %zu", cuda_conv_ws_limit(&resnet));
+
+    /* heuristic results in cuDNN's ranking, fastest first */
+    const cuda_conv_perf h[5] = {
+        {CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, (size_t)3 << 30, -1.0f},
+        {CUDNN_CONVOLUTION_FWD_ALGO_GEMM, CUDNN_STATUS_NOT_SUPPORTED, CUDNN_FMA_MATH, 0, -1.0f},
+        {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_STATUS_SUCCESS, CUDNN_TENSOR_OP_MATH, MIB_, -1.0f},
+        {CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, CUDNN_STATUS_SUCCESS, CUDNN_DEFAULT_MATH, 100 * MIB_, -1.0f},
+        {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 0, -1.0f},
+    };
+    CHECK(cuda_conv_pick(h, 5, 0, 64 * MIB_) == 4, "fp32, 64 MiB: %d", cuda_conv_pick(h, 5, 0, 64 * MIB_));
+    CHECK(cuda_conv_pick(h, 5, 1, 64 * MIB_) == 2, "tf32, 64 MiB: %d", cuda_conv_pick(h, 5, 1, 64 * MIB_));
+    CHECK(cuda_conv_pick(h, 5, 0, 128 * MIB_) == 3, "fp32, 128 MiB: %d", cuda_conv_pick(h, 5, 0, 128 * MIB_));
+    CHECK(cuda_conv_pick(h, 5, 0, (size_t)4 << 30) == 0, "fp32, 4 GiB: the fastest");
+    /* nothing fits: the allowed one needing least, so the op still runs */
+    const cuda_conv_perf big[3] = {
+        {0, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, (size_t)3 << 30, -1.0f},
+        {1, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 200 * MIB_, -1.0f},
+        {2, CUDNN_STATUS_SUCCESS, CUDNN_TENSOR_OP_MATH, 100 * MIB_, -1.0f},
+    };
+    CHECK(cuda_conv_pick(big, 3, 0, 64 * MIB_) == 1, "fp32, none fits: %d", cuda_conv_pick(big, 3, 0, 64 * MIB_));
+    CHECK(cuda_conv_pick(big, 3, 1, 64 * MIB_) == 2, "tf32, none fits: %d", cuda_conv_pick(big, 3, 1, 64 * MIB_));
+    CHECK(cuda_conv_pick(h + 1, 1, 1, 64 * MIB_) == -1, "pick from failures");
+    CHECK(cuda_conv_pick(h, 0, 0, 64 * MIB_) == -1, "pick from nothing");
+
+    /* find results: the fastest that fits the caller's workspace */
+    const cuda_conv_perf f[5] = {
+        {0, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 4096, 0.5f},
+        {1, CUDNN_STATUS_SUCCESS, CUDNN_TENSOR_OP_MATH, 0, 0.1f},
+        {2, CUDNN_STATUS_NOT_SUPPORTED, CUDNN_FMA_MATH, 0, 0.01f},
+        {3, CUDNN_STATUS_SUCCESS, CUDNN_DEFAULT_MATH, MIB_, 0.2f},
+        {4, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 0, 0.9f},
+    };
+    CHECK(cuda_conv_pick_found(f, 5, 0, MIB_) == 3, "fp32, 1 MiB: %d", cuda_conv_pick_found(f, 5, 0, MIB_));
+    CHECK(cuda_conv_pick_found(f, 5, 0, 4096) == 0, "fp32, 4 KiB");
+    CHECK(cuda_conv_pick_found(f, 5, 0, 0) == 4, "fp32, no workspace");
+    CHECK(cuda_conv_pick_found(f, 5, 1, 0) == 1, "tf32, no workspace (tensor-op allowed)");
+    CHECK(cuda_conv_pick_found(f + 2, 1, 0, MIB_) == -1, "nothing succeeded");
+    CHECK(cuda_conv_pick_found(f, 0, 0, 0) == -1, "empty result");
+
+    /* the math type an op runs with */
+    CHECK(cuda_conv_run_math(CUDNN_DEFAULT_MATH, 0) == CUDNN_FMA_MATH, "fp32 must pin FMA");
+    CHECK(cuda_conv_run_math(CUDNN_FMA_MATH, 0) == CUDNN_FMA_MATH, "fp32 FMA");
+    CHECK(cuda_conv_run_math(CUDNN_TENSOR_OP_MATH, 1) == CUDNN_TENSOR_OP_MATH, "tf32 keeps the result's");
+    CHECK(cuda_conv_run_math(CUDNN_DEFAULT_MATH, 1) == CUDNN_DEFAULT_MATH, "tf32 keeps the result's");
+    printf("(f) convolution choice: workspace limit, heuristic and find picks, math types\n");
+}
+
 int main(void)
 {
     test_table_and_device();
@@ -683,5 +822,7 @@ int main(void)
     test_descriptors();
     test_gemm();
     test_launch();
+    test_gn_param_plan();
+    test_conv_choice();
     return CHECK_DONE();
 }

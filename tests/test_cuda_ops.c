@@ -11,11 +11,10 @@
  * ACCUMBENCH_OPS_TEST_BACKEND=cpu runs the "GPU" side on the CPU backend too:
  * a self-test of this harness only, it checks nothing about CUDA.
  *
- * After the ops, the optional slots that need a device: the library
- * workspace, set_math, conv_find/conv_choice, timers, profiling (a kernel
- * record in every phase), device memory high-water and device state. A slot
- * the backend leaves NULL is reported "n/a" (the CPU stand-in). */
+ * After the ops, the optional slots that need a device
+ * (test_cuda_ops_slots.c, the same executable). */
 #include "check.h"
+#include "cuda_ops_harness.h"
 #include "model.h"
 #include "ops.h"
 
@@ -28,7 +27,7 @@
 // harness: one tensor on both backends
 
 static ops_backend gpu_b, cpu_b;
-static ops_backend *const G = &gpu_b, *const C = &cpu_b;
+ops_backend *const G = &gpu_b, *const C = &cpu_b;
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 
@@ -40,7 +39,7 @@ static float frand(void) /* uniform in [-1, 1) */
     return (float)((rng_state >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
-static void die(const char *what)
+void die(const char *what)
 {
     fprintf(stderr, "test_cuda_ops: %s: %s\n", what, ops_last_error());
     exit(1);
@@ -53,15 +52,8 @@ static void *xmalloc(size_t bytes)
     return p;
 }
 
-/* The same n floats on both backends, `off` floats past an aligned block
- * (off = 1 makes the pointer misaligned for float4). */
-typedef struct {
-    float *g, *c;
-    void *g_base, *c_base;
-    size_t n;
-} ten;
 
-static ten ten_new(size_t n, size_t off)
+ten ten_new(size_t n, size_t off)
 {
     ten t = {NULL, NULL, NULL, NULL, n};
     size_t bytes = (n + off) * sizeof(float);
@@ -79,7 +71,7 @@ static void ten_set(ten *t, const float *h)
 }
 
 /* values uniform in [lo, hi) */
-static ten ten_rand(size_t n, size_t off, float lo, float hi)
+ten ten_rand(size_t n, size_t off, float lo, float hi)
 {
     ten t = ten_new(n, off);
     float *h = xmalloc(n * sizeof(float));
@@ -89,7 +81,7 @@ static ten ten_rand(size_t n, size_t off, float lo, float hi)
     return t;
 }
 
-static ten ten_const(size_t n, size_t off, float v)
+ten ten_const(size_t n, size_t off, float v)
 {
     ten t = ten_new(n, off);
     float *h = xmalloc(n * sizeof(float));
@@ -111,7 +103,7 @@ static void ten_from_cpu(ten *t)
     free(h);
 }
 
-static void ten_free(ten *t)
+void ten_free(ten *t)
 {
     ops_free(G, t->g_base);
     ops_free(C, t->c_base);
@@ -179,7 +171,7 @@ static void cmp(const char *what, const ten *t, double atol, double rtol)
 // ----------------------------------------------------------------------------
 // GEMM (cuBLAS): atol 1e-4, rtol 1e-4 (fp32, no TF32; k <= 300, inputs in [-1, 1))
 
-static void run_gemm(const ops_gemm_desc *d, const char *what)
+void run_gemm(const ops_gemm_desc *d, const char *what)
 {
     size_t rows_a = (size_t)(d->trans_a ? d->k : d->m), rows_b = (size_t)(d->trans_b ? d->n : d->k);
     ten a = ten_rand(rows_a * d->lda, 0, -1, 1), b = ten_rand(rows_b * d->ldb, 0, -1, 1);
@@ -225,7 +217,7 @@ static void case_gemm_model(void)
 #define CONV_ATOL 2e-3
 #define CONV_RTOL 1e-3
 
-static const ops_conv_shape *conv_shapes(size_t *count)
+const ops_conv_shape *conv_shapes(size_t *count)
 {
     static ops_conv_shape s[5];
     s[0] = ops_conv_make(3, 3, 32, 32, 8, 3, 1, 1);  /* stem */
@@ -255,11 +247,11 @@ static void ws_free(workspace *w)
     ops_free(C, w->c);
 }
 
-static size_t xsize(const ops_conv_shape *s) { return (size_t)s->n * s->c * s->h * s->w; }
-static size_t ysize(const ops_conv_shape *s) { return (size_t)s->n * s->k * s->p * s->q; }
-static size_t wsize(const ops_conv_shape *s) { return (size_t)s->k * s->c * s->r * s->r; }
+size_t xsize(const ops_conv_shape *s) { return (size_t)s->n * s->c * s->h * s->w; }
+size_t ysize(const ops_conv_shape *s) { return (size_t)s->n * s->k * s->p * s->q; }
+size_t wsize(const ops_conv_shape *s) { return (size_t)s->k * s->c * s->r * s->r; }
 
-static void case_conv2d_fwd(void)
+void case_conv2d_fwd(void)
 {
     size_t n;
     const ops_conv_shape *shapes = conv_shapes(&n);
@@ -278,7 +270,7 @@ static void case_conv2d_fwd(void)
     }
 }
 
-static void case_conv2d_bwd_data(void)
+void case_conv2d_bwd_data(void)
 {
     size_t n;
     const ops_conv_shape *shapes = conv_shapes(&n);
@@ -300,7 +292,7 @@ static void case_conv2d_bwd_data(void)
         }
 }
 
-static void case_conv2d_bwd_filter(void)
+void case_conv2d_bwd_filter(void)
 {
     size_t n;
     const ops_conv_shape *shapes = conv_shapes(&n);
@@ -509,6 +501,83 @@ static void case_groupnorm_bwd_deterministic(void)
     }
 }
 
+/* GroupNorm's parameter pass split over (channel, chunk of samples) at
+ * ResNet widths and n = 128, its partials in the library workspace: against
+ * the CPU, bitwise equal over two runs, and close to the single-chunk path
+ * (no workspace). dgamma/dbias are sums of n*hw terms |dy * xhat| < ~4 in
+ * float against the CPU's double: atol = 1e-6 * n*hw covers a float sum's
+ * error (eps * sum|terms|, eps = 6e-8, sum|terms| <= 4 n*hw) with a factor 4
+ * for the sequential parts of the per-thread loops. */
+static void gn_bwd_gpu(const ops_norm_shape *s, const norm_io *io, float *host)
+{
+    ten dx = ten_new(io->len, 0), dg = ten_const(io->c, 0, 0.25f), db = ten_const(io->c, 0, -0.25f);
+    ops_status st = norm_bwd_on(G, s, 1, io, 0.0f, dx.g, dg.g, db.g);
+    CHECK(st == OPS_OK, "gn bwd: %s", ops_last_error());
+    if (ops_download(G, host, dx.g, io->len * sizeof(float)) != OPS_OK ||
+        ops_download(G, host + io->len, dg.g, io->c * sizeof(float)) != OPS_OK ||
+        ops_download(G, host + io->len + io->c, db.g, io->c * sizeof(float)) != OPS_OK)
+        die("gpu download");
+    ten_free(&db);
+    ten_free(&dg);
+    ten_free(&dx);
+}
+
+static void case_groupnorm_bwd_chunked(void)
+{
+    static const ops_norm_shape shapes[] = {
+        {128, 64, 1024, 8, 1e-5f, 0.1f},   /* ResNet-18 (CIFAR) stage 1: 64 channels at 32x32 */
+        {128, 128, 256, 8, 1e-5f, 0.1f},
+        {128, 512, 16, 8, 1e-5f, 0.1f},    /* stage 4: 512 channels at 4x4 */
+        {3, 32, 256, 8, 1e-5f, 0.1f},      /* fewer samples than chunks would want */
+    };
+    size_t lib = ops_library_workspace_bytes(G);
+    void *ws = NULL;
+    if (lib && ops_alloc(G, lib, &ws) != OPS_OK) die("library workspace alloc");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const ops_norm_shape *s = &shapes[i];
+        norm_io io;
+        norm_io_new(&io, s, 1);
+        size_t total = io.len + 2 * io.c;
+        float *chunked[2], *single = xmalloc(total * sizeof(float));
+        if (ops_set_library_workspace(G, ws, lib) != OPS_OK) die("set library workspace");
+        for (int r = 0; r < 2; r++) {
+            chunked[r] = xmalloc(total * sizeof(float));
+            gn_bwd_gpu(s, &io, chunked[r]);
+        }
+        if (ops_set_library_workspace(G, NULL, 0) != OPS_OK) die("detach library workspace");
+        gn_bwd_gpu(s, &io, single);
+        CHECK(memcmp(chunked[0], chunked[1], total * sizeof(float)) == 0, "gn shape %zu: two chunked runs differ", i);
+        /* the CPU reference, from the same starting gradients */
+        ten dx = ten_new(io.len, 0), dg = ten_const(io.c, 0, 0.25f), db = ten_const(io.c, 0, -0.25f);
+        CHECK(norm_bwd_on(C, s, 1, &io, 0.0f, dx.c, dg.c, db.c) == OPS_OK, "cpu gn bwd: %s", ops_last_error());
+        if (ops_upload(G, dx.g, chunked[0], io.len * sizeof(float)) != OPS_OK ||
+            ops_upload(G, dg.g, chunked[0] + io.len, io.c * sizeof(float)) != OPS_OK ||
+            ops_upload(G, db.g, chunked[0] + io.len + io.c, io.c * sizeof(float)) != OPS_OK)
+            die("gpu upload");
+        double atol = 1e-6 * (double)s->n * s->hw;
+        char what[64];
+        snprintf(what, sizeof what, "gn chunked dx shape %zu", i);
+        cmp(what, &dx, 1e-4, 1e-3);
+        snprintf(what, sizeof what, "gn chunked dgamma shape %zu", i);
+        cmp(what, &dg, atol, 1e-4);
+        snprintf(what, sizeof what, "gn chunked dbias shape %zu", i);
+        cmp(what, &db, atol, 1e-4);
+        double worst = 0;
+        for (size_t e = io.len; e < total; e++) worst = fmax(worst, fabs((double)chunked[0][e] - single[e]));
+        CHECK(worst <= atol, "gn shape %zu: chunked and single-chunk parameter gradients differ by %.3g > %.3g", i,
+              worst, atol);
+        CHECK(memcmp(chunked[0], single, io.len * sizeof(float)) == 0, "gn shape %zu: dx depends on the chunks", i);
+        free(chunked[0]);
+        free(chunked[1]);
+        free(single);
+        ten_free(&db);
+        ten_free(&dg);
+        ten_free(&dx);
+        norm_io_free(&io);
+    }
+    ops_free(G, ws);
+}
+
 // ----------------------------------------------------------------------------
 // element-wise: exact ops compare with atol = rtol = 0; axpy and the
 // optimizers allow 1e-6 (the GPU contracts a*b+c into one FMA)
@@ -715,254 +784,6 @@ static void case_softmax_xent_bwd(void)
 }
 
 // ----------------------------------------------------------------------------
-// optional slots (device settings and measurement)
-
-#define MIB ((size_t)1 << 20)
-
-static int slot_na(int filled, const char *name)
-{
-    if (filled) return 0;
-    printf("     %s: n/a on the %s backend\n", name, G->i->name);
-    return 1;
-}
-
-/* the cuBLAS workspace comes from the tracked arena; GEMMs still match */
-static void case_library_workspace(void)
-{
-    if (slot_na(G->i->library_workspace_bytes != NULL, "library workspace")) return;
-    size_t bytes = G->i->library_workspace_bytes(G->ctx);
-    CHECK(bytes >= 4 * MIB, "library workspace %zu bytes", bytes);
-    void *ws = NULL;
-    if (ops_alloc(G, bytes, &ws) != OPS_OK) die("library workspace alloc");
-    CHECK(G->i->set_library_workspace(G->ctx, (char *)ws + 4, bytes - 4) == OPS_ERR_INVALID, "misaligned accepted");
-    CHECK(G->i->set_library_workspace(G->ctx, ws, bytes) == OPS_OK, "set: %s", ops_last_error());
-    ops_gemm_desc d = {0, 1, 257, 129, 300, 300, 300, 129, 1.0f, 0.0f};
-    run_gemm(&d, "gemm with the library workspace");
-    CHECK(G->i->set_library_workspace(G->ctx, NULL, 0) == OPS_OK, "detach: %s", ops_last_error());
-    run_gemm(&d, "gemm without a workspace");
-    ops_free(G, ws);
-}
-
-/* tf32 and back: the fp32 results are those of the CPU again */
-static void case_set_math(void)
-{
-    if (slot_na(G->i->set_math != NULL, "set_math")) return;
-    CHECK(ops_set_math(G, 1) == OPS_OK, "tf32: %s", ops_last_error());
-    CHECK(ops_set_math(G, 0) == OPS_OK, "fp32: %s", ops_last_error());
-    ops_gemm_desc d = {0, 0, 64, 64, 256, 256, 64, 64, 1.0f, 0.0f};
-    run_gemm(&d, "gemm after tf32 and back");
-}
-
-/* conv_find keeps a timed algorithm within the workspace it was given;
- * conv_choice and conv_workspace_bytes then agree with it, and the ops
- * still match the CPU */
-static void case_conv_find(void)
-{
-    if (slot_na(G->i->conv_find != NULL, "conv_find")) return;
-    size_t n;
-    const ops_conv_shape *shapes = conv_shapes(&n);
-    const size_t limit = 64 * MIB;
-    void *ws = NULL;
-    if (ops_alloc(G, limit, &ws) != OPS_OK) die("find workspace");
-    for (size_t i = 0; i < n; i++) {
-        const ops_conv_shape *s = &shapes[i];
-        ten x = ten_rand(xsize(s), 0, -1, 1), w = ten_rand(wsize(s), 0, -1, 1), y = ten_rand(ysize(s), 0, -1, 1);
-        for (int dir = 0; dir < OPS_CONV_DIR_COUNT; dir++) {
-            char heur[48] = "", found[48] = "";
-            size_t heur_ws = 0, found_ws = 0;
-            CHECK(G->i->conv_choice(G->ctx, s, (ops_conv_dir)dir, heur, sizeof heur, &heur_ws) == OPS_OK,
-                  "heuristic choice: %s", ops_last_error());
-            CHECK(G->i->conv_find(G->ctx, s, (ops_conv_dir)dir, x.g, w.g, y.g, ws, limit) == OPS_OK,
-                  "shape %zu dir %d: find: %s", i, dir, ops_last_error());
-            CHECK(G->i->conv_choice(G->ctx, s, (ops_conv_dir)dir, found, sizeof found, &found_ws) == OPS_OK,
-                  "found choice: %s", ops_last_error());
-            CHECK(strcmp(found, "?") != 0 && found[0] && found_ws <= limit, "shape %zu dir %d: %s, %zu bytes", i,
-                  dir, found, found_ws);
-            CHECK(ops_conv_workspace_bytes(G, s, (ops_conv_dir)dir) == found_ws, "workspace bytes disagree");
-            if (i == 0) printf("     shape 0 dir %d: heuristic %s (%zu B), found %s (%zu B)\n", dir, heur, heur_ws,
-                               found, found_ws);
-        }
-        ten_free(&y);
-        ten_free(&w);
-        ten_free(&x);
-    }
-    ops_free(G, ws);
-    /* the found algorithms compute what the CPU computes */
-    case_conv2d_fwd();
-    case_conv2d_bwd_data();
-    case_conv2d_bwd_filter();
-    /* set_math forgets them: the heuristics choose again */
-    CHECK(ops_set_math(G, 0) == OPS_OK, "set_math: %s", ops_last_error());
-}
-
-static double host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* device time of a step lies within the host time around it */
-static void case_timer(void)
-{
-    if (slot_na(G->i->timer_start != NULL, "timer")) return;
-    double ns = -1.0;
-    CHECK(G->i->timer_stop(G->ctx, &ns) == OPS_ERR_INVALID, "stop without start");
-    const size_t len = (size_t)16 << 20;
-    ten x = ten_new(len, 0);
-    double t0 = host_ns();
-    CHECK(ops_timer_start(G) == OPS_OK, "start: %s", ops_last_error());
-    for (int i = 0; i < 20; i++) CHECK(ops_fill(G, len, x.g, (float)i) == OPS_OK, "fill");
-    CHECK(ops_timer_stop(G, &ns) == OPS_OK, "stop: %s", ops_last_error());
-    double host = host_ns() - t0;
-    /* 20 fills of 64 MiB write 1.3 GB: well above the events' ~0.5 us resolution */
-    CHECK(ns > 1e3 && ns <= host, "device %.0f ns, host %.0f ns", ns, host);
-    printf("     20 fills of 64 MiB: %.3f ms on the device, %.3f ms on the host\n", ns / 1e6, host / 1e6);
-    ten_free(&x);
-}
-
-typedef struct {
-    uint64_t calls[OPS_PHASE_COUNT];
-    uint64_t bad;                 /* end < start, or no name */
-    uint64_t transfers, transfer_bytes;
-    char relu_phase_name[96];
-} profile_seen;
-
-static void seen_kernel(void *user, ops_phase phase, const char *name, uint64_t start, uint64_t end)
-{
-    profile_seen *p = user;
-    if ((unsigned)phase < OPS_PHASE_COUNT) p->calls[phase]++;
-    if (!name || !name[0] || end < start || start == 0) p->bad++;
-    if (phase == OPS_PHASE_FORWARD && name && strstr(name, "relu") && !p->relu_phase_name[0])
-        snprintf(p->relu_phase_name, sizeof p->relu_phase_name, "%s", name);
-}
-
-static void seen_transfer(void *user, int is_memset, uint64_t bytes, uint64_t start, uint64_t end)
-{
-    (void)is_memset;
-    profile_seen *p = user;
-    p->transfers++;
-    p->transfer_bytes += bytes;
-    if (end < start) p->bad++;
-}
-
-/* one kernel (at least) in each phase, joined by the CUPTI external
- * correlation ids that phase changes push */
-static void case_profile(void)
-{
-    if (!ops_can_profile(G)) {
-        printf("     profiling: n/a on the %s backend\n", G->i->name);
-        return;
-    }
-    const size_t n = 1 << 16;
-    ten x = ten_rand(n, 0, -1, 1), y = ten_new(n, 0), g = ten_rand(n, 0, -1, 1), buf = ten_const(n, 0, 0.0f);
-    float host[64];
-    ops_status st = ops_profile_begin(G);
-    CHECK(st == OPS_OK, "profile_begin: %s", ops_last_error());
-    if (st != OPS_OK) {
-        ten_free(&buf);
-        ten_free(&g);
-        ten_free(&y);
-        ten_free(&x);
-        return;
-    }
-    ops_set_phase(G, OPS_PHASE_OTHER, 0);
-    CHECK(ops_fill(G, n, buf.g, 0.0f) == OPS_OK, "fill");
-    ops_set_phase(G, OPS_PHASE_FORWARD, 1);
-    CHECK(ops_relu_fwd(G, n, x.g, y.g) == OPS_OK, "relu");
-    ops_gemm_desc d = {0, 1, 64, 64, 64, 64, 64, 64, 1.0f, 0.0f};
-    CHECK(ops_gemm(G, &d, x.g, g.g, y.g) == OPS_OK, "gemm");
-    ops_set_phase(G, OPS_PHASE_BACKWARD, 1);
-    CHECK(ops_relu_bwd(G, n, y.g, g.g, 0.0f, x.g) == OPS_OK, "relu bwd");
-    ops_set_phase(G, OPS_PHASE_OPTIMIZER, 0);
-    ops_sgd_hparams h = {0.01f, 0.9f, 0.0f};
-    CHECK(ops_sgd_step(G, n, x.g, g.g, buf.g, &h) == OPS_OK, "sgd");
-    ops_set_phase(G, OPS_PHASE_OTHER, 0);
-    CHECK(ops_download(G, host, y.g, sizeof host) == OPS_OK, "download");
-    profile_seen seen;
-    memset(&seen, 0, sizeof seen);
-    ops_profile_sink sink = {&seen, seen_kernel, seen_transfer};
-    CHECK(ops_profile_end(G, &sink) == OPS_OK, "profile_end: %s", ops_last_error());
-    for (int p = 0; p < OPS_PHASE_COUNT; p++)
-        CHECK(seen.calls[p] >= 1, "no kernel record in phase %s", ops_phase_name((ops_phase)p));
-    CHECK(seen.calls[OPS_PHASE_FORWARD] >= 2, "forward: %llu kernels (relu + gemm)",
-          (unsigned long long)seen.calls[OPS_PHASE_FORWARD]);
-    CHECK(seen.bad == 0, "%llu records without name or with bad timestamps", (unsigned long long)seen.bad);
-    CHECK(seen.transfers >= 1 && seen.transfer_bytes >= sizeof host, "download not recorded (%llu bytes)",
-          (unsigned long long)seen.transfer_bytes);
-    CHECK(seen.relu_phase_name[0], "no relu kernel in forward");
-    printf("     kernels other/forward/backward/optimizer: %llu/%llu/%llu/%llu; e.g. %s\n",
-           (unsigned long long)seen.calls[0], (unsigned long long)seen.calls[1], (unsigned long long)seen.calls[2],
-           (unsigned long long)seen.calls[3], seen.relu_phase_name);
-    ops_device_memory m;
-    CHECK(ops_read_device_memory(G, &m) == OPS_OK && m.dropped_records == 0 && m.device_why[0] == '\0',
-          "dropped %llu, why '%s'", (unsigned long long)m.dropped_records, m.device_why);
-    ten_free(&buf);
-    ten_free(&g);
-    ten_free(&y);
-    ten_free(&x);
-}
-
-/* a known device allocation shows in both the MEMORY2 and the driver
- * high-water, and a reset forgets it once it is freed */
-static void case_device_memory(void)
-{
-    if (slot_na(G->i->device_memory != NULL, "device_memory")) return;
-    const size_t big = 256 * MIB;
-    ops_device_memory before, during, after;
-    ops_device_memory_reset(G);
-    CHECK(ops_read_device_memory(G, &before) == OPS_OK, "read");
-    void *p = NULL;
-    if (ops_alloc_untracked(G, big, &p) != OPS_OK) die("untracked alloc");
-    CHECK(ops_read_device_memory(G, &during) == OPS_OK, "read");
-    ops_free_untracked(G, p, big);
-    ops_device_memory_reset(G);
-    CHECK(ops_read_device_memory(G, &after) == OPS_OK, "read");
-    CHECK(before.device_why[0] == '\0', "MEMORY2: %s", before.device_why);
-    /* the 512 MiB reservation of main() is live since create */
-    CHECK(before.device_high_water_bytes >= 512 * MIB, "MEMORY2 before: %zu", before.device_high_water_bytes);
-    CHECK(during.device_high_water_bytes >= before.device_high_water_bytes + big, "MEMORY2 during: %zu, before %zu",
-          during.device_high_water_bytes, before.device_high_water_bytes);
-    CHECK(after.device_high_water_bytes < during.device_high_water_bytes &&
-              after.device_high_water_bytes >= 512 * MIB,
-          "MEMORY2 after reset: %zu", after.device_high_water_bytes);
-    /* the driver counts in pages: at least the allocation above the level after init */
-    CHECK(during.driver_high_water_bytes >= big + 512 * MIB, "driver during: %zu", during.driver_high_water_bytes);
-    CHECK(after.driver_high_water_bytes < during.driver_high_water_bytes, "driver after reset: %zu",
-          after.driver_high_water_bytes);
-    CHECK(during.dropped_records == 0, "dropped %llu", (unsigned long long)during.dropped_records);
-    printf("     MEMORY2 high-water %.1f -> %.1f -> %.1f MiB, driver %.1f -> %.1f -> %.1f MiB\n",
-           (double)before.device_high_water_bytes / MIB, (double)during.device_high_water_bytes / MIB,
-           (double)after.device_high_water_bytes / MIB, (double)before.driver_high_water_bytes / MIB,
-           (double)during.driver_high_water_bytes / MIB, (double)after.driver_high_water_bytes / MIB);
-}
-
-/* NVML may be missing on a GPU machine (containers): then a reason */
-static void case_device_state(void)
-{
-    if (slot_na(G->i->device_state != NULL, "device_state")) return;
-    ops_device_state s;
-    CHECK(ops_read_device_state(G, &s) == OPS_OK, "device_state");
-    if (!s.valid) {
-        CHECK(s.why[0], "invalid without a reason");
-        printf("     NVML: %s\n", s.why);
-        return;
-    }
-    CHECK(s.sm_clock_mhz > 0 && s.sm_clock_max_mhz >= s.sm_clock_mhz && s.temperature_c > 0 &&
-              s.temperature_c < 120,
-          "SM %u/%u MHz, %u C", s.sm_clock_mhz, s.sm_clock_max_mhz, s.temperature_c);
-    CHECK((s.throttle_reasons & 1ull) == 0, "idle bit kept");
-    printf("     SM %u/%u MHz, %u C, %.1f W, reasons 0x%llx, %u other processes%s%s\n", s.sm_clock_mhz,
-           s.sm_clock_max_mhz, s.temperature_c, s.power_mw / 1000.0, s.throttle_reasons, s.other_processes,
-           s.why[0] ? "; " : "", s.why);
-}
-
-// ----------------------------------------------------------------------------
-
-typedef struct {
-    const char *name;
-    void (*run)(void);
-} op_case;
 
 static const op_case cases[] = {
     {"gemm", case_gemm},
@@ -975,6 +796,7 @@ static const op_case cases[] = {
     {"groupnorm_fwd", case_groupnorm_fwd},
     {"groupnorm_bwd", case_groupnorm_bwd},
     {"groupnorm_bwd (deterministic)", case_groupnorm_bwd_deterministic},
+    {"groupnorm_bwd (chunked, n = 128)", case_groupnorm_bwd_chunked},
     {"relu_fwd", case_relu_fwd},
     {"relu_bwd", case_relu_bwd},
     {"add", case_add},
@@ -988,15 +810,9 @@ static const op_case cases[] = {
     {"scale", case_scale},
     {"axpy", case_axpy},
     {"copy", case_copy},
-    {"library workspace", case_library_workspace},
-    {"set_math", case_set_math},
-    {"conv_find / conv_choice", case_conv_find},
-    {"timer", case_timer},
-    {"profile (kernels per phase)", case_profile},
-    {"device memory high-water", case_device_memory},
-    {"device state", case_device_state},
 };
-#define N_CASES ((int)(sizeof cases / sizeof cases[0]))
+#define N_OP_CASES ((int)(sizeof cases / sizeof cases[0]))
+#define N_CASES (N_OP_CASES + N_SLOT_CASES)
 
 int main(void)
 {
@@ -1017,23 +833,27 @@ int main(void)
     }
     if (strcmp(side, "cuda") != 0) printf("note: '%s' stands in for the GPU: a self-test of the harness only\n", side);
     if (ops_open(C, "cpu", why, sizeof why) != OPS_OK) die("cpu backend");
+    /* one reservation on both sides: the device-memory case counts it;
+     * the pool has its own case */
+    if (ops_set_allocator(G, OPS_ALLOCATOR_ARENA) != OPS_OK) die("arena allocator");
     const size_t reserve = (size_t)512 << 20;
     if (ops_reserve(G, reserve, reserve) != OPS_OK) die("gpu reserve");
     if (ops_reserve(C, reserve, reserve) != OPS_OK) die("cpu reserve");
 
     int failed_cases = 0;
     for (int i = 0; i < N_CASES; i++) {
-        int before = check_failures;
+        const op_case *oc = i < N_OP_CASES ? &cases[i] : &slot_cases[i - N_OP_CASES];
+        int before = check_failures + slot_check_failures();
         case_max_diff = 0.0;
-        cases[i].run();
-        CHECK(G->arena.live_bytes == 0 && C->arena.live_bytes == 0, "%s leaked %zu / %zu bytes", cases[i].name,
+        oc->run();
+        CHECK(G->arena.live_bytes == 0 && C->arena.live_bytes == 0, "%s leaked %zu / %zu bytes", oc->name,
               G->arena.live_bytes, C->arena.live_bytes);
-        int ok = check_failures == before;
+        int ok = check_failures + slot_check_failures() == before;
         failed_cases += !ok;
-        printf("%s %-32s max diff %.3g\n", ok ? "ok  " : "FAIL", cases[i].name, case_max_diff);
+        printf("%s %-32s max diff %.3g\n", ok ? "ok  " : "FAIL", oc->name, case_max_diff);
     }
     printf("%d of %d cases passed\n", N_CASES - failed_cases, N_CASES);
     ops_close(G);
     ops_close(C);
-    return CHECK_DONE();
+    return failed_cases ? 1 : CHECK_DONE();
 }

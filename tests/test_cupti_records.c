@@ -2,8 +2,10 @@
  * aggregation (kernels/cuda/cupti_records.c), checked without a GPU: activity
  * buffers are packed by hand as CUPTI lays them out (8-byte aligned records,
  * back to back, each the size of its kind's struct: CUpti_ActivityKernel10,
- * Memcpy6, Memset4, Memory4, Overhead3, ExternalCorrelation, API) and read
- * back through the real cuptiActivityGetNextRecord, which needs no driver.
+ * Memcpy6, Memset4, Memory4, Overhead3, ExternalCorrelation, API for
+ * RUNTIME, DRIVER and INTERNAL_LAUNCH_API) and read back through the real
+ * cuptiActivityGetNextRecord, which needs no driver. Long kernel names are
+ * delivered cut with a hash of the full name, so variants stay apart.
  * Every expected value is written out by hand; all checks are exact. */
 #include "check.h"
 #include "ops.h"
@@ -594,6 +596,115 @@ static void test_names_dropped_many(void)
     printf("(6) names demangled and copied, dropped count, %d kernels in %d buffers\n", (int)N, (int)(N / PER_BUFFER));
 }
 
+// ----------------------------------------------------------------------------
+// (7) kernels launched outside a public API call; long names
+
+static void test_internal_launch(void)
+{
+    static buffer b;
+    b.used = 0;
+    /* a library kernel the driver launched by itself: its API record is an
+     * INTERNAL_LAUNCH_API one, preceded by the external correlation */
+    put_external(&b, 50, OPS_PHASE_BACKWARD);
+    put_api(&b, CUPTI_ACTIVITY_KIND_INTERNAL_LAUNCH_API, 50);
+    put_kernel(&b, 50, 7, "bn_bw_1C11_kernel_new", 100, 180);
+    put_external(&b, 51, OPS_PHASE_FORWARD);
+    put_api(&b, CUPTI_ACTIVITY_KIND_RUNTIME, 51);
+    put_kernel(&b, 51, 7, "bn_fw_tr_1C11_kernel_NCHW", 10, 30);
+    CUpti_Activity *rec = NULL;
+    int kinds_ok = 0, seen = 0;
+    while (cuptiActivityGetNextRecord(b.data, b.used, &rec) == CUPTI_SUCCESS)
+        kinds_ok += seen++ == 1 && rec->kind == CUPTI_ACTIVITY_KIND_INTERNAL_LAUNCH_API;
+    CHECK(seen == 6 && kinds_ok == 1, "CUPTI walked %d records (internal launch seen: %d)", seen, kinds_ok);
+
+    cupti_rec_state s;
+    cupti_records_init(&s);
+    cupti_records_begin(&s);
+    CHECK(parse(&s, &b) == 6, "records read");
+    CHECK(s.counts.api == 2 && s.counts.other_kinds == 0 && s.counts.lost == 0, "api %llu other %llu",
+          (unsigned long long)s.counts.api, (unsigned long long)s.counts.other_kinds);
+    ops_profile_sink sink;
+    sink_data *d = sink_new(&sink);
+    cupti_records_end(&s, &sink);
+    CHECK(d->n == 2 && kernel_is(&d->k[0], OPS_PHASE_BACKWARD, "bn_bw_1C11_kernel_new", 100, 180) &&
+              kernel_is(&d->k[1], OPS_PHASE_FORWARD, "bn_fw_tr_1C11_kernel_NCHW", 10, 30),
+          "internal launch phase: %d", d->n ? (int)d->k[0].phase : -1);
+    CHECK(s.counts.unknown_phase == 0, "unknown %llu", (unsigned long long)s.counts.unknown_phase);
+    free(d);
+    cupti_records_free(&s);
+    printf("(7) an internally launched kernel keeps its phase\n");
+}
+
+/* "_ZN5cudnn3cnn<len><ident>ILi<v>EEEvPf" = "void cudnn::cnn::<ident><v>(float*)" */
+static void mangled_variant(char *out, size_t len, const char *ident, int v)
+{
+    snprintf(out, len, "_ZN5cudnn3cnn%zu%sILi%dEEEvPf", strlen(ident), ident, v);
+}
+
+static void test_long_names(void)
+{
+    char ident[160], m1[256], m2[256], exact[OPS_KERNEL_NAME_MAX + 1], over[OPS_KERNEL_NAME_MAX + 2];
+    snprintf(ident, sizeof ident, "implicit_convolve_sgemm_%0100d", 0);
+    mangled_variant(m1, sizeof m1, ident, 1);
+    mangled_variant(m2, sizeof m2, ident, 2);
+    memset(exact, 'k', OPS_KERNEL_NAME_MAX);
+    exact[OPS_KERNEL_NAME_MAX] = '\0';
+    memset(over, 'k', OPS_KERNEL_NAME_MAX + 1);
+    over[OPS_KERNEL_NAME_MAX + 1] = '\0';
+
+    static buffer b;
+    b.used = 0;
+    put_kernel(&b, 1, 7, m1, 10, 20);
+    put_kernel(&b, 2, 7, m2, 30, 50);
+    put_kernel(&b, 3, 7, m1, 60, 65);
+    put_kernel(&b, 4, 7, exact, 70, 71);
+    put_kernel(&b, 5, 7, over, 80, 81);
+    cupti_rec_state s;
+    cupti_records_init(&s);
+    cupti_records_begin(&s);
+    parse(&s, &b);
+    ops_profile_sink sink;
+    sink_data *d = sink_new(&sink);
+    cupti_records_end(&s, &sink);
+    CHECK(d->n == 5, "%zu kernels", d->n);
+    if (d->n == 5) {
+        char *full1 = cupti_demangle(m1), *full2 = cupti_demangle(m2);
+        /* the demangled names differ only at the template argument, past the cut */
+        CHECK(full1 && full2 && strlen(full1) > OPS_KERNEL_NAME_MAX && strncmp(full1, "void cudnn::cnn::", 17) == 0 &&
+                  strcmp(full1 + strlen(full1) - 11, "<1>(float*)") == 0,
+              "demangled '%s'", full1 ? full1 : "NULL");
+        const size_t keep = OPS_KERNEL_NAME_MAX - 17;
+        for (int i = 0; i < 2; i++) {
+            const char *got = d->k[i].name, *full = i ? full2 : full1;
+            char hash[24];
+            uint64_t h = 1469598103934665603ull;
+            for (const char *p = full; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+            snprintf(hash, sizeof hash, "#%016llx", (unsigned long long)h);
+            CHECK(strlen(got) == OPS_KERNEL_NAME_MAX && strncmp(got, full, keep) == 0 && !strcmp(got + keep, hash),
+                  "variant %d shown as '%s'", i + 1, got);
+        }
+        CHECK(strcmp(d->k[0].name, d->k[1].name) != 0, "two template variants merged: '%s'", d->k[0].name);
+        CHECK(d->k[0].name == d->k[2].name, "the same kernel interned twice");
+        CHECK(strcmp(d->k[3].name, exact) == 0, "a name of exactly %d characters changed", OPS_KERNEL_NAME_MAX);
+        CHECK(strlen(d->k[4].name) == OPS_KERNEL_NAME_MAX && d->k[4].name[keep] == '#',
+              "a name one character too long: '%s'", d->k[4].name);
+        /* the full names stay in the state */
+        int full_kept = 0;
+        for (size_t i = 0; i < s.names_cap; i++)
+            full_kept += s.names[i].demangled && full1 && strcmp(s.names[i].demangled, full1) == 0;
+        CHECK(full_kept == 1, "full name kept %d times", full_kept);
+        free(full1);
+        free(full2);
+    }
+    char *short_name = cupti_shown_name("relu_kernel");
+    CHECK(short_name && strcmp(short_name, "relu_kernel") == 0, "short name '%s'", short_name ? short_name : "NULL");
+    free(short_name);
+    free(d);
+    cupti_records_free(&s);
+    printf("(7) long names: cut at %d characters with a hash of the full name, variants apart\n",
+           OPS_KERNEL_NAME_MAX);
+}
+
 int main(void)
 {
     test_layout();
@@ -602,5 +713,7 @@ int main(void)
     test_transfers();
     test_memory();
     test_names_dropped_many();
+    test_internal_launch();
+    test_long_names();
     return CHECK_DONE();
 }

@@ -18,6 +18,20 @@ int backend_open(ops_backend *b, const run_config *c)
     if (c->math_tf32 && !b->i->set_math)
         fprintf(stderr, "accumbench: note: --math tf32 has no effect on the %s backend (always fp32)\n",
                 b->i->name);
+    /* the allocator is fixed before the first allocation: a device pool
+     * where the backend has one, else its one reservation */
+    ops_allocator want = c->allocator;
+    if (want == OPS_ALLOCATOR_POOL && !b->i->pool_alloc) {
+        fprintf(stderr, "accumbench: note: --allocator pool has no effect on the %s backend (one reservation)\n",
+                b->i->name);
+        want = OPS_ALLOCATOR_DEFAULT;
+    }
+    if (want == OPS_ALLOCATOR_DEFAULT) want = b->i->pool_alloc ? OPS_ALLOCATOR_POOL : OPS_ALLOCATOR_ARENA;
+    if (ops_set_allocator(b, want) != OPS_OK) {
+        cli_error("--allocator: %s", ops_last_error());
+        ops_close(b);
+        return CLI_EXIT_USAGE;
+    }
     if (c->conv_algo_find && !ops_can_find_conv(b))
         fprintf(stderr, "accumbench: note: --conv-algo find has no effect on the %s backend (one algorithm)\n",
                 b->i->name);
@@ -27,7 +41,7 @@ int backend_open(ops_backend *b, const run_config *c)
 void backend_oom_message(const ops_backend *b, char *buf, size_t n)
 {
     const ops_arena *a = &b->arena;
-    if (!a->base) snprintf(buf, n, "out of memory: could not reserve %zu bytes", a->failed_request_bytes);
+    if (a->reserve_failed) snprintf(buf, n, "out of memory: could not reserve %zu bytes", a->failed_request_bytes);
     else
         snprintf(buf, n, "out of memory: asked %zu bytes with %zu in use (cap %zu)", a->failed_request_bytes,
                  a->failed_live_bytes, a->cap_bytes);

@@ -63,6 +63,7 @@ static const flag_choice loss_norms[] = {
 static const flag_choice optimizers[] = {{"sgd", OPTIMIZER_SGD}, {"adamw", OPTIMIZER_ADAMW}, {NULL, 0}};
 static const flag_choice maths[] = {{"fp32", 0}, {"tf32", 1}, {NULL, 0}};
 static const flag_choice conv_algos[] = {{"heuristic", 0}, {"find", 1}, {NULL, 0}};
+static const flag_choice allocators[] = {{"pool", OPS_ALLOCATOR_POOL}, {"arena", OPS_ALLOCATOR_ARENA}, {NULL, 0}};
 
 const flag_spec cli_flags[] = {
     {.name = "--backend", .kind = F_NAME, CFG(backend), .choices = backends, .commands = BOTH},
@@ -83,6 +84,7 @@ const flag_spec cli_flags[] = {
     {.name = "--optimizer", .kind = F_CHOICE, CFG(optimizer), .choices = optimizers, .commands = BOTH},
     {.name = "--math", .kind = F_CHOICE, CFG(math_tf32), .choices = maths, .commands = BOTH},
     {.name = "--conv-algo", .kind = F_CHOICE, CFG(conv_algo_find), .choices = conv_algos, .commands = BOTH},
+    {.name = "--allocator", .kind = F_CHOICE, CFG(allocator), .choices = allocators, .commands = BOTH},
     {.name = "--seed", .kind = F_U64, CFG(seed), .commands = BOTH},
     {.name = "--mem-limit", .kind = F_SIZE, CFG(mem_limit_bytes), .commands = BOTH},
     {.name = "--noise", .kind = F_DOUBLE, CFG(noise), .lo = 0, .hi = 1, .commands = RUN},
@@ -293,6 +295,7 @@ void cli_usage(cli_command cmd, FILE *f)
           "  --optimizer sgd|adamw (sgd)  --seed N (1)\n"
           "backend:\n"
           "  --backend auto|cpu|cuda (auto)  --math fp32|tf32 (fp32)  --conv-algo heuristic|find\n"
+          "  --allocator pool|arena   GPU memory: a stream-ordered pool (default) or one reservation\n"
           "  --mem-limit SIZE   cap on tracked memory: bytes, K/M/G/T (1024^n), KB/MB/GB/TB (1000^n)\n",
           f);
     if (cmd == CLI_CMD_RUN)

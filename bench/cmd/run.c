@@ -137,6 +137,7 @@ static ops_status profile(run_state *rs, result_row *r, double timed_median)
         if (device && ops_profile_begin(&rs->b) != OPS_OK) {
             snprintf(rs->profile_why, sizeof rs->profile_why, "cupti unavailable: %s", ops_last_error());
             device = 0;
+            rec.kernels = &rs->kernels;     /* per-op records instead, so kernels.csv is not empty */
         }
         rec.step_start_ns = clock_now_ns();
         st = timed_step(rs, STEP_PROFILED, &times[n], &host_ns);
@@ -209,6 +210,9 @@ static void fill_memory_figures(result_row *r, run_state *rs, const double *host
         snprintf(rs->profile_why, sizeof rs->profile_why, "mem_device_bytes %s", dm.device_why);
     if (dm.driver_high_water_bytes >= rs->e.data_bytes)
         r->mem_driver_bytes = (double)(dm.driver_high_water_bytes - rs->e.data_bytes);
+    /* the pool's reservation (the data set lives in the pool too) */
+    if (dm.reserved_high_water_bytes && dm.reserved_high_water_bytes >= rs->e.data_bytes)
+        r->mem_reserved_bytes = (double)(dm.reserved_high_water_bytes - rs->e.data_bytes);
 }
 
 static void fill_device_state(result_row *r, const state_tally *t)
@@ -405,6 +409,7 @@ int cmd_run(int argc, char **argv)
         free(rs);
         return rc;
     }
+    c.allocator = rs->b.i->host_memory ? OPS_ALLOCATOR_DEFAULT : rs->b.allocator;
     result_row r;
     result_init(&r, &c, rs->b.i->name);
     rc = run_configuration(rs, &c, &r);

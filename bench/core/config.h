@@ -22,6 +22,10 @@ typedef struct {
     optimizer_kind optimizer;
     int math_tf32;
     int conv_algo_find;
+    /* where tracked memory comes from: DEFAULT = the backend's choice (a
+     * device pool on the GPU); the run writes back what is in force on a
+     * device backend and leaves DEFAULT on the host, where there is no choice */
+    ops_allocator allocator;
     uint64_t seed;
     uint64_t mem_limit_bytes;   /* 0: the backend's default cap */
     /* the stopping rule (measure/stats.h): noise once min_steps and

@@ -71,24 +71,55 @@ static memory_estimate estimate_for(engine *e, const strategy_kind *strategies, 
     return worst;
 }
 
-static size_t conv_workspace(engine *e, int nmax)
+static int add_size(int sizes[3], int n, int size)
 {
-    size_t ws = model_workspace_bytes(&e->m, e->b, nmax);
-    size_t ws_last = model_workspace_bytes(&e->m, e->b, e->cfg.last_micro_batch);
-    return ws > ws_last ? ws : ws_last;
+    for (int k = 0; k < n; k++)
+        if (sizes[k] == size) return n;
+    sizes[n] = size;
+    return n + 1;
+}
+
+/* The distinct batch sizes the strategies run convolutions at (at most 3):
+ * full the effective batch; retain and accumulate the micro-batch and the
+ * last one. */
+static int conv_batch_sizes(const run_config *c, const strategy_kind *strategies, int n_strategies, int sizes[3])
+{
+    int n = 0;
+    for (int i = 0; i < n_strategies; i++) {
+        if (strategies[i] == STRATEGY_FULL) {
+            n = add_size(sizes, n, c->effective_batch);
+        } else {
+            n = add_size(sizes, n, c->micro_batch);
+            n = add_size(sizes, n, c->last_micro_batch);
+        }
+    }
+    return n;
+}
+
+/* one scratch workspace: the most any convolution needs at any size served */
+static size_t conv_workspace(engine *e, const strategy_kind *strategies, int n_strategies)
+{
+    int sizes[3];
+    int n = conv_batch_sizes(&e->cfg, strategies, n_strategies, sizes);
+    size_t ws = 0;
+    for (int i = 0; i < n; i++) {
+        size_t w = model_workspace_bytes(&e->m, e->b, sizes[i]);
+        if (w > ws) ws = w;
+    }
+    return ws;
 }
 
 /* --conv-algo find: let the backend time the algorithms of every convolution
  * at each batch size that will run, with scratch tensors from the arena. */
-static ops_status find_conv_algos(engine *e, int nmax)
+static ops_status find_conv_algos(engine *e, const strategy_kind *strategies, int n_strategies)
 {
     const model *m = &e->m;
-    int sizes[2] = {nmax, e->cfg.last_micro_batch};
+    int sizes[3];
+    int n_sizes = conv_batch_sizes(&e->cfg, strategies, n_strategies, sizes);
     for (int li = 0; li < m->n_layers; li++) {
         const layer *l = &m->layers[li];
         if (l->kind != LAYER_CONV) continue;
-        for (int si = 0; si < 2; si++) {
-            if (si == 1 && sizes[1] == sizes[0]) break;
+        for (int si = 0; si < n_sizes; si++) {
             ops_conv_shape s = model_conv_shape(&l->conv, sizes[si]);
             float *x = NULL, *w = NULL, *y = NULL;
             void *ws = NULL;
@@ -118,7 +149,7 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
         if (n > nmax) nmax = n;
     }
     size_t lib_ws = ops_library_workspace_bytes(e->b);
-    size_t ws = conv_workspace(e, nmax);
+    size_t ws = conv_workspace(e, strategies, n_strategies);
     size_t need = estimate_for(e, strategies, n_strategies, ws, lib_ws).total;
     int find = c->conv_algo_find && ops_can_find_conv(e->b);
     size_t cap = c->mem_limit_bytes ? (size_t)c->mem_limit_bytes : ops_default_cap_bytes(e->b);
@@ -138,8 +169,8 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     TRY(ops_alloc(e->b, lib_ws, &e->library_ws));
     TRY(ops_set_library_workspace(e->b, e->library_ws, lib_ws));
     if (find) {
-        TRY(find_conv_algos(e, nmax));
-        ws = conv_workspace(e, nmax);
+        TRY(find_conv_algos(e, strategies, n_strategies));
+        ws = conv_workspace(e, strategies, n_strategies);
         estimate_for(e, strategies, n_strategies, ws, lib_ws);
     }
     TRY(ops_alloc(e->b, ws, &st->ws));

@@ -84,6 +84,9 @@ static void key_columns(emitter *ep, const result_row *r)
     col_int(&e, "last_micro_batch", c->last_micro_batch, 1);
     col_text(&e, "math", c->math_tf32 ? "tf32" : "fp32");
     col_text(&e, "conv_algo", c->conv_algo_find ? "find" : "heuristic");
+    /* empty where there is no choice (host memory), so CPU keys stay those of
+     * sweeps made before the column existed */
+    col_text(&e, "allocator", c->allocator == OPS_ALLOCATOR_DEFAULT ? NULL : ops_allocator_name(c->allocator));
     col_text(&e, "optimizer", optimizer_name(c->optimizer));
     col_int(&e, "seed", (long long)c->seed, 1);
     col_int(&e, "repeat", r->repeat, 1);

@@ -1,15 +1,17 @@
 /* kernels/cuda/cuda_backend.c — the CUDA backend's context (device, stream,
- * cuBLAS and cuDNN handles, the convolution algorithm cache), its memory and
- * device-setting slots (math mode, the cuBLAS workspace handed in by the
- * caller, conv_find/conv_choice), the library-backed ops (cuBLAS GEMM, cuDNN
- * convolutions and BatchNorm) and the function table. Host C11; the own
- * kernels are in cuda_kernels.cu, the measurement slots in cuda_measure.c.
+ * cuBLAS and cuDNN handles, the memory pool), its memory slots (one
+ * reservation, or the stream-ordered pool), device settings (math mode, the
+ * library workspace handed in by the caller), cuBLAS GEMM, cuDNN BatchNorm
+ * and the function table. Host C11; the convolutions are in cuda_conv.c,
+ * the own kernels in cuda_kernels.cu, the measurement slots in
+ * cuda_measure.c.
  *
  * Conventions (kernels/ops.h): row-major float32, NCHW; beta == 0 assigns
  * without reading the output; parameter gradients are added into. Every op
  * is asynchronous on the context's stream; upload, download and synchronize
  * wait for it. Ops never allocate device memory: conv workspaces come from
- * the caller, sized by conv_workspace_bytes. */
+ * the caller, sized by conv_workspace_bytes, and so does the library
+ * workspace. */
 #include "cuda_backend.h"
 #include "cuda_check.h"
 #include "cuda_internal.h"
@@ -30,11 +32,7 @@ static void cuda_destroy(void *ctx)
     if (!c) return;
     if (c->stream) (void)cudaStreamSynchronize(c->stream);
     cuda_measure_destroy(c);
-    for (size_t i = 0; i < c->n_convs; i++) {
-        cuda_conv_descs_destroy(&c->convs[i]->d);
-        free(c->convs[i]);
-    }
-    free(c->convs);
+    cuda_conv_cache_free(c);
     for (size_t i = 0; i < c->n_bns; i++) {
         cuda_bn_descs_destroy(&c->bns[i]->d);
         free(c->bns[i]);
@@ -42,6 +40,8 @@ static void cuda_destroy(void *ctx)
     free(c->bns);
     if (c->cudnn) cudnnDestroy(c->cudnn);
     if (c->cublas) cublasDestroy(c->cublas);
+    /* blocks still out are released once their frees complete (cudaMemPoolDestroy) */
+    if (c->pool) (void)cudaMemPoolDestroy(c->pool);
     if (c->stream) (void)cudaStreamDestroy(c->stream);
     (void)cudaGetLastError();
     free(c);
@@ -135,13 +135,7 @@ static ops_status cuda_set_math(void *ctx, int tf32)
     cuda_ctx *c = ctx;
     CUBLAS_CHECK(cublasSetMathMode(c->cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     c->tf32 = tf32 ? 1 : 0;
-    for (size_t i = 0; i < c->n_convs; i++) {
-        cuda_conv_entry *e = c->convs[i];
-        CUDNN_CHECK(cudnnSetConvolutionMathType(e->d.conv, cuda_conv_math(c->tf32)));
-        memset(e->chosen, 0, sizeof e->chosen);
-        memset(e->found, 0, sizeof e->found);
-    }
-    return OPS_OK;
+    return cuda_conv_cache_forget(c);
 }
 
 static size_t cuda_library_workspace_bytes(void *ctx)
@@ -194,6 +188,58 @@ static void cuda_release(void *ctx, void *base, size_t bytes)
     if (base) (void)cuda_check_(cudaFree(base), "cudaFree(base)", __func__, __FILE__, __LINE__);
 }
 
+/* --allocator pool: a private stream-ordered pool on the backend's device,
+ * created at the first pool allocation. Its release threshold is the
+ * largest there is, so what a step frees stays cached for the next one (the
+ * default, 0, would hand it back to the driver at every synchronisation and
+ * make timed steps allocate from the driver). */
+static ops_status pool_create(cuda_ctx *c)
+{
+    struct cudaMemPoolProps props;
+    memset(&props, 0, sizeof props);
+    props.allocType = cudaMemAllocationTypePinned;
+    props.handleTypes = cudaMemHandleTypeNone;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = c->device;
+    CUDA_CHECK(cudaMemPoolCreate(&c->pool, &props));
+    uint64_t keep = UINT64_MAX;
+    CUDA_CHECK(cudaMemPoolSetAttribute(c->pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    return OPS_OK;
+}
+
+/* In stream order on the backend's stream, where every op, copy and
+ * library call runs, so a block is usable by the next op issued. */
+static ops_status cuda_pool_alloc(void *ctx, size_t bytes, void **p)
+{
+    cuda_ctx *c = ctx;
+    *p = NULL;
+    ops_status st = c->pool ? OPS_OK : pool_create(c);
+    if (st != OPS_OK) return st;
+    cudaError_t e = cudaMallocFromPoolAsync(p, bytes, c->pool, c->stream);
+    if (e != cudaSuccess) {
+        *p = NULL;
+        return cuda_check_(e, "cudaMallocFromPoolAsync(p, bytes, c->pool, c->stream)", __func__, __FILE__, __LINE__);
+    }
+    /* cuBLAS's workspace and the float4 kernels rely on what every arena
+     * block has (OPS_ALIGN_BYTES); the runtime API does not state the
+     * pool's alignment (RMM's async resource assumes the same 256 bytes),
+     * so it is checked, not assumed */
+    if ((uintptr_t)*p % OPS_ALIGN_BYTES != 0) {
+        ops_set_error("cudaMallocFromPoolAsync returned %p for %zu bytes, not %zu-byte aligned", *p, bytes,
+                      OPS_ALIGN_BYTES);
+        (void)cudaFreeAsync(*p, c->stream);
+        *p = NULL;
+        return OPS_ERR_BACKEND;
+    }
+    return OPS_OK;
+}
+
+static void cuda_pool_free(void *ctx, void *p)
+{
+    cuda_ctx *c = ctx;
+    if (p) (void)cuda_check_(cudaFreeAsync(p, c->stream), "cudaFreeAsync(p, c->stream)", __func__, __FILE__, __LINE__);
+}
+
 static ops_status cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
 {
     cuda_ctx *c = ctx;
@@ -233,276 +279,6 @@ static ops_status cuda_gemm(void *ctx, const ops_gemm_desc *d, const float *a, c
     const float *first = g.b_first ? b : a, *second = g.b_first ? a : b;
     CUBLAS_CHECK(cublasSgemm(c->cublas, g.transa ? CUBLAS_OP_T : CUBLAS_OP_N, g.transb ? CUBLAS_OP_T : CUBLAS_OP_N,
                              g.m, g.n, g.k, &g.alpha, first, g.lda, second, g.ldb, &g.beta, c_, g.ldc));
-    return OPS_OK;
-}
-
-// ----------------------------------------------------------------------------
-// cuDNN convolutions: descriptors and algorithm cached per shape, algorithm
-// per direction from the v7 heuristics (first SUCCESS the math mode allows)
-
-static int conv_shape_eq(const ops_conv_shape *a, const ops_conv_shape *b)
-{
-    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w && a->k == b->k && a->r == b->r &&
-           a->stride == b->stride && a->pad == b->pad && a->p == b->p && a->q == b->q;
-}
-
-static ops_status conv_entry(cuda_ctx *c, const ops_conv_shape *s, cuda_conv_entry **out)
-{
-    *out = NULL;
-    for (size_t i = 0; i < c->n_convs; i++)
-        if (conv_shape_eq(&c->convs[i]->shape, s)) {
-            *out = c->convs[i];
-            return OPS_OK;
-        }
-    const char *problem = cuda_conv_shape_problem(s);
-    if (problem) {
-        ops_set_error("%s (n=%d c=%d h=%d w=%d k=%d r=%d stride=%d pad=%d)", problem, s->n, s->c, s->h, s->w, s->k,
-                      s->r, s->stride, s->pad);
-        return OPS_ERR_INVALID;
-    }
-    if (c->n_convs == c->convs_cap) {
-        size_t cap = c->convs_cap ? 2 * c->convs_cap : 16;
-        cuda_conv_entry **grown = realloc(c->convs, cap * sizeof *grown);
-        if (!grown) {
-            ops_set_error("conv: out of host memory for the algorithm cache");
-            return OPS_ERR_OOM;
-        }
-        c->convs = grown;
-        c->convs_cap = cap;
-    }
-    cuda_conv_entry *e = calloc(1, sizeof *e);
-    if (!e) {
-        ops_set_error("conv: out of host memory for the algorithm cache");
-        return OPS_ERR_OOM;
-    }
-    e->shape = *s;
-    ops_status st = cudnn_check_(cuda_conv_descs_build(&e->d, s, cuda_conv_math(c->tf32)),
-                                 "cuda_conv_descs_build(&e->d, s, math)", __func__, __FILE__, __LINE__);
-    int dims[4] = {0, 0, 0, 0};
-    if (st == OPS_OK)
-        st = cudnn_check_(cuda_conv_descs_out_dims(&e->d, dims), "cuda_conv_descs_out_dims(&e->d, dims)", __func__,
-                          __FILE__, __LINE__);
-    if (st == OPS_OK && (dims[0] != s->n || dims[1] != s->k || dims[2] != s->p || dims[3] != s->q)) {
-        ops_set_error("conv: cuDNN output (%d, %d, %d, %d) differs from the shape's (%d, %d, %d, %d)", dims[0],
-                      dims[1], dims[2], dims[3], s->n, s->k, s->p, s->q);
-        st = OPS_ERR_INVALID;
-    }
-    if (st != OPS_OK) {
-        cuda_conv_descs_destroy(&e->d);
-        free(e);
-        return st;
-    }
-    c->convs[c->n_convs++] = e;
-    *out = e;
-    return OPS_OK;
-}
-
-static ops_status no_algo(const ops_conv_shape *s, const char *dir, int returned)
-{
-    ops_set_error("conv %s: no usable cuDNN algorithm among %d heuristic results (n=%d c=%d h=%d w=%d k=%d r=%d "
-                  "stride=%d pad=%d)",
-                  dir, returned, s->n, s->c, s->h, s->w, s->k, s->r, s->stride, s->pad);
-    return OPS_ERR_BACKEND;
-}
-
-/* The largest count any direction has (fwd 8, bwd filter 7, bwd data 6). */
-#define CONV_ALGO_MAX CUDNN_CONVOLUTION_FWD_ALGO_COUNT
-
-static ops_status conv_select(cuda_ctx *c, const ops_conv_shape *s, ops_conv_dir dir, cuda_conv_entry **out)
-{
-    cuda_conv_entry *e;
-    ops_status st = conv_entry(c, s, &e);
-    if (st != OPS_OK) return st;
-    *out = e;
-    if ((unsigned)dir >= OPS_CONV_DIR_COUNT) {
-        ops_set_error("conv: bad direction %d", (int)dir);
-        return OPS_ERR_INVALID;
-    }
-    if (e->chosen[dir]) return OPS_OK;
-    cudnnStatus_t status[CONV_ALGO_MAX];
-    cudnnMathType_t math[CONV_ALGO_MAX];
-    int got = 0, pick, algo;
-    size_t perf_bytes, ws = 0;
-    const cuda_conv_descs *d = &e->d;
-    if (dir == OPS_CONV_FWD) {
-        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(c->cudnn, d->x, d->w, d->conv, d->y,
-                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
-        for (int i = 0; i < got; i++) status[i] = perf[i].status, math[i] = perf[i].mathType;
-        if ((pick = cuda_conv_pick(got, status, math, c->tf32)) < 0) return no_algo(s, "fwd", got);
-        algo = (int)perf[pick].algo;
-        perf_bytes = perf[pick].memory;
-        CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(c->cudnn, d->x, d->w, d->conv, d->y, perf[pick].algo, &ws));
-    } else if (dir == OPS_CONV_BWD_DATA) {
-        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->cudnn, d->w, d->y, d->conv, d->x,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
-        for (int i = 0; i < got; i++) status[i] = perf[i].status, math[i] = perf[i].mathType;
-        if ((pick = cuda_conv_pick(got, status, math, c->tf32)) < 0) return no_algo(s, "bwd_data", got);
-        algo = (int)perf[pick].algo;
-        perf_bytes = perf[pick].memory;
-        CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(c->cudnn, d->w, d->y, d->conv, d->x, perf[pick].algo,
-                                                                 &ws));
-    } else {
-        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->cudnn, d->x, d->y, d->conv, d->w,
-                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf));
-        for (int i = 0; i < got; i++) status[i] = perf[i].status, math[i] = perf[i].mathType;
-        if ((pick = cuda_conv_pick(got, status, math, c->tf32)) < 0) return no_algo(s, "bwd_filter", got);
-        algo = (int)perf[pick].algo;
-        perf_bytes = perf[pick].memory;
-        CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->cudnn, d->x, d->y, d->conv, d->w,
-                                                                   perf[pick].algo, &ws));
-    }
-    e->algo[dir] = algo;
-    e->ws_bytes[dir] = ws > perf_bytes ? ws : perf_bytes;
-    e->chosen[dir] = 1;
-    return OPS_OK;
-}
-
-/* --conv-algo find: cudnnFind*AlgorithmEx runs every algorithm on the
- * caller's buffers (it writes the direction's output: y, x for bwd_data, w
- * for bwd_filter) within the caller's workspace, and returns them timed. The
- * fastest that succeeded, fits ws_bytes and uses a math type the mode allows
- * replaces the cached choice. */
-static ops_status cuda_conv_find(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
-                                 void *ws, size_t ws_bytes)
-{
-    cuda_ctx *c = ctx;
-    cuda_conv_entry *e;
-    ops_status st = conv_entry(c, s, &e);
-    if (st != OPS_OK) return st;
-    if ((unsigned)dir >= OPS_CONV_DIR_COUNT) {
-        ops_set_error("conv_find: bad direction %d", (int)dir);
-        return OPS_ERR_INVALID;
-    }
-    cudnnStatus_t status[CONV_ALGO_MAX];
-    cudnnMathType_t math[CONV_ALGO_MAX];
-    size_t memory[CONV_ALGO_MAX];
-    float time_ms[CONV_ALGO_MAX];
-    int algos[CONV_ALGO_MAX];
-    int got = 0;
-    const cuda_conv_descs *d = &e->d;
-    if (dir == OPS_CONV_FWD) {
-        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(c->cudnn, d->x, x, d->w, w, d->conv, d->y, y,
-                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, ws,
-                                                           ws_bytes));
-        for (int i = 0; i < got; i++)
-            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
-            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
-    } else if (dir == OPS_CONV_BWD_DATA) {
-        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(c->cudnn, d->w, w, d->y, y, d->conv, d->x, x,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf, ws,
-                                                                ws_bytes));
-        for (int i = 0; i < got; i++)
-            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
-            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
-    } else {
-        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(c->cudnn, d->x, x, d->y, y, d->conv, d->w, w,
-                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf,
-                                                                  ws, ws_bytes));
-        for (int i = 0; i < got; i++)
-            status[i] = perf[i].status, math[i] = perf[i].mathType, memory[i] = perf[i].memory,
-            time_ms[i] = perf[i].time, algos[i] = (int)perf[i].algo;
-    }
-    int pick = cuda_conv_pick_found(got, status, math, memory, time_ms, ws_bytes, c->tf32);
-    if (pick < 0) {
-        ops_set_error("conv_find %s: none of %d timed cuDNN algorithms succeeded within %zu workspace bytes with "
-                      "the math mode allowed (n=%d c=%d h=%d w=%d k=%d r=%d stride=%d pad=%d)",
-                      cuda_conv_dir_name(dir), got, ws_bytes, s->n, s->c, s->h, s->w, s->k, s->r, s->stride, s->pad);
-        return OPS_ERR_BACKEND;
-    }
-    size_t need = 0;
-    if (dir == OPS_CONV_FWD)
-        CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(c->cudnn, d->x, d->w, d->conv, d->y,
-                                                            (cudnnConvolutionFwdAlgo_t)algos[pick], &need));
-    else if (dir == OPS_CONV_BWD_DATA)
-        CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(c->cudnn, d->w, d->y, d->conv, d->x,
-                                                                 (cudnnConvolutionBwdDataAlgo_t)algos[pick], &need));
-    else
-        CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-            c->cudnn, d->x, d->y, d->conv, d->w, (cudnnConvolutionBwdFilterAlgo_t)algos[pick], &need));
-    e->algo[dir] = algos[pick];
-    e->ws_bytes[dir] = need > memory[pick] ? need : memory[pick];
-    e->chosen[dir] = 1;
-    e->found[dir] = 1;
-    return OPS_OK;
-}
-
-/* the algorithm's name as in its cuDNN enum, without the prefix
- * ("IMPLICIT_PRECOMP_GEMM"), for algos.csv */
-static ops_status cuda_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
-                                   size_t *ws_bytes)
-{
-    cuda_conv_entry *e;
-    ops_status st = conv_select(ctx, s, dir, &e);
-    if (st != OPS_OK) return st;
-    if (algo && algo_len) snprintf(algo, algo_len, "%s", cuda_conv_algo_name(dir, e->algo[dir]));
-    if (ws_bytes) *ws_bytes = e->ws_bytes[dir];
-    return OPS_OK;
-}
-
-/* 0 when the choice fails; the error is recorded and the op itself fails. */
-static size_t cuda_conv_workspace_bytes(void *ctx, const ops_conv_shape *s, ops_conv_dir dir)
-{
-    cuda_conv_entry *e;
-    return conv_select(ctx, s, dir, &e) == OPS_OK ? e->ws_bytes[dir] : 0;
-}
-
-static ops_status conv_ws_check(const cuda_conv_entry *e, ops_conv_dir dir, const char *op, size_t ws_bytes)
-{
-    if (ws_bytes >= e->ws_bytes[dir]) return OPS_OK;
-    ops_set_error("%s: workspace of %zu bytes, the chosen algorithm needs %zu (ask conv_workspace_bytes)", op,
-                  ws_bytes, e->ws_bytes[dir]);
-    return OPS_ERR_INVALID;
-}
-
-static ops_status cuda_conv2d_fwd(void *ctx, const ops_conv_shape *s, const float *x, const float *w, float *y,
-                                  void *ws, size_t ws_bytes)
-{
-    cuda_ctx *c = ctx;
-    cuda_conv_entry *e;
-    ops_status st = conv_select(c, s, OPS_CONV_FWD, &e);
-    if (st == OPS_OK) st = conv_ws_check(e, OPS_CONV_FWD, "conv2d_fwd", ws_bytes);
-    if (st != OPS_OK) return st;
-    const float one = 1.0f, zero = 0.0f;
-    CUDNN_CHECK(cudnnConvolutionForward(c->cudnn, &one, e->d.x, x, e->d.w, w, e->d.conv,
-                                        (cudnnConvolutionFwdAlgo_t)e->algo[OPS_CONV_FWD], ws, ws_bytes, &zero,
-                                        e->d.y, y));
-    return OPS_OK;
-}
-
-static ops_status cuda_conv2d_bwd_data(void *ctx, const ops_conv_shape *s, const float *w, const float *dy,
-                                       float beta, float *dx, void *ws, size_t ws_bytes)
-{
-    cuda_ctx *c = ctx;
-    cuda_conv_entry *e;
-    ops_status st = conv_select(c, s, OPS_CONV_BWD_DATA, &e);
-    if (st == OPS_OK) st = conv_ws_check(e, OPS_CONV_BWD_DATA, "conv2d_bwd_data", ws_bytes);
-    if (st != OPS_OK) return st;
-    const float one = 1.0f;
-    CUDNN_CHECK(cudnnConvolutionBackwardData(c->cudnn, &one, e->d.w, w, e->d.y, dy, e->d.conv,
-                                             (cudnnConvolutionBwdDataAlgo_t)e->algo[OPS_CONV_BWD_DATA], ws, ws_bytes,
-                                             &beta, e->d.x, dx));
-    return OPS_OK;
-}
-
-/* beta = 1: the filter gradient is a parameter gradient, added into */
-static ops_status cuda_conv2d_bwd_filter(void *ctx, const ops_conv_shape *s, const float *x, const float *dy,
-                                         float *dw, void *ws, size_t ws_bytes)
-{
-    cuda_ctx *c = ctx;
-    cuda_conv_entry *e;
-    ops_status st = conv_select(c, s, OPS_CONV_BWD_FILTER, &e);
-    if (st == OPS_OK) st = conv_ws_check(e, OPS_CONV_BWD_FILTER, "conv2d_bwd_filter", ws_bytes);
-    if (st != OPS_OK) return st;
-    const float one = 1.0f;
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(c->cudnn, &one, e->d.x, x, e->d.y, dy, e->d.conv,
-                                               (cudnnConvolutionBwdFilterAlgo_t)e->algo[OPS_CONV_BWD_FILTER], ws,
-                                               ws_bytes, &one, e->d.w, dw));
     return OPS_OK;
 }
 
@@ -596,6 +372,8 @@ const ops_backend_i cuda_backend_i = {
     .destroy = cuda_destroy,
     .reserve = cuda_reserve,
     .release = cuda_release,
+    .pool_alloc = cuda_pool_alloc,
+    .pool_free = cuda_pool_free,
     .upload = cuda_upload,
     .download = cuda_download,
     .synchronize = cuda_synchronize,

@@ -2,10 +2,12 @@
  * BatchNorm, cuBLAS GEMMs, own kernels for the rest. C entry points; the
  * engine reaches everything else through cuda_backend_i's slots (ops.h).
  *
- * Device memory: everything the ops touch comes from the caller (the tracked
- * reservation), conv workspaces and the cuBLAS workspace included
- * (library_workspace_bytes / set_library_workspace). What cuDNN and cuBLAS
- * allocate internally is not tracked; CUPTI MEMORY2 sees it (device_memory).
+ * Device memory: everything the ops touch comes from the caller (tracked
+ * memory: one reservation, or one block each from the backend's private
+ * stream-ordered pool, the default), conv workspaces and the library
+ * workspace included (library_workspace_bytes / set_library_workspace).
+ * What cuDNN and cuBLAS allocate internally is not tracked; CUPTI MEMORY2
+ * sees it (device_memory, arena); the pool's figures do not.
  * Measurement (NVTX, CUPTI, timers, NVML): see cuda_measure.c. */
 #ifndef ACCUMBENCH_CUDA_BACKEND_H
 #define ACCUMBENCH_CUDA_BACKEND_H
@@ -16,10 +18,13 @@
 extern "C" {
 #endif
 
-/* The cuBLAS workspace library_workspace_bytes asks for: the size the cuBLAS
- * documentation (cublasSetWorkspace) recommends for Hopper, which also covers
- * the smaller recommendation for earlier GPUs. Until set_library_workspace
- * hands it in, cuBLAS runs with none (cublasSetWorkspace(h, NULL, 0)). */
+/* The library workspace library_workspace_bytes asks for: the size the
+ * cuBLAS documentation (cublasSetWorkspace) recommends for Hopper, which also
+ * covers the smaller recommendation for earlier GPUs. Until
+ * set_library_workspace hands it in, cuBLAS runs with none
+ * (cublasSetWorkspace(h, NULL, 0)). Ops on the stream use it in turn: the
+ * GroupNorm backward keeps its per-chunk partial sums there (a few KiB),
+ * and takes a single chunk without it. */
 #define CUDA_CUBLAS_WORKSPACE_BYTES ((size_t)32 << 20)
 
 extern const ops_backend_i cuda_backend_i;
@@ -33,17 +38,28 @@ ops_status cuda_backend_create(void **ctx, char *why, size_t why_len);
  *   cuDNN CUDNN_FMA_MATH; tf32: CUBLAS_TF32_TENSOR_OP_MATH,
  *   CUDNN_DEFAULT_MATH. Forgets the cached convolution algorithms, found
  *   ones too (workspace sizes may change: ask conv_workspace_bytes again).
+ * - pool_alloc/pool_free: cudaMallocFromPoolAsync/cudaFreeAsync on the
+ *   backend's stream from a pool created at the first call (release
+ *   threshold UINT64_MAX: freed memory stays cached for the next step).
+ * - conv_workspace_bytes, conv_choice: the heuristic choice unless conv_find
+ *   chose: cuDNN's ranking, the first whose workspace fits
+ *   cuda_conv_ws_limit (cudnn_desc.h); the name as in the cuDNN enum without
+ *   its prefix.
  * - conv_find: cudnnFind*AlgorithmEx writes the direction's output buffer
- *   (y; x for bwd_data; w for bwd_filter).
- * - conv_choice: the heuristic choice unless conv_find chose; the name as in
- *   the cuDNN enum without its prefix.
+ *   (y; x for bwd_data; w for bwd_filter); keeps the fastest timed result
+ *   within the caller's workspace; the workspace it then needs is the
+ *   result's perf.memory, and its perf.mathType (tf32 mode) is what the op
+ *   runs with.
  * - profile_begin: OPS_ERR_BACKEND, the reason in ops_last_error(), when
  *   CUPTI cannot run (another profiler attached, another CUDA context of
  *   this process holds the CUPTI session); everything else keeps working.
  * - profile_end: the sink's callbacks run under the backend's CUPTI lock and
  *   must not call the backend.
- * - device_memory: dropped_records counts CUPTI's dropped records and
- *   records lost for want of host memory. */
+ * - device_memory: with the pool, device = the pool's used-bytes
+ *   high-water and reserved = its reserved-bytes high-water (both reset by
+ *   device_memory_reset); without it, device = the CUPTI MEMORY2 live sum's
+ *   high-water. dropped_records counts CUPTI's dropped records and records
+ *   lost for want of host memory. */
 
 /* Library versions and devices for `accumbench info`, as text lines or one
  * JSON object (sweep's meta.json "device"); needs no GPU. */

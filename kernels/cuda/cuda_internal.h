@@ -1,7 +1,8 @@
 /* kernels/cuda/cuda_internal.h — what the CUDA backend's files share: the
  * context and the cuda_<op> entry points (same argument order as the CPU
- * backend's cpu_<op>). cuda_backend.c holds the context, memory, cuBLAS and
- * cuDNN ops and the function table; cuda_kernels.cu the own kernels;
+ * backend's cpu_<op>). cuda_backend.c holds the context, memory, cuBLAS,
+ * cuDNN BatchNorm and the function table; cuda_conv.c the cuDNN
+ * convolutions; cuda_kernels.cu the own kernels;
  * cuda_measure.c the measurement slots (CUPTI, NVTX, timers, device memory);
  * cuda_nvml.c the device state. */
 #ifndef ACCUMBENCH_CUDA_INTERNAL_H
@@ -20,8 +21,8 @@ extern "C" {
 #endif
 
 /* One convolution shape: its descriptors and, per direction, the algorithm
- * chosen (by cuDNN's heuristics, or timed by conv_find) and the workspace it
- * needs. */
+ * chosen (by cuDNN's heuristics, or timed by conv_find), the workspace it
+ * needs and the math type it runs with. */
 typedef struct {
     ops_conv_shape shape;
     cuda_conv_descs d;
@@ -29,6 +30,7 @@ typedef struct {
     int found[OPS_CONV_DIR_COUNT];          /* chosen by conv_find (cudnnFind*Ex), not the heuristics */
     int algo[OPS_CONV_DIR_COUNT];           /* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
     size_t ws_bytes[OPS_CONV_DIR_COUNT];
+    cudnnMathType_t math[OPS_CONV_DIR_COUNT];
 } cuda_conv_entry;
 
 typedef struct {
@@ -46,6 +48,7 @@ typedef struct {
     cudnnHandle_t cudnn;
     void *cublas_ws;                /* the caller's (set_library_workspace); NULL: none yet */
     size_t cublas_ws_bytes;
+    cudaMemPool_t pool;             /* --allocator pool; NULL until its first allocation */
     int tf32;
     struct cuda_measure *measure;   /* cuda_measure.c */
     cuda_conv_entry **convs;
@@ -53,6 +56,25 @@ typedef struct {
     cuda_bn_entry **bns;
     size_t n_bns, bns_cap;
 } cuda_ctx;
+
+// ----------------------------------------------------------------------------
+// convolutions (cuda_conv.c)
+
+void cuda_conv_cache_free(cuda_ctx *c);
+/* after a math mode change: every cached choice forgotten, the descriptors
+ * set to the mode's math type */
+ops_status cuda_conv_cache_forget(cuda_ctx *c);
+size_t cuda_conv_workspace_bytes(void *ctx, const ops_conv_shape *s, ops_conv_dir dir);
+ops_status cuda_conv_find(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, float *x, float *w, float *y,
+                          void *ws, size_t ws_bytes);
+ops_status cuda_conv_choice(void *ctx, const ops_conv_shape *s, ops_conv_dir dir, char *algo, size_t algo_len,
+                            size_t *ws_bytes);
+ops_status cuda_conv2d_fwd(void *ctx, const ops_conv_shape *s, const float *x, const float *w, float *y, void *ws,
+                           size_t ws_bytes);
+ops_status cuda_conv2d_bwd_data(void *ctx, const ops_conv_shape *s, const float *w, const float *dy, float beta,
+                                float *dx, void *ws, size_t ws_bytes);
+ops_status cuda_conv2d_bwd_filter(void *ctx, const ops_conv_shape *s, const float *x, const float *dy, float *dw,
+                                  void *ws, size_t ws_bytes);
 
 // ----------------------------------------------------------------------------
 // measurement (cuda_measure.c)

@@ -88,6 +88,20 @@ static ops_status row_plan(const cuda_ctx *c, long long rows, unsigned threads_p
     return OPS_OK;
 }
 
+/* The one path of every element-wise launcher: the plan (grid by CEIL_DIV
+ * in cuda_ew_plan_make), the launch on the backend's stream, the check.
+ * Params and Args are separate packs so an argument converts to its
+ * parameter (float * to const float *). */
+template <typename... Params, typename... Args>
+static ops_status ew_launch(const cuda_ctx *c, void (*kernel)(cuda_ew_plan, Params...), cuda_ew_plan p,
+                            Args... args)
+{
+    if (!p.grid) return OPS_OK;
+    kernel<<<p.grid, p.block, 0, c->stream>>>(p, args...);
+    CUDA_CHECK(cudaGetLastError());
+    return OPS_OK;
+}
+
 #define EW_INDICES                                                                                 \
     const size_t first = cuda_ew_first(blockIdx.x, blockDim.x, threadIdx.x);                       \
     const size_t stride = cuda_ew_stride(gridDim.x, blockDim.x)
@@ -338,20 +352,22 @@ __global__ void groupnorm_bwd_dx_kernel(cuda_row_plan p, int c, int hw, int grou
     }
 }
 
-/* GroupNorm dgamma/dbias, one block per channel: the samples are summed in
- * order inside the block (no atomics), then added into the gradients. */
-__global__ void groupnorm_bwd_param_kernel(cuda_row_plan p, int n, int c, int hw, int groups, const float *x,
+/* GroupNorm dgamma/dbias, pass 1: one block per (channel, chunk of samples)
+ * (launch.h, cuda_gn_param_plan), its samples summed in order inside the
+ * block (no atomics); one chunk adds into the gradients, several write
+ * partials (row, 2) for pass 2. */
+__global__ void groupnorm_bwd_param_kernel(cuda_gn_param_plan p, int c, int hw, int groups, const float *x,
                                            const float *dy, const float *save_mean, const float *save_rstd,
-                                           float *dgamma, float *dbias)
+                                           float *partial, float *dgamma, float *dbias)
 {
     __shared__ float sha[CUDA_NORM_BLOCK], shb[CUDA_NORM_BLOCK];
-    const unsigned lane = cuda_row_lane(&p, threadIdx.x);
+    const unsigned lane = cuda_row_lane(&p.partial, threadIdx.x);
     const int cpg = c / groups;
-    ROW_LOOP(p)
+    ROW_LOOP(p.partial)
     {
-        const int ch = (int)row, g = ch / cpg;
+        const int ch = cuda_gn_param_channel(&p, row), g = ch / cpg;
         float dg = 0.0f, db = 0.0f;
-        for (int ni = 0; ni < n; ni++) {
+        for (int ni = cuda_gn_param_first(&p, row); ni < cuda_gn_param_end(&p, row); ni++) {
             const float mean = save_mean[(size_t)ni * groups + g], rstd = save_rstd[(size_t)ni * groups + g];
             const size_t base = ((size_t)ni * c + ch) * hw;
             for (size_t i = lane; i < (size_t)hw; i += blockDim.x) {
@@ -362,9 +378,31 @@ __global__ void groupnorm_bwd_param_kernel(cuda_row_plan p, int n, int c, int hw
         }
         block_sum2(&dg, &db, sha, shb);
         if (lane == 0) {
-            dgamma[ch] += dg;
-            dbias[ch] += db;
+            if (p.chunks == 1) {
+                dgamma[ch] += dg;
+                dbias[ch] += db;
+            } else {
+                partial[2 * row] = dg;
+                partial[2 * row + 1] = db;
+            }
         }
+    }
+}
+
+/* pass 2: one thread per channel adds its chunks' partials in chunk order */
+__global__ void groupnorm_bwd_param_reduce_kernel(cuda_gn_param_plan p, const float *partial, float *dgamma,
+                                                  float *dbias)
+{
+    ROW_LOOP(p.reduce)
+    {
+        const float *part = partial + 2 * (size_t)row * p.chunks;
+        float dg = 0.0f, db = 0.0f;
+        for (int k = 0; k < p.chunks; k++) {
+            dg += part[2 * k];
+            db += part[2 * k + 1];
+        }
+        dgamma[row] += dg;
+        dbias[row] += db;
     }
 }
 
@@ -387,83 +425,51 @@ extern "C" int cuda_kernels_usable(char *why, size_t why_len)
 extern "C" ops_status cuda_relu_fwd(void *ctx, size_t n, const float *x, float *y)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, x, y, NULL, NULL);
-    if (!p.grid) return OPS_OK;
-    relu_fwd_kernel<<<p.grid, p.block, 0, c->stream>>>(p, x, y);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, relu_fwd_kernel, ew_plan(c, n, x, y, NULL, NULL), x, y);
 }
 
 extern "C" ops_status cuda_relu_bwd(void *ctx, size_t n, const float *y, const float *dy, float beta, float *dx)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, y, dy, dx, NULL);
-    if (!p.grid) return OPS_OK;
-    relu_bwd_kernel<<<p.grid, p.block, 0, c->stream>>>(p, y, dy, beta, dx);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, relu_bwd_kernel, ew_plan(c, n, y, dy, dx, NULL), y, dy, beta, dx);
 }
 
 extern "C" ops_status cuda_add(void *ctx, size_t n, const float *a, const float *b, float *y)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, a, b, y, NULL);
-    if (!p.grid) return OPS_OK;
-    add_kernel<<<p.grid, p.block, 0, c->stream>>>(p, a, b, y);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, add_kernel, ew_plan(c, n, a, b, y, NULL), a, b, y);
 }
 
 extern "C" ops_status cuda_fill(void *ctx, size_t n, float *x, float value)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, x, NULL, NULL, NULL);
-    if (!p.grid) return OPS_OK;
-    fill_kernel<<<p.grid, p.block, 0, c->stream>>>(p, x, value);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, fill_kernel, ew_plan(c, n, x, NULL, NULL, NULL), x, value);
 }
 
 extern "C" ops_status cuda_scale(void *ctx, size_t n, float *x, float alpha)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, x, NULL, NULL, NULL);
-    if (!p.grid) return OPS_OK;
-    scale_kernel<<<p.grid, p.block, 0, c->stream>>>(p, x, alpha);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, scale_kernel, ew_plan(c, n, x, NULL, NULL, NULL), x, alpha);
 }
 
 extern "C" ops_status cuda_axpy(void *ctx, size_t n, float alpha, const float *x, float *y)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, x, y, NULL, NULL);
-    if (!p.grid) return OPS_OK;
-    axpy_kernel<<<p.grid, p.block, 0, c->stream>>>(p, alpha, x, y);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, axpy_kernel, ew_plan(c, n, x, y, NULL, NULL), alpha, x, y);
 }
 
 extern "C" ops_status cuda_copy(void *ctx, size_t n, const float *x, float *y)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, x, y, NULL, NULL);
-    if (!p.grid) return OPS_OK;
-    copy_kernel<<<p.grid, p.block, 0, c->stream>>>(p, x, y);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, copy_kernel, ew_plan(c, n, x, y, NULL, NULL), x, y);
 }
 
 extern "C" ops_status cuda_sgd_step(void *ctx, size_t n, float *param, const float *grad, float *momentum_buf,
                                     const ops_sgd_hparams *h)
 {
     CTX;
-    cuda_ew_plan p = ew_plan(c, n, param, grad, momentum_buf, NULL);
-    if (!p.grid) return OPS_OK;
-    sgd_step_kernel<<<p.grid, p.block, 0, c->stream>>>(p, param, grad, momentum_buf, h->lr, h->momentum,
-                                                       h->weight_decay);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, sgd_step_kernel, ew_plan(c, n, param, grad, momentum_buf, NULL), param, grad, momentum_buf,
+                     h->lr, h->momentum, h->weight_decay);
 }
 
 extern "C" ops_status cuda_adamw_step(void *ctx, size_t n, float *param, const float *grad, float *m, float *v,
@@ -477,12 +483,8 @@ extern "C" ops_status cuda_adamw_step(void *ctx, size_t n, float *param, const f
     /* bias corrections once per step, as ab_adamw_update expects; in double
      * as torch.optim.AdamW (and the CPU backend) compute 1 - beta**step */
     const float bc1 = (float)(1.0 - pow((double)h->beta1, h->t)), bc2 = (float)(1.0 - pow((double)h->beta2, h->t));
-    cuda_ew_plan p = ew_plan(c, n, param, grad, m, v);
-    if (!p.grid) return OPS_OK;
-    adamw_step_kernel<<<p.grid, p.block, 0, c->stream>>>(p, param, grad, m, v, h->lr, h->beta1, h->beta2, h->eps,
-                                                         h->weight_decay, bc1, bc2);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, adamw_step_kernel, ew_plan(c, n, param, grad, m, v), param, grad, m, v, h->lr, h->beta1,
+                     h->beta2, h->eps, h->weight_decay, bc1, bc2);
 }
 
 extern "C" ops_status cuda_avgpool_fwd(void *ctx, int n, int c_, int hw, const float *x, float *y)
@@ -507,11 +509,8 @@ extern "C" ops_status cuda_avgpool_bwd(void *ctx, int n, int c_, int hw, const f
         ops_set_error("avgpool_bwd: bad shape n=%d c=%d hw=%d", n, c_, hw);
         return OPS_ERR_INVALID;
     }
-    cuda_ew_plan p = cuda_ew_plan_make((size_t)n * c_ * hw, 0, &c->limits);
-    if (!p.grid) return OPS_OK;
-    avgpool_bwd_kernel<<<p.grid, p.block, 0, c->stream>>>(p, hw, dy, beta, dx);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, avgpool_bwd_kernel, cuda_ew_plan_make((size_t)n * c_ * hw, 0, &c->limits), hw, dy, beta,
+                     dx);
 }
 
 extern "C" ops_status cuda_softmax_xent_fwd(void *ctx, int n, int classes, const float *logits,
@@ -538,11 +537,8 @@ extern "C" ops_status cuda_softmax_xent_bwd(void *ctx, int n, int classes, const
         ops_set_error("softmax_xent_bwd: bad shape n=%d classes=%d", n, classes);
         return OPS_ERR_INVALID;
     }
-    cuda_ew_plan p = cuda_ew_plan_make((size_t)n * classes, 0, &c->limits);
-    if (!p.grid) return OPS_OK;
-    softmax_xent_bwd_kernel<<<p.grid, p.block, 0, c->stream>>>(p, classes, probs, targets, scale, dlogits);
-    CUDA_CHECK(cudaGetLastError());
-    return OPS_OK;
+    return ew_launch(c, softmax_xent_bwd_kernel, cuda_ew_plan_make((size_t)n * classes, 0, &c->limits), classes,
+                     probs, targets, scale, dlogits);
 }
 
 static ops_status groupnorm_check(const ops_norm_shape *s, const char *op)
@@ -570,6 +566,10 @@ extern "C" ops_status cuda_groupnorm_fwd(void *ctx, const ops_norm_shape *s, con
     return OPS_OK;
 }
 
+/* Parameter gradients first: they read dy, which dx may alias. The
+ * parameter pass's partials live in the library workspace (set by
+ * set_library_workspace), which the stream-ordered ops share in turn with
+ * cuBLAS; without one the plan takes a single chunk. */
 extern "C" ops_status cuda_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
                                          const float *gamma, const float *save_mean, const float *save_rstd,
                                          float beta, float *dx, float *dgamma, float *dbias)
@@ -578,15 +578,24 @@ extern "C" ops_status cuda_groupnorm_bwd(void *ctx, const ops_norm_shape *s, con
     ops_status st = groupnorm_check(s, "groupnorm_bwd");
     if (st != OPS_OK) return st;
     if (s->n == 0) return OPS_OK;
-    /* parameter gradients first: they read dy, which dx may alias */
-    cuda_row_plan pc, pr;
-    st = row_plan(c, s->c, CUDA_NORM_BLOCK, CUDA_NORM_BLOCK, &pc);
-    if (st != OPS_OK) return st;
+    cuda_gn_param_plan pp = cuda_gn_param_plan_make(s->n, s->c, s->hw, c->cublas_ws_bytes, &c->limits);
+    if (pp.partial.rows_per_block == 0) {
+        ops_set_error("groupnorm_bwd: no launch configuration for c=%d (device max block %u)", s->c,
+                      c->limits.max_block);
+        return OPS_ERR_INVALID;
+    }
+    cuda_row_plan pr;
     st = row_plan(c, (long long)s->n * s->groups, CUDA_NORM_BLOCK, CUDA_NORM_BLOCK, &pr);
     if (st != OPS_OK) return st;
-    groupnorm_bwd_param_kernel<<<pc.grid, pc.block, 0, c->stream>>>(pc, s->n, s->c, s->hw, s->groups, x, dy,
-                                                                     save_mean, save_rstd, dgamma, dbias);
+    float *partial = (float *)c->cublas_ws;
+    groupnorm_bwd_param_kernel<<<pp.partial.grid, pp.partial.block, 0, c->stream>>>(
+        pp, s->c, s->hw, s->groups, x, dy, save_mean, save_rstd, partial, dgamma, dbias);
     CUDA_CHECK(cudaGetLastError());
+    if (pp.chunks > 1) {
+        groupnorm_bwd_param_reduce_kernel<<<pp.reduce.grid, pp.reduce.block, 0, c->stream>>>(pp, partial, dgamma,
+                                                                                              dbias);
+        CUDA_CHECK(cudaGetLastError());
+    }
     groupnorm_bwd_dx_kernel<<<pr.grid, pr.block, 0, c->stream>>>(pr, s->c, s->hw, s->groups, x, dy, gamma,
                                                                  save_mean, save_rstd, beta, dx);
     CUDA_CHECK(cudaGetLastError());

@@ -12,10 +12,14 @@
  * completion callback on the calling thread: never flush holding the lock).
  *
  * Memory figures (ops_device_memory):
- * - device_high_water_bytes: live sum of CUPTI MEMORY2 DEVICE records,
- *   allocation +bytes, release -bytes, from create on (MEMORY2 is enabled
- *   before the context's first allocation, so cuBLAS/cuDNN handle memory
- *   counts); its high-water since device_memory_reset.
+ * - device_high_water_bytes: with the pool (--allocator pool), the pool's
+ *   own count of bytes in use, cudaMemPoolAttrUsedMemHigh; else the live sum
+ *   of CUPTI MEMORY2 DEVICE records, allocation +bytes, release -bytes, from
+ *   create on (MEMORY2 is enabled before the context's first allocation, so
+ *   cuBLAS/cuDNN handle memory counts); its high-water since
+ *   device_memory_reset.
+ * - reserved_high_water_bytes: the pool's cudaMemPoolAttrReservedMemHigh
+ *   (what it holds from the driver); 0 without a pool.
  * - driver_high_water_bytes: max of (total - free) from cudaMemGetInfo minus
  *   the level right after the context and library handles were created.
  *   cudaMemGetInfo is a driver call (microseconds), so it is sampled at every
@@ -48,6 +52,11 @@ static const CUpti_ActivityKind profile_kinds[] = {
     CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
 };
 #define N_PROFILE_KINDS (sizeof profile_kinds / sizeof profile_kinds[0])
+/* Kernels the driver launches outside any public API call get their
+ * external correlation through this kind's API records (cupti_activity.h);
+ * enabled when CUPTI takes it, since without it those kernels only land in
+ * phase "other", which shows. */
+#define PROFILE_KIND_BEST_EFFORT CUPTI_ACTIVITY_KIND_INTERNAL_LAUNCH_API
 
 struct cuda_measure {
     int cupti_owner;                /* this context runs the process's CUPTI session */
@@ -156,6 +165,7 @@ static void cupti_start(cuda_ctx *c, struct cuda_measure *m)
 static void disable_profile_kinds(void)
 {
     for (size_t i = 0; i < N_PROFILE_KINDS; i++) (void)cuptiActivityDisable(profile_kinds[i]);
+    (void)cuptiActivityDisable(PROFILE_KIND_BEST_EFFORT);
 }
 
 static void cupti_stop(struct cuda_measure *m)
@@ -328,6 +338,7 @@ ops_status cuda_profile_begin(void *ctx)
     CUptiResult r = CUPTI_SUCCESS;
     size_t on = 0;
     while (on < N_PROFILE_KINDS && (r = cuptiActivityEnable(profile_kinds[on])) == CUPTI_SUCCESS) on++;
+    if (r == CUPTI_SUCCESS) (void)cuptiActivityEnable(PROFILE_KIND_BEST_EFFORT);
     if (r == CUPTI_SUCCESS)
         r = cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, (uint64_t)m->phase);
     if (r != CUPTI_SUCCESS) {
@@ -335,6 +346,7 @@ ops_status cuda_profile_begin(void *ctx)
         char why[160];
         cupti_reason(why, sizeof why, call, r);
         while (on > 0) (void)cuptiActivityDisable(profile_kinds[--on]);
+        (void)cuptiActivityDisable(PROFILE_KIND_BEST_EFFORT);
         mtx_lock(&g_cupti.lock);
         cupti_records_end(&g_cupti.rec, NULL);
         mtx_unlock(&g_cupti.lock);
@@ -374,12 +386,40 @@ ops_status cuda_profile_end(void *ctx, const ops_profile_sink *sink)
 // ----------------------------------------------------------------------------
 // device memory, device state
 
+/* the pool's high-water marks; "can only be reset to zero", which restarts
+ * them from the current level (cudaMemPoolSetAttribute) */
+static ops_status pool_high_water(cudaMemPool_t pool, ops_device_memory *out)
+{
+    uint64_t used = 0, reserved = 0;
+    CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &used));
+    CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &reserved));
+    out->device_high_water_bytes = (size_t)used;
+    out->reserved_high_water_bytes = (size_t)reserved;
+    return OPS_OK;
+}
+
+static ops_status pool_reset(cudaMemPool_t pool)
+{
+    uint64_t zero = 0;
+    CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
+    CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &zero));
+    return OPS_OK;
+}
+
 ops_status cuda_device_memory(void *ctx, ops_device_memory *out)
 {
     cuda_ctx *c = ctx;
     struct cuda_measure *m = c->measure;
     memset(out, 0, sizeof *out);
-    if (m->cupti_owner) {
+    if (c->pool) {
+        ops_status st = pool_high_water(c->pool, out);
+        if (st != OPS_OK) return st;
+        if (m->cupti_owner) {
+            mtx_lock(&g_cupti.lock);
+            out->dropped_records = g_cupti.rec.counts.dropped + g_cupti.rec.counts.lost;
+            mtx_unlock(&g_cupti.lock);
+        }
+    } else if (m->cupti_owner) {
         (void)cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
         take_dropped();
         mtx_lock(&g_cupti.lock);
@@ -412,6 +452,8 @@ void cuda_device_memory_reset(void *ctx)
         m->driver_high_bytes = 0;
         sample_driver(m);
     }
+    /* a failure leaves the marks from before, which only overstates them */
+    if (c->pool) (void)pool_reset(c->pool);
 }
 
 ops_status cuda_device_state(void *ctx, ops_device_state *s)

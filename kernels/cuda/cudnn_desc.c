@@ -28,23 +28,41 @@ static int math_allowed(cudnnMathType_t math, int tf32)
     return tf32 || (math != CUDNN_TENSOR_OP_MATH && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
 
-int cuda_conv_pick(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, int tf32)
+size_t cuda_conv_ws_limit(const ops_conv_shape *s)
 {
-    for (int i = 0; i < count; i++)
-        if (status[i] == CUDNN_STATUS_SUCCESS && math_allowed(math[i], tf32)) return i;
-    return -1;
+    size_t x = (size_t)s->n * s->c * s->h * s->w, w = (size_t)s->k * s->c * s->r * s->r,
+           y = (size_t)s->n * s->k * s->p * s->q;
+    size_t operands = (x + w + y) * sizeof(float);
+    return operands > CUDA_CONV_WS_FLOOR_BYTES ? operands : CUDA_CONV_WS_FLOOR_BYTES;
 }
 
-int cuda_conv_pick_found(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, const size_t *memory,
-                         const float *time_ms, size_t ws_limit, int tf32)
+static int usable(const cuda_conv_perf *p, int tf32)
+{
+    return p->status == CUDNN_STATUS_SUCCESS && math_allowed(p->math, tf32);
+}
+
+int cuda_conv_pick(const cuda_conv_perf *p, int count, int tf32, size_t ws_limit)
+{
+    int smallest = -1;
+    for (int i = 0; i < count; i++) {
+        if (!usable(&p[i], tf32)) continue;
+        if (p[i].memory <= ws_limit) return i;
+        if (smallest < 0 || p[i].memory < p[smallest].memory) smallest = i;
+    }
+    return smallest;
+}
+
+int cuda_conv_pick_found(const cuda_conv_perf *p, int count, int tf32, size_t ws_limit)
 {
     int best = -1;
     for (int i = 0; i < count; i++) {
-        if (status[i] != CUDNN_STATUS_SUCCESS || memory[i] > ws_limit || !math_allowed(math[i], tf32)) continue;
-        if (best < 0 || time_ms[i] < time_ms[best]) best = i;
+        if (!usable(&p[i], tf32) || p[i].memory > ws_limit) continue;
+        if (best < 0 || p[i].time_ms < p[best].time_ms) best = i;
     }
     return best;
 }
+
+cudnnMathType_t cuda_conv_run_math(cudnnMathType_t chosen, int tf32) { return tf32 ? chosen : CUDNN_FMA_MATH; }
 
 /* indexed by the enum values themselves, so a renumbering cannot misname */
 static const char *const fwd_algo_names[CUDNN_CONVOLUTION_FWD_ALGO_COUNT] = {

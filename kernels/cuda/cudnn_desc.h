@@ -46,15 +46,41 @@ const char *cuda_bn_shape_problem(const ops_norm_shape *s);
  * stays created. */
 cudnnStatus_t cuda_conv_descs_build(cuda_conv_descs *d, const ops_conv_shape *s, cudnnMathType_t math);
 void cuda_conv_descs_destroy(cuda_conv_descs *d);
-/* Which entry of a cudnnGetConvolution*Algorithm_v7 result to use: the first
- * with status SUCCESS whose math type the mode allows (fp32: anything but the
- * tensor-op math types; tf32: any). -1 when none qualifies. */
-int cuda_conv_pick(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, int tf32);
-/* Which entry of a cudnnFind*AlgorithmEx result to keep: the fastest (least
- * time_ms) with status SUCCESS, memory <= ws_limit and a math type the mode
- * allows (as cuda_conv_pick); the first of equal times. -1 when none. */
-int cuda_conv_pick_found(int count, const cudnnStatus_t *status, const cudnnMathType_t *math, const size_t *memory,
-                         const float *time_ms, size_t ws_limit, int tf32);
+/* One entry of a cudnnGetConvolution*Algorithm_v7 or cudnnFind*AlgorithmEx
+ * result, whichever direction (their perf structs differ only in the type
+ * of algo). */
+typedef struct {
+    int algo;                   /* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
+    cudnnStatus_t status;
+    cudnnMathType_t math;
+    size_t memory;              /* workspace bytes the algorithm needs */
+    float time_ms;              /* Find only */
+} cuda_conv_perf;
+
+/* The heuristic path's workspace limit for a shape: max(64 MiB, the bytes of
+ * x, w and y together). PyTorch walks cuDNN's heuristic ranking and skips an
+ * algorithm whose workspace it cannot allocate; we cannot make the choice
+ * depend on what happens to be free (the memory figures would then depend on
+ * it), so the limit comes from the shape: an algorithm needing more
+ * workspace than its operands is what inflates `full` at large batches
+ * (FFT, some GEMM variants take GBs), while the 64 MiB floor keeps small
+ * shapes on their fastest algorithm (their workspaces are a few MiB). */
+#define CUDA_CONV_WS_FLOOR_BYTES ((size_t)64 << 20)
+size_t cuda_conv_ws_limit(const ops_conv_shape *s);
+/* Heuristic results (cuDNN's ranking, fastest first): the first with status
+ * SUCCESS, a math type the mode allows (fp32: anything but the tensor-op
+ * math types; tf32: any) and memory <= ws_limit; when none fits, the allowed
+ * SUCCESS needing the least workspace (the first of equals). -1 when none
+ * is allowed. */
+int cuda_conv_pick(const cuda_conv_perf *p, int count, int tf32, size_t ws_limit);
+/* Find results: the fastest (least time_ms) allowed SUCCESS with memory <=
+ * ws_limit, the first of equal times. -1 when none. */
+int cuda_conv_pick_found(const cuda_conv_perf *p, int count, int tf32, size_t ws_limit);
+/* The math type to set on the descriptor when running the chosen result:
+ * tf32: the result's own (cuDNN needs algorithm and math type together to
+ * run the kernel it timed); fp32: CUDNN_FMA_MATH, since a result reporting
+ * CUDNN_DEFAULT_MATH would allow TF32 on sm_80+. */
+cudnnMathType_t cuda_conv_run_math(cudnnMathType_t chosen, int tf32);
 /* The name of a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value for the
  * direction, as in the enum without its prefix ("IMPLICIT_PRECOMP_GEMM",
  * "ALGO_1"); "?" for a value the enum does not have. */

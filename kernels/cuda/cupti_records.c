@@ -1,10 +1,12 @@
 /* kernels/cuda/cupti_records.c — see cupti_records.h. Record layouts:
  * cupti_activity.h of CUDA 13 (CUpti_ActivityKernel10, Memcpy6, Memset4,
- * Memory4, Overhead3, ExternalCorrelation, API); cuptiActivityGetNextRecord
+ * Memory4, Overhead3, ExternalCorrelation, API for RUNTIME, DRIVER and
+ * INTERNAL_LAUNCH_API); cuptiActivityGetNextRecord
  * steps over each record by the size of its kind's struct. */
 #include "cupti_records.h"
 
 #include <cupti.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,7 @@ void cupti_records_free(cupti_rec_state *s)
     for (size_t i = 0; i < s->names_cap; i++) {
         free(s->names[i].raw);
         free(s->names[i].demangled);
+        free(s->names[i].shown);
     }
     free(s->names);
     memset(s, 0, sizeof *s);
@@ -62,17 +65,35 @@ char *cupti_demangle(const char *name)
     return out;
 }
 
+static uint64_t hash_str(const char *p) /* 64-bit FNV-1a */
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* '#' and 16 hex digits */
+#define NAME_HASH_CHARS 17
+
+char *cupti_shown_name(const char *name)
+{
+    size_t len = strlen(name);
+    char *out = malloc((len < OPS_KERNEL_NAME_MAX ? len : OPS_KERNEL_NAME_MAX) + 1);
+    if (!out) return NULL;
+    if (len <= OPS_KERNEL_NAME_MAX) {
+        memcpy(out, name, len + 1);
+        return out;
+    }
+    size_t keep = OPS_KERNEL_NAME_MAX - NAME_HASH_CHARS;
+    memcpy(out, name, keep);
+    snprintf(out + keep, NAME_HASH_CHARS + 1, "#%016llx", (unsigned long long)hash_str(name));
+    return out;
+}
+
 // ----------------------------------------------------------------------------
 // hash tables: correlationId -> phase, kernel name -> demangled name
 
 static size_t hash_u32(uint32_t k) { return (size_t)(k * 2654435761u); }
-
-static size_t hash_str(const char *p) /* FNV-1a */
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return (size_t)h;
-}
 
 static int map_grow(cupti_rec_state *s)
 {
@@ -185,7 +206,7 @@ static int names_grow(cupti_rec_state *s)
     if (!t) return 0;
     for (size_t i = 0; i < s->names_cap; i++) {
         if (!s->names[i].raw) continue;
-        size_t j = hash_str(s->names[i].raw) & (cap - 1);
+        size_t j = (size_t)hash_str(s->names[i].raw) & (cap - 1);
         while (t[j].raw) j = (j + 1) & (cap - 1);
         t[j] = s->names[i];
     }
@@ -195,28 +216,28 @@ static int names_grow(cupti_rec_state *s)
     return 1;
 }
 
-/* the interned demangled name, NULL when out of memory */
+/* the interned name as shown, NULL when out of memory */
 static const char *name_intern(cupti_rec_state *s, const char *raw)
 {
     if (!raw) raw = "(unnamed)";
     if (2 * (s->names_len + 1) > s->names_cap && !names_grow(s)) return NULL;
-    size_t j = hash_str(raw) & (s->names_cap - 1);
+    size_t j = (size_t)hash_str(raw) & (s->names_cap - 1);
     while (s->names[j].raw) {
-        if (strcmp(s->names[j].raw, raw) == 0) return s->names[j].demangled;
+        if (strcmp(s->names[j].raw, raw) == 0) return s->names[j].shown;
         j = (j + 1) & (s->names_cap - 1);
     }
     size_t n = strlen(raw) + 1;
-    char *copy = malloc(n), *dem = cupti_demangle(raw);
-    if (!copy || !dem) {
+    char *copy = malloc(n), *dem = cupti_demangle(raw), *shown = dem ? cupti_shown_name(dem) : NULL;
+    if (!copy || !dem || !shown) {
         free(copy);
         free(dem);
+        free(shown);
         return NULL;
     }
     memcpy(copy, raw, n);
-    s->names[j].raw = copy;
-    s->names[j].demangled = dem;
+    s->names[j] = (cupti_name){copy, dem, shown};
     s->names_len++;
-    return dem;
+    return shown;
 }
 
 // ----------------------------------------------------------------------------
@@ -349,6 +370,7 @@ size_t cupti_records_parse(cupti_rec_state *s, uint8_t *buf, size_t valid_size)
             break;
         case CUPTI_ACTIVITY_KIND_RUNTIME:
         case CUPTI_ACTIVITY_KIND_DRIVER:
+        case CUPTI_ACTIVITY_KIND_INTERNAL_LAUNCH_API:
             s->counts.api++;
             break;
         default:

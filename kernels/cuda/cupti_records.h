@@ -19,9 +19,13 @@
  *   address added (kept by address); a release of an address never seen
  *   allocated (allocated before MEMORY2 was on) changes nothing and is
  *   counted.
+ * - Kernels launched by the driver outside any public API call (as some
+ *   library kernels are) have an INTERNAL_LAUNCH_API record, an API record
+ *   like the others: their external correlation gives them their phase.
  * - Timestamps are CUPTI's (ns). Kernel names are copied (CUPTI owns the
  *   strings) and demangled: C++ symbols with the C++ ABI's __cxa_demangle,
- *   extern "C" names as they are.
+ *   extern "C" names as they are. The full demangled name is kept; the sink
+ *   gets it within OPS_KERNEL_NAME_MAX (cupti_shown_name).
  *
  * Not thread-safe: the backend calls it under its lock (CUPTI may complete
  * buffers on its own thread). */
@@ -52,7 +56,7 @@ typedef struct {
 
 typedef struct {
     uint32_t correlation_id;
-    const char *name;                       /* interned, demangled; owned by the state */
+    const char *name;                       /* interned, as shown; owned by the state */
     uint64_t start_ns, end_ns;
 } cupti_kernel_rec;
 
@@ -63,7 +67,8 @@ typedef struct {
 
 typedef struct {
     char *raw;                              /* the name as CUPTI gave it */
-    char *demangled;
+    char *demangled;                        /* in full */
+    char *shown;                            /* what the sink gets: demangled, cut with a hash if long */
 } cupti_name;
 
 typedef struct {
@@ -112,6 +117,12 @@ void cupti_records_add_dropped(cupti_rec_state *s, uint64_t dropped);
  * "_Z10relu_fwd_kPKfPfl" -> "relu_fwd_k(float const*, float*, long)",
  * a name that is not a C++ symbol unchanged, NULL -> "(unnamed)". */
 char *cupti_demangle(const char *name);
+
+/* The name within OPS_KERNEL_NAME_MAX characters, malloc'd (NULL when out of
+ * memory): unchanged when it fits, else its first OPS_KERNEL_NAME_MAX - 17
+ * characters, '#' and the 16 hex digits of the 64-bit FNV-1a hash of the
+ * whole name. */
+char *cupti_shown_name(const char *name);
 
 #ifdef __cplusplus
 }

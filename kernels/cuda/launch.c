@@ -44,3 +44,29 @@ cuda_row_plan cuda_row_plan_make(long long rows, unsigned threads_per_row, unsig
     p.grid = blocks < (long long)lim->max_grid_x ? (unsigned)blocks : lim->max_grid_x;
     return p;
 }
+
+cuda_gn_param_plan cuda_gn_param_plan_make(int n, int c, int hw, size_t scratch_bytes, const cuda_limits *lim)
+{
+    cuda_gn_param_plan p = {n, 1, n, {0}, {0}, 0};
+    if (n > 0 && c > 0 && hw > 0) {
+        long long want = CEIL_DIV((long long)CUDA_GN_PARAM_BLOCKS_PER_SM * (lim->sm_count ? lim->sm_count : 1), c);
+        long long min_samples = CEIL_DIV((long long)CUDA_NORM_BLOCK, hw);
+        long long by_work = n / min_samples;
+        long long by_scratch = (long long)(scratch_bytes / ((size_t)c * 2 * sizeof(float)));
+        long long chunks = want;
+        if (chunks > by_work) chunks = by_work;
+        if (chunks > by_scratch) chunks = by_scratch;
+        if (chunks >= 2) {
+            /* equal chunks, none empty */
+            p.chunk_n = (int)CEIL_DIV((long long)n, chunks);
+            p.chunks = (int)CEIL_DIV((long long)n, (long long)p.chunk_n);
+        }
+    }
+    p.partial = cuda_row_plan_make(c > 0 ? (long long)c * p.chunks : 0, CUDA_NORM_BLOCK, CUDA_NORM_BLOCK, lim);
+    if (p.chunks > 1) {
+        unsigned block = lim->max_block < 128u ? lim->max_block : 128u;
+        p.reduce = cuda_row_plan_make(c, 1, block, lim);
+        p.scratch_bytes = (size_t)c * (size_t)p.chunks * 2 * sizeof(float);
+    }
+    return p;
+}

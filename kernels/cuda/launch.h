@@ -63,6 +63,25 @@ typedef struct {
     unsigned threads_per_row, rows_per_block;
 } cuda_row_plan;
 
+/* GroupNorm's parameter gradients (dgamma, dbias per channel, sums over
+ * samples and positions) in two passes, deterministic for a given plan (no
+ * float atomics):
+ * 1. partial: one block per (channel, chunk of chunk_n samples), row r =
+ *    channel * chunks + chunk, summing its chunk in sample order with a fixed
+ *    tree; with chunks > 1 it writes partials (r, 2) to scratch, with
+ *    chunks == 1 it adds into the gradients itself;
+ * 2. reduce (chunks > 1 only): one thread per channel adds its chunks'
+ *    partials in chunk order into the gradients.
+ * One block per channel over all of n would leave most SMs idle at ResNet
+ * widths (64 blocks on 132 SMs at c = 64). */
+#define CUDA_GN_PARAM_BLOCKS_PER_SM 4u
+typedef struct {
+    int n, chunks, chunk_n;     /* the last chunk may have fewer samples */
+    cuda_row_plan partial;      /* rows = c * chunks, block per row */
+    cuda_row_plan reduce;       /* rows = c, thread per row; grid 0 when chunks == 1 */
+    size_t scratch_bytes;       /* c * chunks * 2 floats; 0 when chunks == 1 */
+} cuda_gn_param_plan;
+
 /* 1 when every non-NULL pointer of p[0..count) is 16-byte aligned. */
 int cuda_ptrs_aligned16(const void *const *p, int count);
 
@@ -72,6 +91,13 @@ cuda_ew_plan cuda_ew_plan_make(size_t n, int vectorise, const cuda_limits *lim);
  * Returns grid = 0 (and rows_per_block = 0) on an invalid request. */
 cuda_row_plan cuda_row_plan_make(long long rows, unsigned threads_per_row, unsigned block,
                                  const cuda_limits *lim);
+
+/* Chunks so that c * chunks reaches CUDA_GN_PARAM_BLOCKS_PER_SM blocks per
+ * SM, no block sums fewer than CUDA_NORM_BLOCK values (a chunk covers at
+ * least CEIL_DIV(CUDA_NORM_BLOCK, hw) samples) and the partials fit
+ * scratch_bytes; else one chunk. partial.rows_per_block == 0 on a request no
+ * launch can serve (as cuda_row_plan_make). */
+cuda_gn_param_plan cuda_gn_param_plan_make(int n, int c, int hw, size_t scratch_bytes, const cuda_limits *lim);
 
 // ----------------------------------------------------------------------------
 // loop helpers: the kernels and the CPU tests iterate with these
@@ -96,6 +122,19 @@ CUDA_HD long long cuda_row_stride(const cuda_row_plan *p, unsigned grid_dim)
     return (long long)grid_dim * p->rows_per_block;
 }
 CUDA_HD unsigned cuda_row_lane(const cuda_row_plan *p, unsigned thread) { return thread % p->threads_per_row; }
+
+/* GroupNorm parameter pass 1: the channel, chunk and samples [first, end)
+ * of a partial row */
+CUDA_HD int cuda_gn_param_channel(const cuda_gn_param_plan *p, long long row) { return (int)(row / p->chunks); }
+CUDA_HD int cuda_gn_param_first(const cuda_gn_param_plan *p, long long row)
+{
+    return (int)(row % p->chunks) * p->chunk_n;
+}
+CUDA_HD int cuda_gn_param_end(const cuda_gn_param_plan *p, long long row)
+{
+    int end = cuda_gn_param_first(p, row) + p->chunk_n;
+    return end < p->n ? end : p->n;
+}
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,7 @@ typedef struct {
  * its id here before N_RUN_KEYS and its line in the table. */
 enum {
     K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_STRATEGY,
-    K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_SEED, K_MEM_LIMIT, K_NOISE,
+    K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_ALLOCATOR, K_SEED, K_MEM_LIMIT, K_NOISE,
     K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
     K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_TIMEOUT, K_SHUFFLE,
@@ -58,6 +58,7 @@ static const key_spec keys[N_KEYS] = {
     [K_OPTIMIZER] = {"optimizer", FOR_ALL, -1},
     [K_MATH] = {"math", FOR_GPU, -1},
     [K_CONV_ALGO] = {"conv_algo", FOR_GPU, -1},
+    [K_ALLOCATOR] = {"allocator", FOR_GPU, -1},
     [K_SEED] = {"seed", FOR_ALL, -1},
     [K_MEM_LIMIT] = {"mem_limit", FOR_ALL, -1},
     [K_NOISE] = {"noise", FOR_ALL, -1},
