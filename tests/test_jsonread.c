@@ -225,6 +225,54 @@ static void test_writer(void)
     }
 }
 
+/* the nesting writer: a document with every value kind, nested both pretty
+ * and inline, parses back to the same values and paths */
+static void test_nesting_writer(void)
+{
+    for (int pretty = 0; pretty <= 3; pretty++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        jsonw w;
+        jsonw_init(&w, f, pretty);
+        jsonw_object(&w, NULL);
+        jsonw_int(&w, "n", -42);
+        jsonw_str(&w, "s", "a,\"b\"");
+        jsonw_str(&w, "none", NULL);
+        jsonw_object(&w, "empty");
+        jsonw_end(&w, '}');
+        jsonw_array(&w, "list");
+        jsonw_num(&w, NULL, 0.5);
+        jsonw_num(&w, NULL, NAN);
+        jsonw_object(&w, NULL);
+        jsonw_bool(&w, "t", 1);
+        jsonw_raw(&w, "raw", "[1, {\"x\": 2}]");
+        jsonw_end(&w, '}');
+        jsonw_end(&w, ']');
+        jsonw_null(&w, "last");
+        jsonw_end(&w, '}');
+        fclose(f);
+        jsonr_doc d;
+        char err[256];
+        int rc = jsonr_parse(&d, "nest.json", text, len, err, sizeof err);
+        CHECK(rc == 0, "pretty %d: parses: %s\n%s", pretty, err, text);
+        if (rc == 0) {
+            CHECK(!strcmp(jsonr_text(&d, jsonr_path(&d, "n")), "-42"), "pretty %d: n", pretty);
+            CHECK(!strcmp(jsonr_text(&d, jsonr_path(&d, "s")), "a,\"b\""), "pretty %d: s", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "none")].type == JSONR_NULL, "pretty %d: null", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "empty")].first_child < 0, "pretty %d: empty object", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "list.0")].num == 0.5, "pretty %d: list.0", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "list.1")].type == JSONR_NULL, "pretty %d: NaN as null", pretty);
+            CHECK(!strcmp(jsonr_text(&d, jsonr_path(&d, "list.2.t")), "true"), "pretty %d: bool", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "list.2.raw.1.x")].num == 2, "pretty %d: raw", pretty);
+            CHECK(d.nodes[jsonr_path(&d, "last")].type == JSONR_NULL, "pretty %d: last", pretty);
+        }
+        CHECK(len > 0 && text[len - 1] == '\n', "pretty %d: the document ends its line", pretty);
+        jsonr_free(&d);
+        free(text);
+    }
+}
+
 static void test_strmap(void)
 {
     strmap m;
@@ -252,6 +300,7 @@ int main(void)
     test_errors();
     test_fuzz();
     test_writer();
+    test_nesting_writer();
     test_strmap();
     return CHECK_DONE();
 }

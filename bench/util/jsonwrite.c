@@ -69,3 +69,81 @@ void jsonw_key(FILE *f, const char *key)
     jsonw_string(f, key);
     fputs(": ", f);
 }
+
+// ----------------------------------------------------------------------------
+// the nesting writer
+
+void jsonw_init(jsonw *w, FILE *f, int pretty_depth)
+{
+    w->f = f;
+    w->depth = 0;
+    w->pretty_depth = pretty_depth;
+    w->count[0] = 0;
+}
+
+/* the separator, indentation and key before a value at the current level */
+static void member(jsonw *w, const char *key)
+{
+    int d = w->depth;
+    if (d > 0 && w->count[d]++) fputc(',', w->f);
+    if (d > 0 && d <= w->pretty_depth) fprintf(w->f, "\n%*s", 2 * d, "");
+    else if (d > 0 && w->count[d] > 1) fputc(' ', w->f);
+    if (key) jsonw_key(w->f, key);
+}
+
+static void open_level(jsonw *w, const char *key, char open)
+{
+    member(w, key);
+    fputc(open, w->f);
+    if (w->depth + 1 < JSONW_MAX_DEPTH) w->count[++w->depth] = 0;
+}
+
+void jsonw_object(jsonw *w, const char *key) { open_level(w, key, '{'); }
+void jsonw_array(jsonw *w, const char *key) { open_level(w, key, '['); }
+
+void jsonw_end(jsonw *w, char close)
+{
+    int d = w->depth;
+    if (d <= 0) return;
+    if (d <= w->pretty_depth && w->count[d]) fprintf(w->f, "\n%*s", 2 * (d - 1), "");
+    fputc(close, w->f);
+    w->depth--;
+    if (w->depth == 0) fputc('\n', w->f);
+}
+
+void jsonw_str(jsonw *w, const char *key, const char *v)
+{
+    member(w, key);
+    if (v) jsonw_string(w->f, v);
+    else fputs("null", w->f);
+}
+
+void jsonw_num(jsonw *w, const char *key, double v)
+{
+    member(w, key);
+    jsonw_double(w->f, v);
+}
+
+void jsonw_int(jsonw *w, const char *key, long long v)
+{
+    member(w, key);
+    fprintf(w->f, "%lld", v);
+}
+
+void jsonw_bool(jsonw *w, const char *key, int v)
+{
+    member(w, key);
+    fputs(v ? "true" : "false", w->f);
+}
+
+void jsonw_null(jsonw *w, const char *key)
+{
+    member(w, key);
+    fputs("null", w->f);
+}
+
+void jsonw_raw(jsonw *w, const char *key, const char *json)
+{
+    member(w, key);
+    fputs(json, w->f);
+}

@@ -38,13 +38,6 @@ int sweep_meta_get(const char *meta_path, const char *field, char *out, size_t l
     return v ? 0 : -1;
 }
 
-/* a string, or null for NULL */
-static void json_str(FILE *f, const char *s)
-{
-    if (s) jsonw_string(f, s);
-    else fputs("null", f);
-}
-
 /* argv's stdout up to its first line end, or NULL when it failed */
 static char *first_line_of(char *const argv[], double timeout_s)
 {
@@ -76,7 +69,7 @@ static void cpu_model(char *cpu, size_t len)
 
 /* "git": commit and dirty flag of the tree the binary was built in (git
  * finds it from the executable's directory); null when unknown */
-static void write_git(FILE *f, const sweep *s)
+static void write_git(jsonw *w, const sweep *s)
 {
     char exe_dir[4096];
     snprintf(exe_dir, sizeof exe_dir, "%s", s->exe);
@@ -87,37 +80,41 @@ static void write_git(FILE *f, const sweep *s)
     char *st_argv[] = {git, dash_c, exe_dir, status, porc, untracked, NULL};
     char *commit = first_line_of(rev_argv, GIT_TIMEOUT_S);
     char *porcelain = commit ? first_line_of(st_argv, GIT_TIMEOUT_S) : NULL;
-    fputs(",\n  \"git\": {\"commit\": ", f);
-    json_str(f, commit && commit[0] ? commit : NULL);
-    fprintf(f, ", \"dirty\": %s}", !porcelain ? "null" : porcelain[0] ? "true" : "false");
+    jsonw_object(w, "git");
+    jsonw_str(w, "commit", commit && commit[0] ? commit : NULL);
+    if (porcelain) jsonw_bool(w, "dirty", porcelain[0] != '\0');
+    else jsonw_null(w, "dirty");
+    jsonw_end(w, '}');
     free(commit);
     free(porcelain);
 }
 
-static void write_profile(FILE *f, const sweep *s)
+static void write_profile(jsonw *w, const sweep *s)
 {
-    fputs("  \"profile\": {\"name\": ", f);
-    json_str(f, s->prof.name);
-    fputs(", \"path\": ", f);
-    json_str(f, s->prof.path);
-    fprintf(f, ", \"configurations\": %d, \"repeat\": %d, \"runs\": %d, \"timeout_s\": %g, \"shuffle\": %d",
-            s->n_configs, s->prof.repeat, s->n_jobs, s->prof.timeout_s, s->prof.shuffle);
-    if (s->prof.shuffle) fprintf(f, ", \"shuffle_seed\": %llu", (unsigned long long)s->shuffle_seed);
-    if (s->python[0]) {
-        fputs(", \"peer_python\": ", f);
-        json_str(f, s->python);
-    }
-    fputs("}", f);
+    jsonw_object(w, "profile");
+    jsonw_str(w, "name", s->prof.name);
+    jsonw_str(w, "path", s->prof.path);
+    jsonw_int(w, "configurations", s->n_configs);
+    jsonw_int(w, "repeat", s->prof.repeat);
+    jsonw_int(w, "runs", s->n_jobs);
+    jsonw_num(w, "timeout_s", s->prof.timeout_s);
+    jsonw_int(w, "shuffle", s->prof.shuffle);
+    if (s->prof.shuffle) jsonw_int(w, "shuffle_seed", (long long)s->shuffle_seed);
+    if (s->python[0]) jsonw_str(w, "peer_python", s->python);
+    jsonw_end(w, '}');
 }
 
-static void write_device(FILE *f, const sweep *s, const char *backend)
+static void write_device(jsonw *w, const sweep *s, const char *backend)
 {
     char info_cmd[] = "info", json_flag[] = "--json";
     char *info_argv[] = {(char *)s->exe, info_cmd, json_flag, NULL};
     char *info = first_line_of(info_argv, INFO_TIMEOUT_S);
-    fputs(",\n  \"device\": {\"backend\": ", f);
-    json_str(f, backend && backend[0] ? backend : NULL);
-    fprintf(f, ", \"info\": %s}", info && info[0] == '{' ? info : "null");
+    jsonw_object(w, "device");
+    jsonw_str(w, "backend", backend && backend[0] ? backend : NULL);
+    /* info --json is one JSON object on its first line */
+    if (info && info[0] == '{') jsonw_raw(w, "info", info);
+    else jsonw_null(w, "info");
+    jsonw_end(w, '}');
     free(info);
 }
 
@@ -135,27 +132,26 @@ static int write_meta(FILE *f, void *user)
     if (gethostname(host, sizeof host) != 0) host[0] = '\0';
     host[sizeof host - 1] = '\0';
     cpu_model(cpu, sizeof cpu);
-    fputs("{\n  \"schema_version\": 1,\n", f);
-    write_profile(f, m->s);
-    fputs(",\n  \"host\": ", f);
-    json_str(f, host[0] ? host : NULL);
-    fputs(",\n  \"cpu\": ", f);
-    json_str(f, cpu[0] ? cpu : NULL);
-    fprintf(f, ",\n  \"cpus_online\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
-    write_git(f, m->s);
-    fputs(",\n  \"compiler\": ", f);
+    jsonw w;
+    jsonw_init(&w, f, 1);
+    jsonw_object(&w, NULL);
+    jsonw_int(&w, "schema_version", 1);
+    write_profile(&w, m->s);
+    jsonw_str(&w, "host", host[0] ? host : NULL);
+    jsonw_str(&w, "cpu", cpu[0] ? cpu : NULL);
+    jsonw_int(&w, "cpus_online", sysconf(_SC_NPROCESSORS_ONLN));
+    write_git(&w, m->s);
 #ifdef __clang__
-    json_str(f, "clang " __clang_version__);
+    jsonw_str(&w, "compiler", "clang " __clang_version__);
 #else
-    json_str(f, "gcc " __VERSION__);
+    jsonw_str(&w, "compiler", "gcc " __VERSION__);
 #endif
-    write_device(f, m->s, m->backend);
-    fputs(",\n  \"start_utc\": ", f);
-    json_str(f, m->s->start_utc);
-    fputs(",\n  \"end_utc\": ", f);
-    json_str(f, m->end_utc);
-    fprintf(f, ",\n  \"resumed\": %s,\n  \"interrupted\": %s\n}\n", m->s->resume ? "true" : "false",
-            m->interrupted ? "true" : "false");
+    write_device(&w, m->s, m->backend);
+    jsonw_str(&w, "start_utc", m->s->start_utc);
+    jsonw_str(&w, "end_utc", m->end_utc);
+    jsonw_bool(&w, "resumed", m->s->resume);
+    jsonw_bool(&w, "interrupted", m->interrupted);
+    jsonw_end(&w, '}');
     return 0;
 }
 
