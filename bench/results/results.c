@@ -134,24 +134,27 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user)
 
 // ----------------------------------------------------------------------------
 
-typedef struct { FILE *f; int n; } json_state;
-
+/* numbers arrive formatted (integers without a fraction, as in the CSV) */
 static void json_emit(void *user, const char *column, const char *text, int is_text)
 {
-    json_state *js = user;
-    fputs(js->n++ ? ", " : "{", js->f);
-    jsonw_string(js->f, column);
-    fputs(": ", js->f);
-    if (!text) fputs("null", js->f);
-    else if (is_text) jsonw_string(js->f, text);
-    else fputs(text, js->f);
+    jsonw *w = user;
+    if (!text) jsonw_null(w, column);
+    else if (is_text) jsonw_str(w, column, text);
+    else jsonw_raw(w, column, text);
+}
+
+void result_write_json(const result_row *r, jsonw *w, const char *key)
+{
+    jsonw_object(w, key);
+    result_columns(r, json_emit, w);
+    jsonw_end(w, '}');
 }
 
 void result_print_json(const result_row *r, FILE *f)
 {
-    json_state js = {f, 0};
-    result_columns(r, json_emit, &js);
-    fputs("}\n", f);
+    jsonw w;
+    jsonw_init(&w, f, 0);
+    result_write_json(r, &w, NULL);
 }
 
 void result_csv_field(FILE *f, const char *s)

@@ -5,6 +5,7 @@
 #define ACCUMBENCH_RESULTS_H
 
 #include "config.h"
+#include "jsonwrite.h"
 
 #include <stdio.h>
 
@@ -47,6 +48,8 @@ void result_columns(const result_row *r, result_emit_fn emit, void *user);
 void result_key_columns(const result_row *r, result_emit_fn emit, void *user);
 
 void result_print_json(const result_row *r, FILE *f);
+/* the row as one object member (key) or array element (NULL) of a document */
+void result_write_json(const result_row *r, jsonw *w, const char *key);
 void result_print_csv_header(FILE *f);
 void result_print_csv(const result_row *r, FILE *f);
 /* the key columns, each followed by a comma, for the other CSVs' rows */
