@@ -5,7 +5,8 @@
 #   --build   building: cmake, a C compiler, OpenBLAS
 #   --bench   `make bench`: the build's, and gnuplot for the plots
 #   --test    `make test`: the build's, gnuplot, numpy and torch, chromium
-#             (report.html test), valgrind (tests/trust)
+#             (report.html test), valgrind (tests/trust), patchelf (the
+#             gpu_bundle test)
 #   --bundle  scripts/gpu-bundle.sh: the build's and patchelf
 #   --fuzz    `make fuzz`: the build's, clang and libFuzzer (libclang-rt-dev)
 #   --all     (default) test's and bundle's: what CI installs
@@ -33,6 +34,7 @@ declare -A WHAT=(
   [python3-torch]="the PyTorch cross-checks (torch_crosscheck, peer_test, report_engines) fail"
   [chromium-headless-shell]="the report_html test fails"
   [valgrind]="the valgrind tests (tests/trust) fail"
+  [patchelf]="scripts/gpu-bundle.sh and its gpu_bundle test fail"
 )
 # the Python modules a package provides, for the import fallback above
 declare -A MODULE=([python3-numpy]=numpy [python3-torch]=torch)
@@ -52,7 +54,7 @@ hard=("${BUILD_NEEDS[@]}")
 soft=()
 case "$mode" in
   bench) soft=(gnuplot-nox) ;;
-  test) soft=(gnuplot-nox python3-numpy python3-torch chromium-headless-shell valgrind) ;;
+  test) soft=(gnuplot-nox python3-numpy python3-torch chromium-headless-shell valgrind patchelf) ;;
   bundle) hard+=(patchelf) ;;
   fuzz) hard+=(clang libclang-rt-dev) ;;
   all) hard+=(patchelf); soft=(gnuplot-nox python3-numpy python3-torch chromium-headless-shell valgrind) ;;
