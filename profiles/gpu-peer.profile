@@ -1,28 +1,27 @@
-# gpu-peer — the GPU validation's `peer` stage (scripts/gpu-validate.sh runs
-# `accumbench sweep --profile gpu-peer`): every configuration run by
-# accumbench and by the PyTorch peer (bench/peer/torch_peer.py), both in one
+# gpu-peer — the bundle's peer comparison (scripts/gpu-bundle.sh, validate.sh
+# part `peer`, under the python that imports torch): every configuration run
+# by accumbench and by the PyTorch peer (peer/torch_peer.py), both in one
 # results.csv told apart by its engine column; `accumbench report` pairs them
 # in its accumbench-vs-torch table and draws both in its figures.
 #
 # ResNet-18 for CIFAR (cnn, width 64, 4 stages of 2 basic blocks, BatchNorm)
-# and the default MLP (3072 -> [1024] x 3 -> 10), micro-batch 128: retain
-# and accumulate at iter_size 1, 2 and 4, and full at the same effective
-# batches (128, 256, 512; full keeps one configuration per effective batch).
-# The same settings in both engines: fp32 math (TF32 off in cuBLAS, cuDNN
-# and torch), and conv_algo = find (cudnnFind*Ex once per shape; the peer
-# sets torch.backends.cudnn.benchmark, which times the algorithms the same
-# way).
+# and the default MLP (3072 -> [1024] x 3 -> 10), micro-batch 128 at
+# iter_size 4: full, retain and accumulate at effective batch 512. The same
+# settings in both engines: fp32 math (TF32 off in cuBLAS, cuDNN and torch),
+# and conv_algo = find (cudnnFind*Ex once per shape; the peer sets
+# torch.backends.cudnn.benchmark, which times the algorithms the same way).
 #
-# 18 configurations x 2 engines = 36 runs.
-# Expected duration: about 4-5 minutes on one H100, well under 8 (an
-# estimate, not yet measured on a GPU): an accumbench run is ~1.5 s of
-# process, CUDA context and library handles, ~1-2 s of cudnnFind for the
-# ResNet's shapes, warm-up, at most max_time = 2 s of timed steps and the
-# profiled steps: ~6 s for the ResNet, ~3 s for the MLP. A torch run adds
-# `import torch` (~2-3 s) and the `accumbench verify --dump` it takes its
-# weights, data and reference gradients from (~3-4 s): ~12 s for the
-# ResNet, ~9 s for the MLP. 9 x (6 + 12) + 9 x (3 + 9) = 270 s. One
-# ResNet-18 step at 128 x 4 in fp32 is ~40 ms, so 2 s hold ~50 timed steps.
+# 6 configurations x 2 engines = 12 runs.
+# Expected duration: about 1.5 minutes on one H200, within the 2 minutes the
+# bundle gives it (an estimate, not yet measured on a GPU): an accumbench
+# run is ~1.5 s of process, CUDA context and library handles, ~1-2 s of
+# cudnnFind for the ResNet's shapes, warm-up, at most max_time = 1.5 s of
+# timed steps and the profiled steps: ~5 s for the ResNet, ~3 s for the MLP.
+# A torch run adds `import torch` (~2-3 s) and the `accumbench verify
+# --dump` it takes its weights, data and reference gradients from (~3-4 s):
+# ~12 s for the ResNet, ~9 s for the MLP. 3 x (5 + 12) + 3 x (3 + 9) = 87 s.
+# One ResNet-18 step at 128 x 4 in fp32 is ~40 ms, so 1.5 s hold ~35 timed
+# steps.
 # Needs a Python that imports torch (CUDA build) and numpy: the sweep uses
 # $ACCUMBENCH_PYTHON, else /usr/bin/python3 or python3, and stops with exit
 # 2 before any run when none can. backend = cuda: without a usable GPU the
@@ -39,7 +38,7 @@ norm = batch
 
 strategies = full, retain, accumulate
 micro_batch = 128
-iter_size = 1, 2, 4
+iter_size = 4
 
 math = fp32
 conv_algo = find
@@ -47,5 +46,5 @@ conv_algo = find
 warmup = 3
 min_steps = 10
 max_steps = 1000
-max_time = 2
-timeout = 120
+max_time = 1.5
+timeout = 60

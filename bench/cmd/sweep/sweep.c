@@ -20,10 +20,12 @@
  * for it: no silent CPU fallback, and a later --resume on a GPU finishes it.
  *
  * `engines = accumbench, torch` runs each configuration also through the
- * PyTorch peer: `PYTHON <source tree>/bench/peer/torch_peer.py run <the same
- * flags> --accumbench <this executable> --out FRAG`, which writes the same
+ * PyTorch peer: `PYTHON <peer>/torch_peer.py run <the same flags>
+ * --accumbench <this executable> --out FRAG`, which writes the same
  * fragment files with engine = torch (its fragment id has "-torch" before
- * the repeat). PYTHON is $ACCUMBENCH_PYTHON, else the first of
+ * the repeat). <peer> is peer/ beside the executable's folder (a bundle made
+ * by scripts/gpu-bundle.sh), else the source tree's bench/peer. PYTHON is
+ * $ACCUMBENCH_PYTHON, else the first of
  * /usr/bin/python3 and python3 on the PATH that imports torch and numpy
  * (Debian's torch is /usr/bin/python3's; a pyenv or venv python3 first on the
  * PATH often has none). It is checked once, before any run: without one the
@@ -42,6 +44,7 @@
 #include "files.h"
 #include "jsonread.h"
 #include "jsonwrite.h"
+#include "proc.h"
 #include "profile.h"
 #include "records.h"
 #include "results.h"
@@ -299,6 +302,17 @@ static int peer_python_choose(sweep *s, char *err, size_t len)
     return -1;
 }
 
+/* The peer script: <exe dir>/../peer (a bundle) if there, else the source tree's. */
+static void peer_script(char *out, size_t len)
+{
+    char dir[4096];
+    if (proc_exe_dir(dir, sizeof dir) == 0) {
+        snprintf(out, len, "%s/../peer/torch_peer.py", dir);
+        if (access(out, R_OK) == 0) return;
+    }
+    snprintf(out, len, "%s/bench/peer/torch_peer.py", ACCUMBENCH_SOURCE_DIR);
+}
+
 /* Starts one run child in its own process group, stdout/stderr to files in
  * its fragment directory. 0 ok (*pid set), else an errno value. */
 static int spawn_child(sweep *s, const job *j, pid_t *pid)
@@ -312,7 +326,7 @@ static int spawn_child(sweep *s, const job *j, pid_t *pid)
     int a = 0;
     char sh[] = "/bin/sh", dash_c[] = "-c", run[] = "run", out_flag[] = "--out", ab_flag[] = "--accumbench";
     char peer[4200];
-    snprintf(peer, sizeof peer, "%s/bench/peer/torch_peer.py", ACCUMBENCH_SOURCE_DIR);
+    peer_script(peer, sizeof peer);
     char kill_self[] = "kill -KILL $$", hang[] = "trap '' TERM; sleep 3600";
     s->spawned++;
     if (s->spawned == s->hook_kill || s->spawned == s->hook_hang) {
