@@ -108,7 +108,21 @@ def runs_section(root):
                      f"{fmt(num(row, 'mem_tracked_bytes'), MIB)} | {fmt(num(row, 'mem_device_bytes'), MIB)} | "
                      f"{fmt(num(row, 'mem_driver_bytes'), MIB)} | {fmt(num(row, 'gpu_busy_ratio'), 1, 3)} | "
                      f"{row.get('error') or ''} |")
-    return lines + [""]
+    return lines + [""] + top_kernels(runs_dir)
+
+
+def top_kernels(runs_dir, n=5):
+    """The n kernels (or ops) with the most time in each run's profiled steps (runs/NAME/kernels.csv)."""
+    lines = []
+    for name in sorted(os.listdir(runs_dir)):
+        path = os.path.join(runs_dir, name, "kernels.csv")
+        if not os.path.exists(path):
+            continue
+        with open(path, newline="") as f:
+            rows = sorted(csv.DictReader(f), key=lambda r: -num(r, "total_ns"))[:n]
+        lines += [f"{name}: " + "; ".join(f"{r['phase']} {r['name'][:80]} {num(r, 'share'):.0%}" for r in rows)]
+    return ["Top kernels per run (phase, name, share of the profiled steps):", ""] + \
+        [f"- {l}" for l in lines] + [""] if lines else []
 
 
 def sweep_rows(root, name):
@@ -133,6 +147,11 @@ def median(rows, key):
     return statistics.median(values) if values else float("nan")
 
 
+def natural(k):
+    """Sort key: numbers as numbers (micro-batch 32 before 128)."""
+    return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in k)
+
+
 def config_name(k):
     model = f"{k[1]} w{k[2]}x{k[3]}x{k[4]} {k[5]}" if k[1] == "cnn" else k[1]
     return f"{model} m={k[6]} k={k[7]}"
@@ -149,7 +168,7 @@ def sweep_section(root, name, title):
              "", "| engine | configuration | strategy | runs | samples/s | tracked MiB | device MiB | driver MiB | "
              "reserved MiB | grad_rel_err |", "|---|---|---|---|---|---|---|---|---|---|"]
     groups = grouped(rows)
-    for k, rs in sorted(groups.items()):
+    for k, rs in sorted(groups.items(), key=lambda kv: natural(kv[0])):
         lines.append(f"| {k[0]} | {config_name(k)} | {k[8]} | {len(rs)} | {fmt(median(rs, 'samples_per_s'))} | "
                      f"{fmt(median(rs, 'mem_tracked_bytes'), MIB)} | {fmt(median(rs, 'mem_device_bytes'), MIB)} | "
                      f"{fmt(median(rs, 'mem_driver_bytes'), MIB)} | {fmt(median(rs, 'mem_reserved_bytes'), MIB)} | "
@@ -160,7 +179,7 @@ def sweep_section(root, name, title):
 def ratio_lines(groups):
     """retain/accumulate tracked peaks, and accumbench/torch throughput, per configuration."""
     lines = []
-    for k, rs in sorted(groups.items()):
+    for k, rs in sorted(groups.items(), key=lambda kv: natural(kv[0])):
         acc = groups.get(k[:8] + ("accumulate",))
         if k[8] == "retain" and acc:
             lines.append(f"- {k[0]} {config_name(k)}: retain / accumulate tracked peak "

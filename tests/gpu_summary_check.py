@@ -54,7 +54,8 @@ def add_runs(tree):
     os.makedirs(os.path.join(tree, "runs"))
     for s in ("full", "retain", "accumulate"):
         p = run(ACCUMBENCH, "run", "--backend", "cpu", "--model", "mlp", "--hidden", "32", "--micro-batch", "4",
-                "--iter-size", "2", "--strategy", s, "--warmup", "1", "--min-steps", "3", "--max-steps", "3", "--json")
+                "--iter-size", "2", "--strategy", s, "--warmup", "1", "--min-steps", "3", "--max-steps", "3", "--json",
+                "--out", os.path.join(tree, "runs", f"mlp-{s}"))
         with open(os.path.join(tree, "runs", f"mlp-{s}.json"), "w") as f:
             f.write(p.stdout)
 
@@ -109,6 +110,10 @@ def check_runs(doc, tree):
         r = rows.get(s, [""] * 5)
         check(f"page: run mlp {s}: step {j['step_median_ns'] / 1e6:.2f} ms, {j['samples_per_s']:.1f} samples/s",
               r[2:5] == [j["status"], f"{j['step_median_ns'] / 1e6:.2f}", f"{j['samples_per_s']:.1f}"])
+        with open(os.path.join(tree, "runs", f"mlp-{s}", "kernels.csv"), newline="") as f:
+            top = max(csv.DictReader(f), key=lambda k: float(k["total_ns"]))
+        want = f"- mlp-{s}: {top['phase']} {top['name'][:80]} {float(top['share']):.0%}"
+        check(f"page: top op of mlp {s} first ({want})", want in doc)
 
 
 def check_smoke(doc, rows):
