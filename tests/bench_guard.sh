@@ -2,8 +2,9 @@
 # tests/bench_guard.sh — scripts/bench.sh (`make bench`) never measures the
 # CPU by default on a machine whose nvidia-smi lists a GPU: with a fake
 # nvidia-smi on the PATH,
-#  - the real ACCUMBENCH (no driver here): exit 2, one stderr line naming the
-#    GPU and the reason `accumbench info` gives, no sweep started;
+#  - the real ACCUMBENCH (no driver here, or a CPU-only build): exit 2, one
+#    stderr line naming the GPU and the reason (`accumbench info`'s, or the
+#    missing CUDA backend), no sweep started;
 #  - a CPU-only build (a stand-in printing such an `info`): exit 2, the
 #    reason is the missing CUDA backend;
 #  - an explicit PROFILE still runs (the CPU on purpose);
@@ -46,7 +47,9 @@ if "$accumbench" info --json | grep -q '"auto_backend": "cuda"'; then
   echo "note: this machine's GPU is usable: the unusable-GPU case is checked with stand-ins only"
 else
   bench gpu "$accumbench"
+  # the reason: info's own for a CUDA build, the missing backend for a CPU-only one
   why=$("$accumbench" info | sed -n 's/^ *--backend auto uses: [a-z]* (\(.*\))$/\1/p')
+  "$accumbench" info | grep -q 'backends compiled in:.*cuda' || why="this build has no CUDA backend"
   check "GPU listed, CUDA unusable: exit 2 (rc $rc)" '[ $rc -eq 2 ]'
   check "one stderr line naming the GPU and info's reason ($err)" \
     '[ "$(wc -l <<<"$err")" -eq 1 ] && grep -qF "NVIDIA H200" <<<"$err" && [ -n "$why" ] && grep -qF "$why" <<<"$err"'
