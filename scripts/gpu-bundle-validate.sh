@@ -23,7 +23,7 @@
 # strategy for ResNet-18 and the MLP; 55), memcheck (compute-sanitizer on a
 # tiny ResNet, skipped when there is none; 40), smoke (the gpu-smoke
 # profile; 135), peer (the gpu-peer profile; 100). A part gets less when less of the
-# 8 minutes is left, and is skipped under 5 s.
+# 8 minutes is left, and is skipped when under 5 s are.
 # OUTDIR (made if missing; relative paths are fine) gets summary.txt (one
 # line per part: pass | fail | skip, seconds, budget, note) and
 # validation.tar.gz (summary, logs, results), both rewritten after every
@@ -109,6 +109,18 @@ lib_path() {
 
 note() { echo "$*" > "$work/$part.note"; }
 
+# logged FILE CMD...: CMD with its output in FILE (kept in the tarball)
+logged() {
+  local file=$1; shift
+  "$@" > "$file" 2>&1
+}
+
+# reason_of FILE: its first error line ("accumbench: ..."), else its last
+# non-blank line, shortened for the summary
+reason_of() {
+  { grep -m1 '^accumbench: ' "$1" || grep -v '^[[:space:]]*$' "$1" | tail -n 1; } 2>/dev/null | cut -c1-160
+}
+
 # rows_summary RESULTS_DIR: "N rows: a ok, b oom, ..." and exit 0 when all ok
 rows_summary() {
   local csv=$1/results.csv
@@ -143,14 +155,14 @@ torch.backends.cudnn.version(), torch.cuda.is_available())' > "$d/torch.txt" 2>&
 
 # part_test NAME: a GPU test binary; a skip is a failure here
 part_test() {
-  ACCUMBENCH_REQUIRE_GPU=1 "$bin/$1"
+  logged "$work/$1.out" env ACCUMBENCH_REQUIRE_GPU=1 "$bin/$1"
   local rc=$?
-  note "exit $rc"
+  note "exit $rc: $(reason_of "$work/$1.out")"
   return $rc
 }
 
 part_runs() {
-  local d=$work/runs s m rc fails=0 n=0
+  local d=$work/runs s m rc fails=0 n=0 first=""
   local -A model=([resnet18]="--model cnn --width 64 --stages 4 --blocks 2 --micro-batch 64 --iter-size 2"
                   [mlp]="--model mlp --micro-batch 128 --iter-size 4")
   mkdir -p "$d"
@@ -161,10 +173,12 @@ part_runs() {
       timeout -k 5 25 "$bin/accumbench" run --backend cuda ${model[$m]} --strategy "$s" --max-time 1 \
         --json --kernels 20 --out "$d/$m-$s" > "$d/$m-$s.json" 2> "$d/$m-$s.err"
       rc=$?
-      [ $rc -eq 0 ] || { fails=$((fails + 1)); echo "$m $s: exit $rc"; }
+      [ $rc -eq 0 ] && continue
+      fails=$((fails + 1))
+      [ -n "$first" ] || first="; $m $s: exit $rc: $(reason_of "$d/$m-$s.err")"
     done
   done
-  note "$((n - fails)) of $n runs exit 0"
+  note "$((n - fails)) of $n runs exit 0$first"
   [ "$fails" -eq 0 ]
 }
 
@@ -180,24 +194,21 @@ sanitizer() {
 part_memcheck() {
   local cs rc
   cs=$(sanitizer) || { note "no compute-sanitizer"; return 77; }
-  "$cs" --tool memcheck --error-exitcode 9 "$bin/accumbench" run --backend cuda --model cnn --width 8 \
-    --stages 2 --blocks 1 --norm group --micro-batch 4 --iter-size 2 --strategy retain --warmup 1 \
-    --min-steps 2 --max-steps 2 --json
+  logged "$work/memcheck.out" "$cs" --tool memcheck --error-exitcode 9 "$bin/accumbench" run --backend cuda \
+    --model cnn --width 8 --stages 2 --blocks 1 --norm group --micro-batch 4 --iter-size 2 --strategy retain \
+    --warmup 1 --min-steps 2 --max-steps 2 --json
   rc=$?
-  case $rc in
-    0) note "no memcheck errors ($cs)" ;;
-    9) note "memcheck reported errors" ;;
-    *) note "exit $rc" ;;
-  esac
+  note "exit $rc: $(grep -m1 'ERROR SUMMARY' "$work/memcheck.out" || last_line "$work/memcheck.out")"
   return $rc
 }
 
 # part_sweep PROFILE: the sweep into WORK/PROFILE; passes when every row is ok
 part_sweep() {
-  local rc
-  "$bin/accumbench" sweep --profile "$1" --out "$work/$1"
+  local rc why=""
+  logged "$work/$1.out" "$bin/accumbench" sweep --profile "$1" --out "$work/$1"
   rc=$?
-  note "sweep exit $rc; $(rows_summary "$work/$1")"
+  [ $rc -eq 0 ] || why=" ($(reason_of "$work/$1.out"))"
+  note "sweep exit $rc$why; $(rows_summary "$work/$1")"
   [ $rc -eq 0 ] && rows_summary "$work/$1" >/dev/null
 }
 
@@ -256,11 +267,11 @@ record() {   # NAME RESULT SECONDS BUDGET NOTE
 run_part() {
   local name=$1 budget=${BUDGET_S[$1]} left t0 rc result why
   left=$(( t_start + TOTAL_S - RESERVE_S - KILL_GRACE_S - $(date +%s) ))
-  [ "$budget" -gt "$left" ] && budget=$left
-  if [ "$budget" -lt 5 ]; then
-    record "$name" skip 0 "${BUDGET_S[$name]}" "no time left of the $TOTAL_S s"
+  if [ "$left" -lt 5 ]; then
+    record "$name" skip 0 "$budget" "no time left of the $TOTAL_S s"
     return
   fi
+  [ "$budget" -gt "$left" ] && budget=$left
   t0=$(date +%s)
   timeout -k "$KILL_GRACE_S" "$budget" "$self" --part "$name" "$work" > "$work/$name.log" 2>&1
   rc=$?
