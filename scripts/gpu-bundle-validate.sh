@@ -22,8 +22,8 @@
 # (test_cuda_model; 60), runs (one `run --json --kernels 20 --out` per
 # strategy for ResNet-18 and the MLP; 55), memcheck (compute-sanitizer on a
 # tiny ResNet, skipped when there is none; 40), smoke (the gpu-smoke
-# profile; 135), peer (the gpu-peer profile; 100). A part gets less when less of the
-# 8 minutes is left, and is skipped when under 5 s are.
+# profile; 135), peer (the gpu-peer profile; 100). A part gets less when
+# less of the 8 minutes is left, and is skipped when under 5 s are.
 # OUTDIR (made if missing; relative paths are fine) gets summary.txt (one
 # line per part: pass | fail | skip, seconds, budget, note) and
 # validation.tar.gz (summary, logs, results), both rewritten after every
