@@ -46,8 +46,8 @@ if [ -e "$dir" ] && [ ! -f "$dir/BUNDLE.txt" ] && [ -n "$(ls -A "$dir" 2>/dev/nu
   die "'$dir' exists, is not empty and is not a bundle: give a new folder" 2
 fi
 # nvcc: $CUDACXX (as CMake reads it), else the PATH, else /usr/local/cuda/bin
-[ -n "${CUDACXX:-}" ] && export PATH=$(dirname "$CUDACXX"):$PATH
-[ -d /usr/local/cuda/bin ] && export PATH=$PATH:/usr/local/cuda/bin
+if [ -n "${CUDACXX:-}" ]; then PATH=$(dirname "$CUDACXX"):$PATH; fi
+if [ -d /usr/local/cuda/bin ]; then PATH=$PATH:/usr/local/cuda/bin; fi
 command -v nvcc >/dev/null || die "no nvcc: the bundle needs the CUDA backend (install the CUDA toolkit)"
 command -v patchelf >/dev/null || die "no patchelf: run scripts/deps.sh --bundle (Debian: patchelf)"
 
