@@ -41,7 +41,8 @@ while [ $# -gt 0 ]; do
     *) [ -z "$dir" ] || die "one DIR only (got '$dir' and '$1')" 2; dir=$1; shift ;;
   esac
 done
-[ -n "$dir" ] || die "needs the bundle folder: scripts/gpu-bundle.sh DIR" 2
+dir=${dir%/}
+[ -n "$dir" ] || die "needs the bundle folder: scripts/gpu-bundle.sh DIR (not /)" 2
 if [ -e "$dir" ] && [ ! -f "$dir/BUNDLE.txt" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
   die "'$dir' exists, is not empty and is not a bundle: give a new folder" 2
 fi
