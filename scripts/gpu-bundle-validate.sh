@@ -9,7 +9,8 @@
 #   0. the bundle's lib/ (OpenBLAS's own libgfortran and libquadmath)
 #   1. the first CUDA toolkit among $CUDA_HOME, /usr/local/cuda and
 #      /usr/local/cuda-* (newest first; $ACCUMBENCH_TOOLKIT_ROOTS, when set,
-#      replaces that list): its lib64, else lib
+#      replaces that list): its lib64 (else lib), then its
+#      extras/CUPTI/lib64 (where a standard install keeps CUPTI)
 #   2. the nvidia/*/lib folders (alphabetical) of the first Python among
 #      $ACCUMBENCH_PYTHON, python3 on the PATH and /usr/bin/python3 that
 #      imports torch (the pip wheels of cuDNN, cuBLAS, CUPTI, ...)
@@ -50,16 +51,20 @@ lib_dirs_with_libs() {
   return 0
 }
 
-toolkit_lib_dir() {
-  local roots r
+toolkit_lib_dirs() {
+  local roots r lib
   if [ -n "${ACCUMBENCH_TOOLKIT_ROOTS+set}" ]; then
     roots=$ACCUMBENCH_TOOLKIT_ROOTS
   else
     roots="${CUDA_HOME:-} /usr/local/cuda $(compgen -G '/usr/local/cuda-*' | sort -rV | tr '\n' ' ')"
   fi
   for r in $roots; do
-    r=$(lib_dirs_with_libs "$r/lib64" "$r/lib" | head -n 1)
-    if [ -n "$r" ]; then echo "$r"; return 0; fi
+    lib=$(lib_dirs_with_libs "$r/lib64" "$r/lib" | head -n 1)
+    if [ -n "$lib" ]; then
+      echo "$lib"
+      lib_dirs_with_libs "$r/extras/CUPTI/lib64"
+      return 0
+    fi
   done
   return 0
 }
@@ -89,7 +94,7 @@ for p in nvidia.__path__:
 lib_path() {
   local own=() toolkit=() wheels=() all=() inherited=() seen=" " d real out=""
   mapfile -t own < <(lib_dirs_with_libs "$here/lib")
-  mapfile -t toolkit < <(toolkit_lib_dir)
+  mapfile -t toolkit < <(toolkit_lib_dirs)
   if [ -n "$2" ]; then mapfile -t wheels < <(wheel_lib_dirs "$2"); fi
   if [ "$1" = wheels-first ]; then all=("${wheels[@]}" "${toolkit[@]}"); else all=("${toolkit[@]}" "${wheels[@]}"); fi
   IFS=: read -ra inherited <<<"${LD_LIBRARY_PATH:-}"

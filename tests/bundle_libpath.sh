@@ -6,7 +6,8 @@
 # libraries; nvidia/nccl/lib empty), a fake torch, and a fake python3 first
 # on the PATH that sees only that tree. Checks the documented order:
 #  - no toolkit: the wheel folders, alphabetical, the empty one left out;
-#  - a toolkit (lib64, or lib when there is no lib64): it comes first;
+#  - a toolkit (lib64, or lib when there is no lib64; then extras/CUPTI/lib64
+#    when it holds libraries): it comes first;
 #  - $ACCUMBENCH_PYTHON without torch is passed over for python3, one with
 #    torch is taken before it;
 #  - the inherited LD_LIBRARY_PATH comes last, without duplicates;
@@ -43,11 +44,12 @@ fake_python "$work/notorch" "$work/empty"
 make_site "$work/other/site"
 fake_python "$work/other/bin/python3" "$work/other/site"
 cu13=$work/site/nvidia/cu13/lib cudnn=$work/site/nvidia/cudnn/lib
-mkdir -p "$work/cuda/lib64" "$work/cuda-lib/lib"
-for f in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcupti.so.13; do
+mkdir -p "$work/cuda/lib64" "$work/cuda/extras/CUPTI/lib64" "$work/cuda-lib/lib" "$work/cuda-lib/extras/CUPTI/lib64"
+for f in libcudart.so.13 libcublas.so.13 libcublasLt.so.13; do
   ln -s "$toolkit_lib/$f" "$work/cuda/lib64/$f"
   ln -s "$toolkit_lib/$f" "$work/cuda-lib/lib/$f"
 done
+ln -s "$toolkit_lib/libcupti.so.13" "$work/cuda/extras/CUPTI/lib64/libcupti.so.13"
 
 # lib_path [VAR=VALUE...]: what validate.sh prints in that environment
 lib_path() { env -u LD_LIBRARY_PATH -u ACCUMBENCH_PYTHON PATH="$work/bin:$PATH" "$@" "$validate" --print-lib-path; }
@@ -60,12 +62,14 @@ check "no toolkit: cuDNN loaded from the wheel" '[ "$(from_dir "$got" libcudnn.s
 check "no toolkit: cudart loaded from the wheel" '[ "$(from_dir "$got" libcudart.so.13)" = "$cu13" ]'
 
 got=$(lib_path ACCUMBENCH_TOOLKIT_ROOTS="$work/none $work/cuda $work/cuda-lib")
-check "toolkit: its lib64 first, then the wheels (got $got)" '[ "$got" = "$work/cuda/lib64:$cu13:$cudnn" ]'
+check "toolkit: its lib64 and CUPTI first, then the wheels (got $got)" \
+  '[ "$got" = "$work/cuda/lib64:$work/cuda/extras/CUPTI/lib64:$cu13:$cudnn" ]'
 check "toolkit: cudart loaded from the toolkit" '[ "$(from_dir "$got" libcudart.so.13)" = "$work/cuda/lib64" ]'
+check "toolkit: CUPTI loaded from its extras" '[ "$(from_dir "$got" libcupti.so.13)" = "$work/cuda/extras/CUPTI/lib64" ]'
 check "toolkit: cuDNN (not in the toolkit) loaded from the wheel" '[ "$(from_dir "$got" libcudnn.so.9)" = "$cudnn" ]'
 
 got=$(lib_path ACCUMBENCH_TOOLKIT_ROOTS="$work/cuda-lib")
-check "toolkit without lib64: its lib (got $got)" '[ "$got" = "$work/cuda-lib/lib:$cu13:$cudnn" ]'
+check "toolkit without lib64: its lib, no empty CUPTI folder (got $got)" '[ "$got" = "$work/cuda-lib/lib:$cu13:$cudnn" ]'
 
 got=$(lib_path ACCUMBENCH_TOOLKIT_ROOTS="" ACCUMBENCH_PYTHON="$work/notorch")
 check "ACCUMBENCH_PYTHON without torch: python3's wheels (got $got)" '[ "$got" = "$cu13:$cudnn" ]'
