@@ -1,6 +1,9 @@
 # Thin wrapper over CMake: `make` builds into build/, `make test` runs ctest,
 # `make bench [PROFILE=name|file]` runs a sweep (default on a GPU, quick on the
-# CPU) and draws its report. Both install missing packages first.
+# CPU) and draws its report. Each installs what it needs first (scripts/deps.sh
+# --test / --bench: bench only the build's packages and gnuplot; offline or
+# without root a missing optional package is a warning). `make bundle
+# [BUNDLE=dir]` makes the GPU validation bundle (scripts/gpu-bundle.sh).
 # `make sanitize` runs the suite on an ASan + UBSan build; `make fuzz
 # [FUZZ_SECONDS=60]` runs each libFuzzer harness of tests/fuzz for that long.
 BUILD ?= build
@@ -29,7 +32,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_TARGETS ?= parse csv jsonread profile
 
-.PHONY: all deps test bench clean sanitize fuzz
+BUNDLE ?= build-gpu-bundle
+
+.PHONY: all deps test bench bundle clean sanitize fuzz
 
 all: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
@@ -40,15 +45,23 @@ $(BUILD)/Makefile: CMakeLists.txt tests/CMakeLists.txt
 deps:
 	scripts/deps.sh
 
-test: deps
+test:
+	scripts/deps.sh --test
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-bench: deps all
+bench:
+	scripts/deps.sh --bench
+	$(MAKE) all
 	scripts/bench.sh $(BUILD)/accumbench $(PROFILE)
 
-sanitize: deps
+bundle:
+	scripts/deps.sh --bundle
+	scripts/gpu-bundle.sh $(BUNDLE)
+
+sanitize:
+	scripts/deps.sh --test
 	cmake -S . -B $(SANITIZE_BUILD) -DACCUMBENCH_SANITIZE=ON
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	rm -rf $(SANITIZE_LOGS) && mkdir -p $(SANITIZE_LOGS)

@@ -1,40 +1,64 @@
 #!/usr/bin/env bash
-# scripts/deps.sh — the Debian 12 packages accumbench builds and tests with.
-# Usage: scripts/deps.sh [--check] [--fuzz]
-#   (none)   install what is missing with apt-get when root; otherwise print
-#            the exact `sudo apt-get install ...` line and exit 1
-#   --check  only report what is missing (offline GPU machines): exit 1 if a
-#            required package is missing, 0 if all are present
-#   --fuzz   also clang and libFuzzer (libclang-rt-dev), for `make fuzz` only
+# scripts/deps.sh — the Debian 12 packages accumbench builds, plots, tests and
+# bundles with, per purpose.
+# Usage: scripts/deps.sh [--build|--bench|--test|--bundle|--fuzz|--all] [--check]
+#   --build   building: cmake, a C compiler, OpenBLAS
+#   --bench   `make bench`: the build's, and gnuplot for the plots
+#   --test    `make test`: the build's, gnuplot, numpy and torch, chromium
+#             (report.html test), valgrind (tests/trust), patchelf (the
+#             gpu_bundle test)
+#   --bundle  scripts/gpu-bundle.sh: the build's and patchelf
+#   --fuzz    `make fuzz`: the build's, clang and libFuzzer (libclang-rt-dev)
+#   --all     (default) test's and bundle's: what CI installs
+#   --check   only report what is missing; install nothing
+# Hard needs (the build's, patchelf for --bundle, clang for --fuzz) fail the
+# script (exit 1) when missing and not installable. Everything else is a
+# warning that says what will not work without it (no gnuplot: `make bench`
+# still writes its CSVs, and `accumbench report DIR` redraws the plots on a
+# machine that has it): offline or without root, a build whose needs are
+# present never fails here. Missing packages are installed with apt-get when
+# root; `apt-get update` failing (offline) is a warning.
 # Checks are one `dpkg-query` per package, so a run with everything present
-# takes well under a second and prints one summary line; `apt-get update`
-# runs only when something must be installed. The CUDA toolkit (nvcc) is
-# optional and only reported: without it the CUDA backend is not built.
+# takes well under a second and prints one line. The CUDA toolkit (nvcc) is
+# only reported: without it the CUDA backend is not built.
 # python3-numpy/python3-torch also count as present when the test interpreter
 # ($ACCUMBENCH_PYTHON, else /usr/bin/python3) imports them from elsewhere
-# (e.g. a pip wheel on a GPU image) — the same rule tests/CMakeLists.txt uses.
-# With --fuzz, clang must also link a -fsanitize=fuzzer program.
+# (e.g. a pip wheel) — the same rule tests/CMakeLists.txt uses.
 set -euo pipefail
 
-# chromium-headless-shell renders report.html in its test; valgrind runs the
-# memcheck tests (tests/trust)
-PACKAGES=(cmake build-essential pkg-config libopenblas-dev gnuplot-nox python3-numpy python3-torch chromium-headless-shell
-          valgrind)
-# `make fuzz` only: clang, and libFuzzer with the sanitizer runtimes
-FUZZ_PACKAGES=(clang libclang-rt-dev)
+BUILD_NEEDS=(cmake build-essential libopenblas-dev)
+# what each optional package is for: printed when it is missing
+declare -A WHAT=(
+  [gnuplot-nox]="plots: sweeps still write their CSVs; redraw later with 'accumbench report DIR'; the report_* tests fail"
+  [python3-numpy]="the PyTorch cross-checks (torch_crosscheck, peer_test, report_engines) fail"
+  [python3-torch]="the PyTorch cross-checks (torch_crosscheck, peer_test, report_engines) fail"
+  [chromium-headless-shell]="the report_html test fails"
+  [valgrind]="the valgrind tests (tests/trust) fail"
+  [patchelf]="scripts/gpu-bundle.sh and its gpu_bundle test fail"
+)
 # the Python modules a package provides, for the import fallback above
 declare -A MODULE=([python3-numpy]=numpy [python3-torch]=torch)
 
+mode=all
 check_only=0
-fuzz=0
 for arg in "$@"; do
   case "$arg" in
+    --build|--bench|--test|--bundle|--fuzz|--all) mode=${arg#--} ;;
     --check) check_only=1 ;;
-    --fuzz) fuzz=1; PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "deps.sh: unknown argument '$arg' (use --check, --fuzz or nothing)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deps.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
+
+hard=("${BUILD_NEEDS[@]}")
+soft=()
+case "$mode" in
+  bench) soft=(gnuplot-nox) ;;
+  test) soft=(gnuplot-nox python3-numpy python3-torch chromium-headless-shell valgrind patchelf) ;;
+  bundle) hard+=(patchelf) ;;
+  fuzz) hard+=(clang libclang-rt-dev) ;;
+  all) hard+=(patchelf); soft=(gnuplot-nox python3-numpy python3-torch chromium-headless-shell valgrind) ;;
+esac
 
 py=${ACCUMBENCH_PYTHON:-/usr/bin/python3}
 
@@ -46,29 +70,27 @@ importable() {
   [ -x "$(command -v "$py" 2>/dev/null || true)" ] && "$py" -c "import $1" >/dev/null 2>&1
 }
 
-missing_packages() {
+missing_of() {   # package names..., prints those missing
   local p
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     if installed "$p"; then continue; fi
     if [ -n "${MODULE[$p]:-}" ] && importable "${MODULE[$p]}"; then continue; fi
     echo "$p"
   done
 }
 
-report_nvcc() {
-  local nvcc=""
+nvcc_note() {
+  local nvcc="" v
   if [ -x /usr/local/cuda/bin/nvcc ]; then
     nvcc=/usr/local/cuda/bin/nvcc
   elif command -v nvcc >/dev/null 2>&1; then
     nvcc=$(command -v nvcc)
   fi
   if [ -z "$nvcc" ]; then
-    echo "missing (optional): nvcc — no CUDA toolkit under /usr/local/cuda/bin or on PATH; the CUDA backend will not be built"
-    nvcc_note="no nvcc (CPU backend only)"
+    echo "no nvcc (CPU backend only)"
   else
-    local v
     v=$("$nvcc" --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -n1)
-    nvcc_note="nvcc ${v:-?} at $nvcc"
+    echo "nvcc ${v:-?} at $nvcc"
   fi
 }
 
@@ -82,53 +104,56 @@ fuzz_links() {
   return $rc
 }
 
-check_fuzz() {
-  if [ "$fuzz" -eq 1 ] && ! fuzz_links; then
+# apt_install PACKAGES...: 0 when apt-get installed them all
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends -o Dpkg::Use-Pty=0 "$@" </dev/null
+}
+
+# finish: reports what is still missing; exit 1 only for a hard need
+finish() {
+  local p hard_left soft_left
+  mapfile -t hard_left < <(missing_of "${hard[@]}")
+  mapfile -t soft_left < <(missing_of "${soft[@]}")
+  for p in "${soft_left[@]}"; do echo "deps.sh: warning: $p missing: ${WHAT[$p]}" >&2; done
+  if [ "${#hard_left[@]}" -ne 0 ]; then
+    echo "deps.sh: missing for --$mode: ${hard_left[*]}; install with: sudo apt-get install -y --no-install-recommends ${hard_left[*]}" >&2
+    exit 1
+  fi
+  if [ "$mode" = fuzz ] && ! fuzz_links; then
     echo "deps.sh: clang cannot link -fsanitize=fuzzer (is libclang-rt-dev for this clang installed?)" >&2
     exit 1
   fi
+  echo "deps.sh --$mode: $((${#hard[@]} + ${#soft[@]} - ${#soft_left[@]})) of $((${#hard[@]} + ${#soft[@]})) packages present; $(nvcc_note)"
+  exit 0
 }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-  echo "deps.sh: dpkg-query not found: this script knows Debian packages only; install by hand: ${PACKAGES[*]}" >&2
+  echo "deps.sh: dpkg-query not found: this script knows Debian packages only; install by hand: ${hard[*]} ${soft[*]}" >&2
   exit 1
 fi
 
-mapfile -t missing < <(missing_packages)
-nvcc_note=""
-report_nvcc
-
-if [ "${#missing[@]}" -eq 0 ]; then
-  check_fuzz
-  echo "deps.sh: all ${#PACKAGES[@]} packages present; $nvcc_note"
-  exit 0
-fi
-
-for p in "${missing[@]}"; do echo "missing: $p"; done
-cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
-if [ "$check_only" -eq 1 ]; then
-  echo "deps.sh: ${#missing[@]} missing; install with: sudo ${cmd[*]}"
-  exit 1
-fi
+mapfile -t missing < <(missing_of "${hard[@]}" "${soft[@]}")
+if [ "${#missing[@]}" -eq 0 ] || [ "$check_only" -eq 1 ]; then finish; fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "deps.sh: not root; run: sudo apt-get update && sudo ${cmd[*]}"
-  exit 1
+  echo "deps.sh: not root, installing nothing; to install: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  finish
 fi
 
-export DEBIAN_FRONTEND=noninteractive
 echo "deps.sh: installing ${missing[*]}"
-apt-get update -q </dev/null >/dev/null
-apt-get install -q -y --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" </dev/null
-
-mapfile -t still < <(missing_packages)
-if [ "${#still[@]}" -ne 0 ]; then
-  echo "deps.sh: still missing after apt-get install: ${still[*]}" >&2
-  exit 1
+apt-get update -q </dev/null >/dev/null || echo "deps.sh: warning: apt-get update failed (offline?); trying the package lists at hand" >&2
+# the hard needs alone first, so a soft package that cannot be had does not
+# hold back the build's
+mapfile -t hard_missing < <(missing_of "${hard[@]}")
+if [ "${#hard_missing[@]}" -ne 0 ]; then
+  apt_install "${hard_missing[@]}" || echo "deps.sh: apt-get install ${hard_missing[*]} failed" >&2
+fi
+mapfile -t soft_missing < <(missing_of "${soft[@]}")
+if [ "${#soft_missing[@]}" -ne 0 ]; then
+  apt_install "${soft_missing[@]}" || echo "deps.sh: warning: apt-get install ${soft_missing[*]} failed" >&2
 fi
 # python3-torch installed without its Recommends must still import
-if ! err=$("$py" -c 'import torch, numpy' 2>&1); then
-  echo "deps.sh: $py cannot import torch and numpy after installing: $(printf '%s' "$err" | tail -n1)" >&2
-  exit 1
+if [[ " ${soft[*]} " == *" python3-torch "* ]] && installed python3-torch &&
+   ! err=$("$py" -c 'import torch, numpy' 2>&1); then
+  echo "deps.sh: warning: $py cannot import torch and numpy after installing: $(printf '%s' "$err" | tail -n1)" >&2
 fi
-check_fuzz
-echo "deps.sh: installed ${#missing[@]} packages; all ${#PACKAGES[@]} present; $nvcc_note"
+finish

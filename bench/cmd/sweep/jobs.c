@@ -171,6 +171,18 @@ typedef struct {
     char dir[4400], peer[4200];
 } child_args;
 
+/* The peer script: peer/ beside the executable's folder (a bundle made by
+ * scripts/gpu-bundle.sh) if there, else the source tree's bench/peer. */
+static void peer_script(char *out, size_t len)
+{
+    char dir[4096];
+    if (proc_exe_dir(dir, sizeof dir) == 0) {
+        snprintf(out, len, "%.4000s/../peer/torch_peer.py", dir);
+        if (access(out, R_OK) == 0) return;
+    }
+    snprintf(out, len, "%s/bench/peer/torch_peer.py", ACCUMBENCH_SOURCE_DIR);
+}
+
 static void child_argv(sweep *s, const sweep_job *j, child_args *c)
 {
     static char sh[] = "/bin/sh", dash_c[] = "-c", run[] = "run", out_flag[] = "--out", ab_flag[] = "--accumbench",
@@ -178,7 +190,7 @@ static void child_argv(sweep *s, const sweep_job *j, child_args *c)
     const profile_config *pc = &s->configs[j->config];
     int a = 0;
     sweep_job_dir(s, j, c->dir, sizeof c->dir);
-    snprintf(c->peer, sizeof c->peer, "%s/bench/peer/torch_peer.py", ACCUMBENCH_SOURCE_DIR);
+    peer_script(c->peer, sizeof c->peer);
     s->spawned++;
     if (s->spawned == s->hook_kill || s->spawned == s->hook_hang) {
         c->argv[a++] = sh;

@@ -21,10 +21,12 @@
  * for it: no silent CPU fallback, and a later --resume on a GPU finishes it.
  *
  * `engines = accumbench, torch` runs each configuration also through the
- * PyTorch peer: `PYTHON <source tree>/bench/peer/torch_peer.py run <the same
- * flags> --accumbench <this executable> --out FRAG`, which writes the same
+ * PyTorch peer: `PYTHON <peer>/torch_peer.py run <the same flags>
+ * --accumbench <this executable> --out FRAG`, which writes the same
  * fragment files with engine = torch (its fragment id has "-torch" before
- * the repeat). PYTHON is chosen once, before any run (peer.c).
+ * the repeat). <peer> is peer/ beside the executable's folder (a bundle made
+ * by scripts/gpu-bundle.sh), else the source tree's bench/peer (jobs.c).
+ * PYTHON is chosen once, before any run (peer.c).
  *
  * Rows keep the profile's order (configuration, then engine, then repeat)
  * whatever order they ran in. `run` has no repeat flag, so the merge writes
