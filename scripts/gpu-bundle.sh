@@ -58,6 +58,7 @@ build_binaries() {
   echo "gpu-bundle: building in $build"
   mkdir -p "$build"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CUDA_ARCHITECTURES=80;90" \
+    -DCMAKE_CUDA_FLAGS=--compress-mode=size \
     -DACCUMBENCH_CUDA=ON > "$log" 2>&1 || { tail -n 20 "$log" >&2; die "configure failed (log: $log)"; }
   cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target "${BINARIES[@]}" >> "$log" 2>&1 ||
     { tail -n 40 "$log" >&2; die "build failed (log: $log)"; }
