@@ -16,7 +16,16 @@
 #define SEP_VALUE '\x1f'
 #define SEP_REPEAT '\x1e'
 
-const char *const rundir_mem_columns[RUNDIR_MEM_N] = {"mem_tracked_bytes", "mem_device_bytes", "rss_delta_bytes"};
+const char *const rundir_mem_columns[RUNDIR_MEM_N] = {"mem_tracked_bytes", "mem_analytic_bytes", "mem_device_bytes",
+                                                     "mem_driver_bytes", "rss_delta_bytes"};
+const int rundir_mem_deterministic[RUNDIR_MEM_N] = {1, 1, 0, 0, 0};
+
+int rundir_mem_index(const char *column)
+{
+    for (int m = 0; m < RUNDIR_MEM_N; m++)
+        if (!strcmp(rundir_mem_columns[m], column)) return m;
+    return -1;
+}
 
 // ----------------------------------------------------------------------------
 // keys
@@ -267,7 +276,6 @@ done:
     return rc;
 }
 
-/* medians over each configuration's ok repeats */
 /* min and max of v[0..n); NAN both when n == 0 */
 static void range_of(const double *v, size_t n, double *lo, double *hi)
 {
@@ -278,6 +286,8 @@ static void range_of(const double *v, size_t n, double *lo, double *hi)
     }
 }
 
+/* per configuration, over its ok repeats: the repeat medians, medians and
+ * ranges (see rundir.h) */
 static int summarise(rundir *d, char *err, size_t err_len)
 {
     size_t nr = d->results.nrows;
@@ -314,7 +324,8 @@ static int summarise(rundir *d, char *err, size_t err_len)
             if (get_num(d, r, "samples_per_s", 0, &x, err, err_len)) goto done;
             if (!isnan(x)) v[1][n[1]++] = x;
             for (int m = 0; m < RUNDIR_MEM_N; m++) {
-                if (get_num(d, r, rundir_mem_columns[m], m == RUNDIR_MEM_DEVICE, &x, err, err_len)) goto done;
+                int lenient = m == RUNDIR_MEM_DEVICE || m == RUNDIR_MEM_DRIVER;
+                if (get_num(d, r, rundir_mem_columns[m], lenient, &x, err, err_len)) goto done;
                 if (!isnan(x)) v[2 + m][n[2 + m]++] = x;
             }
             if (get_num(d, r, "steps_throttled", 1, &x, err, err_len)) goto done;
@@ -359,8 +370,12 @@ int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t er
     strmap_init(&d->by_key);
     snprintf(d->dir, sizeof d->dir, "%s", dir);
     struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        snprintf(err, err_len, "%s: %s", dir, stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
+    if (stat(dir, &sb) != 0) {
+        snprintf(err, err_len, "%s/results.csv: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_len, "%s: not a directory", dir);
         return -1;
     }
     /* the key column names, from the writer itself */

@@ -1,6 +1,6 @@
 /* bench/cmd/plan/plan.c — `accumbench plan`: which strategy, micro-batch and
  * iter_size to use for an effective batch within a memory budget, and what
- * it will cost (the fit and the choice: plan.h).
+ * it will cost (the fit and the choice: plan_fit.h).
  *
  * The budget is the whole process's memory. The figure fitted is the one
  * closest to that: on the CPU mem_tracked_bytes, which is all the run's
@@ -12,22 +12,24 @@
  * level after initialisation) and the synthetic data set; --context SIZE adds
  * the context back to every prediction.
  *
- * Points come from a sweep's results.csv (--results DIR) or from small runs
- * started here (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per
+ * Points come from a sweep's results directory (--results DIR: one point per
+ * configuration, the medians of its repeats) or from small runs started here
+ * (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per
  * strategy (full: effective batches 1, 2, 4, 8), each `accumbench run --json`
  * in its own process with short stopping settings. */
 #include "cli.h"
 #include "commands.h"
+#include "ops.h"
 #include "parse.h"
 #include "plan_fit.h"
 #include "plan_points.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* as run's --effective-batch */
 #define PLAN_MAX_EFFECTIVE_BATCH (1 << 22)
@@ -311,8 +313,8 @@ static int run_child(const char *self, const char *backend, const plan_opts *o, 
     }
     for (int i = 0; i < n_settings; i++) extra[n++] = (char *)settings[i];
     char **argv = child_argv(self, backend, o, extra, n);
-    plan_child c;
-    if (!argv || plan_spawn(argv, timeout_s, &c) != 0) {
+    proc_output c;
+    if (!argv || proc_capture(argv, timeout_s, &c) != 0) {
         snprintf(r->why, sizeof r->why, "cannot start %.300s: %s", self, strerror(errno ? errno : ENOMEM));
         free(argv);
         r->exit_code = -1;
@@ -323,16 +325,17 @@ static int run_child(const char *self, const char *backend, const plan_opts *o, 
     if (c.timed_out) snprintf(r->why, sizeof r->why, "timed out after %.0f s", timeout_s);
     else plan_last_line(c.err, r->why, sizeof r->why);
     r->have_row = plan_json_parse(c.out, &r->row) == 0;
-    plan_child_free(&c);
+    proc_output_free(&c);
     return r->have_row ? 0 : -1;
 }
 
-static int self_exe(char *buf, size_t len)
+/* whether a backend named in results keeps tensors in host memory (then the
+ * tracked figure is the whole run's memory and --mem-limit caps it all); a
+ * name this build lacks is not host memory */
+static int backend_host_memory(const char *name)
 {
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0 || (size_t)n >= len - 1) return -1;
-    buf[n] = '\0';
-    return 0;
+    const ops_backend_i *b = ops_backend_find(name);
+    return b && b->host_memory;
 }
 
 /* the first three micro-batches of 1, 2, 4, 8, ... the model accepts
@@ -486,7 +489,7 @@ static void print_human(const plan_report *r)
     printf("  budget %s with a %.1f%% margin: a configuration fits when its predicted peak is <= %s\n",
            fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin, fmt_bytes(r->limit, b2, sizeof b2));
     printf("  memory figure %s%s", plan_figure_column(r->fig),
-           strcmp(r->backend, "cpu") ? "" : " (on the CPU every tensor of the run is in it)");
+           backend_host_memory(r->backend) ? " (in host memory every tensor of the run is in it)" : "");
     if (o->context_bytes) printf(", plus --context %s", fmt_bytes((double)o->context_bytes, b3, sizeof b3));
     printf("\n  points: %zu ok rows from %s", r->n_points, r->source);
     if (r->not_ok) printf(" (%zu not ok, left out)", r->not_ok);
@@ -601,7 +604,7 @@ static int verify(const plan_opts *o, const char *self, plan_report *r, char *er
     child_result cr;
     /* the cap is on tracked memory: on the CPU that is the whole run */
     run_child(self, r->backend, o, c->strategy, c->micro_batch, o->effective_batch, 1,
-              strcmp(r->backend, "cpu") ? NULL : limit, verify_settings,
+              backend_host_memory(r->backend) ? limit : NULL, verify_settings,
               (int)(sizeof verify_settings / sizeof verify_settings[0]), PLAN_VERIFY_TIMEOUT_S, &cr);
     if (!cr.have_row) {
         snprintf(err, err_len, "--verify: the run failed (exit %d): %s", cr.exit_code, cr.why);
@@ -645,7 +648,7 @@ static int plan_main(plan_opts *o)
     plan_candidate *cand = NULL;
     model mdl;
     int rc = 0;
-    if (self_exe(self, sizeof self) != 0) {
+    if (proc_exe_path(self, sizeof self) != 0) {
         cli_error("plan: cannot find this program's path (/proc/self/exe)");
         return CLI_EXIT_CHECK;
     }
@@ -681,7 +684,7 @@ static int plan_main(plan_opts *o)
         rc = o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
         goto fail;
     }
-    int fig = plan_pick_figure(ms.pts.v, ms.pts.n, strcmp(backend, "cpu") != 0);
+    int fig = plan_pick_figure(ms.pts.v, ms.pts.n, !backend_host_memory(backend));
     if (fig < 0) {
         snprintf(err, sizeof err, "%s: the rows share no memory figure", src);
         rc = CLI_EXIT_USAGE;
@@ -700,7 +703,7 @@ static int plan_main(plan_opts *o)
         rc = o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
         goto fail;
     }
-    if (strcmp(backend, "cpu") && !o->context_bytes)
+    if (!backend_host_memory(backend) && !o->context_bytes)
         fprintf(stderr, "accumbench plan: note: %s leaves out the CUDA context and library handles; "
                 "--context SIZE adds them to the predictions\n", plan_figure_column((plan_figure)fig));
     plan_request rq = {o->effective_batch, o->ragged, o->micro_batches, o->n_micro_batches,
