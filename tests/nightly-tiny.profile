@@ -1,5 +1,6 @@
 # nightly-tiny — the nightly profile shrunk for tests/nightly.sh: a small MLP
-# on the CPU, two strategies, two repeats each (4 runs, about a second).
+# on the CPU, two strategies, three repeats each (6 runs, about a second):
+# compare's test needs three repeats a side.
 backend = cpu
 engines = accumbench
 models = mlp
@@ -9,7 +10,7 @@ layers = 2
 strategies = accumulate, retain
 micro_batch = 8
 iter_size = 2
-repeat = 2
+repeat = 3
 warmup = 1
 min_steps = 10
 max_steps = 10

@@ -347,7 +347,10 @@ static int summarise(rundir *d, char *err, size_t err_len)
             cf->n_repeat_step = n[0];
         }
         range_of(v[0], n[0], &cf->step_min_ns, &cf->step_max_ns);
-        for (int m = 0; m < RUNDIR_MEM_N; m++) range_of(v[2 + m], n[2 + m], &cf->mem_min[m], &cf->mem_max[m]);
+        for (int m = 0; m < RUNDIR_MEM_N; m++) {
+            range_of(v[2 + m], n[2 + m], &cf->mem_min[m], &cf->mem_max[m]);
+            cf->n_mem[m] = (int)n[2 + m];
+        }
         cf->step_median_ns = stats_median(v[0], n[0]);
         cf->samples_per_s = stats_median(v[1], n[1]);
         for (int m = 0; m < RUNDIR_MEM_N; m++) cf->mem[m] = stats_median(v[2 + m], n[2 + m]);

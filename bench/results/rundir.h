@@ -59,6 +59,7 @@ typedef struct {
     size_t n_repeat_step;
     double step_min_ns, step_max_ns;
     double mem_min[RUNDIR_MEM_N], mem_max[RUNDIR_MEM_N];
+    int n_mem[RUNDIR_MEM_N];    /* ok repeats that have each memory figure */
     double throttled;           /* steps_throttled summed over ok repeats; NAN when not measured */
 } rundir_config;
 
