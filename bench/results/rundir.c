@@ -367,6 +367,113 @@ done:
     return rc;
 }
 
+/* results.csv read and its columns found; 0 ok, -1 with err */
+static int open_results(rundir *d, const char *path, char *err, size_t err_len)
+{
+    /* the key column names, from the writer itself */
+    result_row proto;
+    run_config zero;
+    memset(&zero, 0, sizeof zero);
+    result_init(&proto, &zero, "");
+    result_key_columns(&proto, collect_key_name, d);
+    long rk = rundir_key_index(d, "repeat");
+    d->repeat_key = rk >= 0 ? (size_t)rk : d->n_keys;
+    if (csv_table_read(&d->results, path, RUNDIR_MAX_CSV_BYTES, err, err_len)) return -1;
+    for (size_t i = 0; i < d->n_keys; i++) d->key_col[i] = csv_column(&d->results, d->key_names[i], 0);
+    d->status_col = csv_column(&d->results, "status", 0);
+    static const char *const need[] = {"model", "strategy", "repeat"};
+    for (size_t k = 0; k < 3; k++)
+        if (d->key_col[rundir_key_index(d, need[k])] < 0) {
+            snprintf(err, err_len, "%s:1: no column '%s'", path, need[k]);
+            return -1;
+        }
+    if (d->status_col < 0) {
+        snprintf(err, err_len, "%s:1: no column 'status'", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* counts row r (configuration c) as an ok repeat or its first failure */
+static void count_status(rundir *d, size_t r, rundir_config *cf)
+{
+    cf->n_rows++;
+    const char *status = csv_get(&d->results, r, (size_t)d->status_col, NULL);
+    if (!strcmp(status, "ok")) {
+        cf->n_ok++;
+    } else if (!cf->fail_status[0]) {
+        snprintf(cf->fail_status, sizeof cf->fail_status, "%s", status[0] ? status : "(empty)");
+        long ec = csv_column(&d->results, "error", 0);
+        const char *e = ec >= 0 ? csv_get(&d->results, r, (size_t)ec, NULL) : "";
+        snprintf(cf->fail_error, sizeof cf->fail_error, "%s", e ? e : "");
+    }
+}
+
+/* every results row to its configuration; rows maps each row's full key
+ * (repeat included) to the row, for steps.csv. 0 ok, -1 with err */
+static int group_rows(rundir *d, strmap *rows, const char *path, char *err, size_t err_len)
+{
+    size_t nr = d->results.nrows;
+    char *key = malloc(KEY_MAX), *rkey = malloc(KEY_MAX);
+    d->row_config = malloc((nr ? nr : 1) * sizeof *d->row_config);
+    int rc = -1;
+    if (!key || !rkey || !d->row_config) {
+        snprintf(err, err_len, "%s: out of memory", path);
+        goto done;
+    }
+    for (size_t r = 0; r < nr; r++) {
+        const char *cells[RUNDIR_MAX_KEYS];
+        size_t lens[RUNDIR_MAX_KEYS], other, c;
+        for (size_t i = 0; i < d->n_keys; i++) {
+            cells[i] = d->key_col[i] >= 0 ? csv_get(&d->results, r, (size_t)d->key_col[i], &lens[i]) : "";
+            if (d->key_col[i] < 0) lens[i] = 0;
+        }
+        if (join_key(d, cells, lens, 0, key) || join_key(d, cells, lens, 1, rkey)) {
+            snprintf(err, err_len, "%s:%zu: key columns longer than %d bytes", path, csv_row_line(&d->results, r),
+                     KEY_MAX);
+            goto done;
+        }
+        if (strmap_get(rows, rkey, &other)) {
+            snprintf(err, err_len, "%s:%zu: the same configuration and repeat as line %zu", path,
+                     csv_row_line(&d->results, r), csv_row_line(&d->results, other));
+            goto done;
+        }
+        if (strmap_put(rows, rkey, r)) {
+            snprintf(err, err_len, "%s: out of memory", path);
+            goto done;
+        }
+        if (!strmap_get(&d->by_key, key, &c)) {
+            if (add_config(d, key, r, err, err_len)) goto done;
+            c = d->n_configs - 1;
+        }
+        d->row_config[r] = c;
+        count_status(d, r, &d->configs[c]);
+    }
+    rc = 0;
+done:
+    free(key);
+    free(rkey);
+    return rc;
+}
+
+/* meta.json, optional: why not in meta_note */
+static void read_meta(rundir *d)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/meta.json", d->dir);
+    if (stat(path, &sb) != 0) {
+        snprintf(d->meta_note, sizeof d->meta_note, "%.500s: missing", path);
+    } else if (jsonr_read_file(&d->meta, path, d->meta_note, sizeof d->meta_note) == 0) {
+        if (d->meta.nodes[0].type == JSONR_OBJECT) {
+            d->have_meta = 1;
+        } else {
+            snprintf(d->meta_note, sizeof d->meta_note, "%.500s:1: not a JSON object", path);
+            jsonr_free(&d->meta);
+        }
+    }
+}
+
 int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t err_len)
 {
     memset(d, 0, sizeof *d);
@@ -381,105 +488,19 @@ int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t er
         snprintf(err, err_len, "%s: not a directory", dir);
         return -1;
     }
-    /* the key column names, from the writer itself */
-    result_row proto;
-    run_config zero;
-    memset(&zero, 0, sizeof zero);
-    result_init(&proto, &zero, "");
-    result_key_columns(&proto, collect_key_name, d);
-    long rk = rundir_key_index(d, "repeat");
-    d->repeat_key = rk >= 0 ? (size_t)rk : d->n_keys;
-
     char path[4200];
     snprintf(path, sizeof path, "%s/results.csv", dir);
-    if (csv_table_read(&d->results, path, RUNDIR_MAX_CSV_BYTES, err, err_len)) return -1;
-    for (size_t i = 0; i < d->n_keys; i++) d->key_col[i] = csv_column(&d->results, d->key_names[i], 0);
-    d->status_col = csv_column(&d->results, "status", 0);
-    const char *need[] = {"model", "strategy", "repeat"};
-    for (size_t k = 0; k < 3; k++)
-        if (d->key_col[rundir_key_index(d, need[k])] < 0) {
-            snprintf(err, err_len, "%s:1: no column '%s'", path, need[k]);
-            goto fail;
-        }
-    if (d->status_col < 0) {
-        snprintf(err, err_len, "%s:1: no column 'status'", path);
-        goto fail;
-    }
-
-    size_t nr = d->results.nrows;
     strmap rows;
     strmap_init(&rows);
-    char *key = malloc(KEY_MAX), *rkey = malloc(KEY_MAX);
-    d->row_config = malloc((nr ? nr : 1) * sizeof *d->row_config);
-    int rc = -1;
-    if (!key || !rkey || !d->row_config) {
-        snprintf(err, err_len, "%s: out of memory", path);
-        goto rows_done;
-    }
-    for (size_t r = 0; r < nr; r++) {
-        const char *cells[RUNDIR_MAX_KEYS];
-        size_t lens[RUNDIR_MAX_KEYS];
-        for (size_t i = 0; i < d->n_keys; i++) {
-            cells[i] = d->key_col[i] >= 0 ? csv_get(&d->results, r, (size_t)d->key_col[i], &lens[i]) : "";
-            if (d->key_col[i] < 0) lens[i] = 0;
-        }
-        if (join_key(d, cells, lens, 0, key) || join_key(d, cells, lens, 1, rkey)) {
-            snprintf(err, err_len, "%s:%zu: key columns longer than %d bytes", path, csv_row_line(&d->results, r),
-                     KEY_MAX);
-            goto rows_done;
-        }
-        size_t other;
-        if (strmap_get(&rows, rkey, &other)) {
-            snprintf(err, err_len, "%s:%zu: the same configuration and repeat as line %zu", path,
-                     csv_row_line(&d->results, r), csv_row_line(&d->results, other));
-            goto rows_done;
-        }
-        if (strmap_put(&rows, rkey, r)) {
-            snprintf(err, err_len, "%s: out of memory", path);
-            goto rows_done;
-        }
-        size_t c;
-        if (!strmap_get(&d->by_key, key, &c)) {
-            if (add_config(d, key, r, err, err_len)) goto rows_done;
-            c = d->n_configs - 1;
-        }
-        d->row_config[r] = c;
-        rundir_config *cf = &d->configs[c];
-        cf->n_rows++;
-        const char *status = csv_get(&d->results, r, (size_t)d->status_col, NULL);
-        if (!strcmp(status, "ok")) {
-            cf->n_ok++;
-        } else if (!cf->fail_status[0]) {
-            snprintf(cf->fail_status, sizeof cf->fail_status, "%s", status[0] ? status : "(empty)");
-            long ec = csv_column(&d->results, "error", 0);
-            const char *e = ec >= 0 ? csv_get(&d->results, r, (size_t)ec, NULL) : "";
-            snprintf(cf->fail_error, sizeof cf->fail_error, "%s", e ? e : "");
-        }
-    }
-    if (with_steps && read_steps(d, &rows, err, err_len)) goto rows_done;
-    if (summarise(d, err, err_len)) goto rows_done;
-    rc = 0;
-rows_done:
-    free(key);
-    free(rkey);
+    int rc = open_results(d, path, err, err_len) || group_rows(d, &rows, path, err, err_len) ||
+             (with_steps && read_steps(d, &rows, err, err_len)) || summarise(d, err, err_len);
     strmap_free(&rows);
-    if (rc) goto fail;
-
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    if (stat(path, &sb) != 0) {
-        snprintf(d->meta_note, sizeof d->meta_note, "%.500s: missing", path);
-    } else if (jsonr_read_file(&d->meta, path, d->meta_note, sizeof d->meta_note) == 0) {
-        if (d->meta.nodes[0].type == JSONR_OBJECT) {
-            d->have_meta = 1;
-        } else {
-            snprintf(d->meta_note, sizeof d->meta_note, "%.500s:1: not a JSON object", path);
-            jsonr_free(&d->meta);
-        }
+    if (rc) {
+        rundir_free(d);
+        return -1;
     }
+    read_meta(d);
     return 0;
-fail:
-    rundir_free(d);
-    return -1;
 }
 
 void rundir_free(rundir *d)
