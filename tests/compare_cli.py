@@ -146,6 +146,7 @@ check(len(js["configurations"]) == 4 and all(c["verdict"] == "same" for c in js[
 check(all(m["p_value"] == 1 and m["test"] == "t_log_repeat_medians" and m["n_base"] == 3 == m["n_new"]
           for c in js["configurations"] for m in c["metrics"] if m["metric"] == "step_ns"),
       "self: p = 1 from the t-test on 3 repeat medians a side")
+check(js["step_change_median"] == 0, f"self: median change over configurations 0 ({js['step_change_median']})")
 check("Student's t-test" in js["method"]["step_time"] and "exactly" in js["method"]["memory"]
       and js["min_repeats"] == 3, f"--json names the methods: {js['method']}")
 ch, crows = read_csv(os.path.join(work, "self.csv"))

@@ -19,6 +19,7 @@
 #include "compare.h"
 #include "files.h"
 #include "parse.h"
+#include "stats.h"
 #include "ttest.h"
 
 #include <errno.h>
@@ -43,6 +44,11 @@ const char *metric_test_name(metric_test t)
     return n[t];
 }
 
+double compare_measured_threshold(const comparison *cmp)
+{
+    return cmp->mem_threshold > COMPARE_MEASURED_MEM_FLOOR ? cmp->mem_threshold : COMPARE_MEASURED_MEM_FLOOR;
+}
+
 size_t compare_regressions(const comparison *cmp)
 {
     return cmp->counts[V_REGRESSION] + cmp->counts[V_MISSING] + cmp->counts[V_FAILED];
@@ -50,7 +56,6 @@ size_t compare_regressions(const comparison *cmp)
 
 void compare_method_text(const comparison *cmp, char *step, size_t step_len, char *mem, size_t mem_len)
 {
-    double floor = cmp->mem_threshold > COMPARE_MEASURED_MEM_FLOOR ? cmp->mem_threshold : COMPARE_MEASURED_MEM_FLOOR;
     snprintf(step, step_len,
              "step time: the repeats' medians (one per process), two-sided Student's t-test on their logs, "
              "p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
@@ -60,7 +65,7 @@ void compare_method_text(const comparison *cmp, char *step, size_t step_len, cha
              "memory: mem_tracked_bytes and mem_analytic_bytes exactly, change beyond %g%%; rss_delta_bytes, "
              "mem_device_bytes and mem_driver_bytes when the repeats' ranges do not overlap and the change is "
              "beyond %g%% and both sides' spread",
-             100 * cmp->mem_threshold, 100 * floor);
+             100 * cmp->mem_threshold, 100 * compare_measured_threshold(cmp));
 }
 
 static void add_note(config_cmp *cc, const char *fmt, ...)
@@ -292,7 +297,6 @@ static void compare_measured(const comparison *cmp, config_cmp *cc, int k)
     m->change = rel_change(m->base, m->now);
     m->spread_base = spread(b->mem_min[k], b->mem_max[k], b->mem[k], m->n_base);
     m->spread_new = spread(n->mem_min[k], n->mem_max[k], n->mem[k], m->n_new);
-    double floor = cmp->mem_threshold > COMPARE_MEASURED_MEM_FLOOR ? cmp->mem_threshold : COMPARE_MEASURED_MEM_FLOOR;
     if (m->n_base < COMPARE_MIN_REPEATS || m->n_new < COMPARE_MIN_REPEATS) {
         m->test = TEST_NONE;
         m->v = V_INCONCLUSIVE;
@@ -302,7 +306,7 @@ static void compare_measured(const comparison *cmp, config_cmp *cc, int k)
     }
     int apart = n->mem_min[k] > b->mem_max[k] || n->mem_max[k] < b->mem_min[k];
     double c = fabs(m->change);
-    if (c <= floor) m->v = V_SAME;
+    if (c <= compare_measured_threshold(cmp)) m->v = V_SAME;
     else if (apart && c > m->spread_base && c > m->spread_new) m->v = direction(m->change);
     else {
         m->v = V_INCONCLUSIVE;
@@ -412,10 +416,17 @@ static int build(comparison *cmp)
         cc->d = &cmp->now;
     }
     env_diff(cmp);
+    double *changes = malloc((cmp->n ? cmp->n : 1) * sizeof *changes);
+    if (!changes) return -1;
     for (size_t i = 0; i < cmp->n; i++) {
-        compare_config(cmp, &cmp->c[i]);
-        cmp->counts[cmp->c[i].v]++;
+        config_cmp *cc = &cmp->c[i];
+        compare_config(cmp, cc);
+        cmp->counts[cc->v]++;
+        if (cc->n_m && !strcmp(cc->m[0].metric, "step_ns") && isfinite(cc->m[0].change))
+            changes[cmp->n_step_changes++] = cc->m[0].change;
     }
+    cmp->step_change_median = stats_median(changes, cmp->n_step_changes);
+    free(changes);
     short_names(cmp);
     return 0;
 }

@@ -96,8 +96,14 @@ typedef struct {
     int n_env_notes;
     char env_short[400];            /* the compact list set beside regressions */
     size_t counts[V_COUNT];
+    /* the median over configurations of the step-time change: when every
+     * configuration moves at once it is the machine or the whole build */
+    double step_change_median;
+    size_t n_step_changes;
 } comparison;
 
+/* what a measured memory figure must move by: max(--mem-threshold, the floor) */
+double compare_measured_threshold(const comparison *cmp);
 /* regressions of every kind (slower or bigger, missing, failed) */
 size_t compare_regressions(const comparison *cmp);
 /* one sentence per method, for the outputs */

@@ -125,6 +125,10 @@ static void md_config_rows(const comparison *cmp, const config_cmp *cc, FILE *f)
 
 static void md_notes(const comparison *cmp, FILE *f)
 {
+    if (cmp->n_step_changes)
+        fprintf(f, "\nStep time over the %zu configurations compared: median change %+.2f%% (when every "
+                   "configuration moves together, it is the machine or the whole build).\n",
+                cmp->n_step_changes, 100 * cmp->step_change_median);
     int any_notes = cmp->n_env > 0 || cmp->n_env_notes > 0;
     for (size_t i = 0; i < cmp->n; i++) any_notes |= cmp->c[i].n_notes > 0;
     if (any_notes) fputs("\n", f);
@@ -185,10 +189,11 @@ static void json_head(const comparison *cmp, FILE *f)
     fputs(",\n  \"mem_threshold\": ", f);
     jsonw_double(f, cmp->mem_threshold);
     fputs(",\n  \"measured_mem_threshold\": ", f);
-    jsonw_double(f, cmp->mem_threshold > COMPARE_MEASURED_MEM_FLOOR ? cmp->mem_threshold : COMPARE_MEASURED_MEM_FLOOR);
+    jsonw_double(f, compare_measured_threshold(cmp));
     fputs(",\n  \"alpha\": ", f);
     jsonw_double(f, COMPARE_ALPHA);
-    fprintf(f, ",\n  \"min_repeats\": %d", COMPARE_MIN_REPEATS);
+    fprintf(f, ",\n  \"min_repeats\": %d,\n  \"step_change_median\": ", COMPARE_MIN_REPEATS);
+    jsonw_double(f, cmp->n_step_changes ? cmp->step_change_median : NAN);
     fprintf(f, ",\n  \"regression\": %s,\n  \"summary\": {\"configurations\": %zu",
             compare_regressions(cmp) ? "true" : "false", cmp->n);
     for (int v = 0; v < V_COUNT; v++) {
