@@ -1,6 +1,6 @@
-/* bench/results/rundir.h — a sweep's results directory read back for compare and
- * export: results.csv (required), steps.csv (timed rows; compare only) and
- * meta.json (optional).
+/* bench/results/rundir.h — a sweep's results directory read back (compare,
+ * export, plan): results.csv (required), steps.csv (timed rows; only when
+ * asked for) and meta.json (optional).
  *
  * A configuration is the key columns of results.csv minus `repeat` (the key
  * column names come from results.c, so they cannot drift). Key cells are
