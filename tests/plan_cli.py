@@ -10,6 +10,8 @@ in the sample count):
     must predict the held-out (micro-batch 32, iter-size 8) of retain and
     accumulate within 5% of what `run --json` measures;
   - --save then --results gives the same plan;
+  - the fit uses each configuration's median over its repeats: the timed
+    rows as three repeats t, 3t, 0.9t give the plan of t alone;
   - for ten budgets from the smallest to the largest predicted peak, the
     recommendation runs under --mem-limit budget (status ok, tracked peak
     <= budget), and the next micro-batch up of the same strategy, which the
@@ -88,6 +90,27 @@ def timed_copy(saved, dest):
     return dest
 
 
+def repeats_copy(timed, dest):
+    """timed/results.csv as three interleaved rounds of repeats: each
+    configuration's step_median_ns is t, 3t and 0.9t (one slow process), so
+    its median over repeats is t; a fit on single processes would see 3t"""
+    with open(os.path.join(timed, "results.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    col = {name: i for i, name in enumerate(head)}
+    out = [head]
+    for rep, factor in enumerate((1.0, 3.0, 0.9)):
+        for r in rows[1:]:
+            r = list(r)
+            r[col["repeat"]] = str(rep)
+            r[col["step_median_ns"]] = str(float(r[col["step_median_ns"]]) * factor)
+            out.append(r)
+    os.makedirs(dest, exist_ok=True)
+    with open(os.path.join(dest, "results.csv"), "w", newline="") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(out)
+    return dest
+
+
 def find(cands, strategy, m):
     for c in cands:
         if c["strategy"] == strategy and c["micro_batch"] == m:
@@ -132,6 +155,10 @@ def test_model(exe, work, name, model):
         return saved
     acc = next(f for f in doc["fits"] if f["strategy"] == "accumulate")
     check(abs(acc["step_overhead_ns"] - 100e3) < 1, f"{name}: step overhead {acc['step_overhead_ns']} != 100 us")
+    # the process is the unit: three repeats per configuration fit as their medians
+    p3, doc3 = plan(exe, model, "1TiB", ["--results", repeats_copy(source[1], saved + "-repeats")])
+    check(p3.returncode == 0 and doc3 and doc3["fits"] == doc["fits"] and doc3["candidates"] == doc["candidates"],
+          f"{name}: three repeats (t, 3t, 0.9t) do not fit as their medians: {p3.stderr.strip()}")
     peaks = [c["predicted_peak_bytes"] for c in doc["candidates"]]
     lo, hi = min(peaks), max(peaks)
     oom_checked = margin_band = slower = 0

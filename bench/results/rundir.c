@@ -16,7 +16,16 @@
 #define SEP_VALUE '\x1f'
 #define SEP_REPEAT '\x1e'
 
-const char *const rundir_mem_columns[RUNDIR_MEM_N] = {"mem_tracked_bytes", "mem_device_bytes", "rss_delta_bytes"};
+const char *const rundir_mem_columns[RUNDIR_MEM_N] = {"mem_tracked_bytes", "mem_analytic_bytes", "mem_device_bytes",
+                                                     "mem_driver_bytes", "rss_delta_bytes"};
+const int rundir_mem_deterministic[RUNDIR_MEM_N] = {1, 1, 0, 0, 0};
+
+int rundir_mem_index(const char *column)
+{
+    for (int m = 0; m < RUNDIR_MEM_N; m++)
+        if (!strcmp(rundir_mem_columns[m], column)) return m;
+    return -1;
+}
 
 // ----------------------------------------------------------------------------
 // keys
@@ -277,7 +286,6 @@ done:
     return rc;
 }
 
-/* medians over each configuration's ok repeats */
 /* min and max of v[0..n); NAN both when n == 0 */
 static void range_of(const double *v, size_t n, double *lo, double *hi)
 {
@@ -288,6 +296,8 @@ static void range_of(const double *v, size_t n, double *lo, double *hi)
     }
 }
 
+/* per configuration, over its ok repeats: the repeat medians, medians and
+ * ranges (see rundir.h) */
 static int summarise(rundir *d, char *err, size_t err_len)
 {
     size_t nr = d->results.nrows;
@@ -324,7 +334,8 @@ static int summarise(rundir *d, char *err, size_t err_len)
             if (get_num(d, r, "samples_per_s", 0, &x, err, err_len)) goto done;
             if (!isnan(x)) v[1][n[1]++] = x;
             for (int m = 0; m < RUNDIR_MEM_N; m++) {
-                if (get_num(d, r, rundir_mem_columns[m], m == RUNDIR_MEM_DEVICE, &x, err, err_len)) goto done;
+                int lenient = m == RUNDIR_MEM_DEVICE || m == RUNDIR_MEM_DRIVER;
+                if (get_num(d, r, rundir_mem_columns[m], lenient, &x, err, err_len)) goto done;
                 if (!isnan(x)) v[2 + m][n[2 + m]++] = x;
             }
             if (get_num(d, r, "steps_throttled", 1, &x, err, err_len)) goto done;
@@ -346,7 +357,10 @@ static int summarise(rundir *d, char *err, size_t err_len)
             cf->n_repeat_step = n[0];
         }
         range_of(v[0], n[0], &cf->step_min_ns, &cf->step_max_ns);
-        for (int m = 0; m < RUNDIR_MEM_N; m++) range_of(v[2 + m], n[2 + m], &cf->mem_min[m], &cf->mem_max[m]);
+        for (int m = 0; m < RUNDIR_MEM_N; m++) {
+            range_of(v[2 + m], n[2 + m], &cf->mem_min[m], &cf->mem_max[m]);
+            cf->n_mem[m] = (int)n[2 + m];
+        }
         cf->step_median_ns = stats_median(v[0], n[0]);
         cf->samples_per_s = stats_median(v[1], n[1]);
         for (int m = 0; m < RUNDIR_MEM_N; m++) cf->mem[m] = stats_median(v[2 + m], n[2 + m]);
@@ -363,16 +377,9 @@ done:
     return rc;
 }
 
-int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t err_len)
+/* results.csv read and its columns found; 0 ok, -1 with err */
+static int open_results(rundir *d, const char *path, char *err, size_t err_len)
 {
-    memset(d, 0, sizeof *d);
-    strmap_init(&d->by_key);
-    snprintf(d->dir, sizeof d->dir, "%s", dir);
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        snprintf(err, err_len, "%s: %s", dir, stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
-        return -1;
-    }
     /* the key column names, from the writer itself */
     result_row proto;
     run_config zero;
@@ -381,36 +388,52 @@ int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t er
     result_key_columns(&proto, collect_key_name, d);
     long rk = rundir_key_index(d, "repeat");
     d->repeat_key = rk >= 0 ? (size_t)rk : d->n_keys;
-
-    char path[4200];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
     if (csv_table_read(&d->results, path, RUNDIR_MAX_CSV_BYTES, err, err_len)) return -1;
     for (size_t i = 0; i < d->n_keys; i++) d->key_col[i] = csv_column(&d->results, d->key_names[i], 0);
     d->status_col = csv_column(&d->results, "status", 0);
-    const char *need[] = {"model", "strategy", "repeat"};
+    static const char *const need[] = {"model", "strategy", "repeat"};
     for (size_t k = 0; k < 3; k++)
         if (d->key_col[rundir_key_index(d, need[k])] < 0) {
             snprintf(err, err_len, "%s:1: no column '%s'", path, need[k]);
-            goto fail;
+            return -1;
         }
     if (d->status_col < 0) {
         snprintf(err, err_len, "%s:1: no column 'status'", path);
-        goto fail;
+        return -1;
     }
+    return 0;
+}
 
+/* counts row r (configuration c) as an ok repeat or its first failure */
+static void count_status(rundir *d, size_t r, rundir_config *cf)
+{
+    cf->n_rows++;
+    const char *status = csv_get(&d->results, r, (size_t)d->status_col, NULL);
+    if (!strcmp(status, "ok")) {
+        cf->n_ok++;
+    } else if (!cf->fail_status[0]) {
+        snprintf(cf->fail_status, sizeof cf->fail_status, "%s", status[0] ? status : "(empty)");
+        long ec = csv_column(&d->results, "error", 0);
+        const char *e = ec >= 0 ? csv_get(&d->results, r, (size_t)ec, NULL) : "";
+        snprintf(cf->fail_error, sizeof cf->fail_error, "%s", e ? e : "");
+    }
+}
+
+/* every results row to its configuration; rows maps each row's full key
+ * (repeat included) to the row, for steps.csv. 0 ok, -1 with err */
+static int group_rows(rundir *d, strmap *rows, const char *path, char *err, size_t err_len)
+{
     size_t nr = d->results.nrows;
-    strmap rows;
-    strmap_init(&rows);
     char *key = malloc(KEY_MAX), *rkey = malloc(KEY_MAX);
     d->row_config = malloc((nr ? nr : 1) * sizeof *d->row_config);
     int rc = -1;
     if (!key || !rkey || !d->row_config) {
         snprintf(err, err_len, "%s: out of memory", path);
-        goto rows_done;
+        goto done;
     }
     for (size_t r = 0; r < nr; r++) {
         const char *cells[RUNDIR_MAX_KEYS];
-        size_t lens[RUNDIR_MAX_KEYS];
+        size_t lens[RUNDIR_MAX_KEYS], other, c;
         for (size_t i = 0; i < d->n_keys; i++) {
             cells[i] = d->key_col[i] >= 0 ? csv_get(&d->results, r, (size_t)d->key_col[i], &lens[i]) : "";
             if (d->key_col[i] < 0) lens[i] = 0;
@@ -418,46 +441,37 @@ int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t er
         if (join_key(d, cells, lens, 0, key) || join_key(d, cells, lens, 1, rkey)) {
             snprintf(err, err_len, "%s:%zu: key columns longer than %d bytes", path, csv_row_line(&d->results, r),
                      KEY_MAX);
-            goto rows_done;
+            goto done;
         }
-        size_t other;
-        if (strmap_get(&rows, rkey, &other)) {
+        if (strmap_get(rows, rkey, &other)) {
             snprintf(err, err_len, "%s:%zu: the same configuration and repeat as line %zu", path,
                      csv_row_line(&d->results, r), csv_row_line(&d->results, other));
-            goto rows_done;
+            goto done;
         }
-        if (strmap_put(&rows, rkey, r)) {
+        if (strmap_put(rows, rkey, r)) {
             snprintf(err, err_len, "%s: out of memory", path);
-            goto rows_done;
+            goto done;
         }
-        size_t c;
         if (!strmap_get(&d->by_key, key, &c)) {
-            if (add_config(d, key, r, err, err_len)) goto rows_done;
+            if (add_config(d, key, r, err, err_len)) goto done;
             c = d->n_configs - 1;
         }
         d->row_config[r] = c;
-        rundir_config *cf = &d->configs[c];
-        cf->n_rows++;
-        const char *status = csv_get(&d->results, r, (size_t)d->status_col, NULL);
-        if (!strcmp(status, "ok")) {
-            cf->n_ok++;
-        } else if (!cf->fail_status[0]) {
-            snprintf(cf->fail_status, sizeof cf->fail_status, "%s", status[0] ? status : "(empty)");
-            long ec = csv_column(&d->results, "error", 0);
-            const char *e = ec >= 0 ? csv_get(&d->results, r, (size_t)ec, NULL) : "";
-            snprintf(cf->fail_error, sizeof cf->fail_error, "%s", e ? e : "");
-        }
+        count_status(d, r, &d->configs[c]);
     }
-    if (with_steps && read_steps(d, &rows, err, err_len)) goto rows_done;
-    if (summarise(d, err, err_len)) goto rows_done;
     rc = 0;
-rows_done:
+done:
     free(key);
     free(rkey);
-    strmap_free(&rows);
-    if (rc) goto fail;
+    return rc;
+}
 
-    snprintf(path, sizeof path, "%s/meta.json", dir);
+/* meta.json, optional: why not in meta_note */
+static void read_meta(rundir *d)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/meta.json", d->dir);
     if (stat(path, &sb) != 0) {
         snprintf(d->meta_note, sizeof d->meta_note, "%.500s: missing", path);
     } else if (jsonr_read_file(&d->meta, path, d->meta_note, sizeof d->meta_note) == 0) {
@@ -468,10 +482,35 @@ rows_done:
             jsonr_free(&d->meta);
         }
     }
+}
+
+int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t err_len)
+{
+    memset(d, 0, sizeof *d);
+    strmap_init(&d->by_key);
+    snprintf(d->dir, sizeof d->dir, "%s", dir);
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        snprintf(err, err_len, "%s/results.csv: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_len, "%s: not a directory", dir);
+        return -1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    strmap rows;
+    strmap_init(&rows);
+    int rc = open_results(d, path, err, err_len) || group_rows(d, &rows, path, err, err_len) ||
+             (with_steps && read_steps(d, &rows, err, err_len)) || summarise(d, err, err_len);
+    strmap_free(&rows);
+    if (rc) {
+        rundir_free(d);
+        return -1;
+    }
+    read_meta(d);
     return 0;
-fail:
-    rundir_free(d);
-    return -1;
 }
 
 void rundir_free(rundir *d)

@@ -1,6 +1,6 @@
-/* bench/results/rundir.h — a sweep's results directory read back for compare and
- * export: results.csv (required), steps.csv (timed rows; compare only) and
- * meta.json (optional).
+/* bench/results/rundir.h — a sweep's results directory read back (compare,
+ * export, plan): results.csv (required), steps.csv (timed rows; only when
+ * asked for) and meta.json (optional).
  *
  * A configuration is the key columns of results.csv minus `repeat` (the key
  * column names come from results.c, so they cannot drift). Key cells are
@@ -8,12 +8,14 @@
  * %.17g, so "1e6" and "1000000" are the same configuration; any other cell
  * is kept as written. Numbers in measurement columns are read the same way.
  *
- * Per configuration it keeps the timed step times of its ok repeats (all
- * repeats pooled) and, over its ok repeats, the medians of step_median_ns,
- * samples_per_s and the peak-memory columns, and the sum of steps_throttled.
- * mem_device_bytes and steps_throttled come from CUPTI/NVML and may hold a
- * reason instead of a number; there text reads as "not measured". Any other
- * measurement cell that is not a number is bad input. */
+ * Per configuration it keeps, over its ok repeats (the process is the unit),
+ * each repeat's step_median_ns, the medians and ranges of step_median_ns and
+ * of the memory columns, the median of samples_per_s and the sum of
+ * steps_throttled; with steps.csv also the timed step times of its ok
+ * repeats, pooled. mem_device_bytes, mem_driver_bytes and steps_throttled
+ * come from CUPTI/NVML/the driver and may hold a reason instead of a number;
+ * there text reads as "not measured". Any other measurement cell that is not
+ * a number is bad input. */
 #ifndef ACCUMBENCH_RUNDIR_H
 #define ACCUMBENCH_RUNDIR_H
 
@@ -27,8 +29,16 @@
 #define RUNDIR_MAX_CSV_BYTES ((size_t)1 << 30)
 #define RUNDIR_KEY_MAX 8192     /* bytes of a canonical key, NUL included */
 
-typedef enum { RUNDIR_MEM_TRACKED, RUNDIR_MEM_DEVICE, RUNDIR_RSS_DELTA, RUNDIR_MEM_N } rundir_mem;
+typedef enum {
+    RUNDIR_MEM_TRACKED, RUNDIR_MEM_ANALYTIC, RUNDIR_MEM_DEVICE, RUNDIR_MEM_DRIVER, RUNDIR_RSS_DELTA, RUNDIR_MEM_N
+} rundir_mem;
 extern const char *const rundir_mem_columns[RUNDIR_MEM_N];
+/* 1: computed from the shapes and the sub-allocator's count, the same in
+ * every repeat of a build (tracked, analytic); 0: measured by the OS, CUPTI
+ * or the driver, which vary between processes (device, driver, RSS) */
+extern const int rundir_mem_deterministic[RUNDIR_MEM_N];
+/* the rundir_mem of a column name, or -1 */
+int rundir_mem_index(const char *column);
 
 typedef struct {
     char *key;                  /* canonical key (values joined by 0x1f) */
@@ -51,6 +61,7 @@ typedef struct {
     size_t n_repeat_step;
     double step_min_ns, step_max_ns;
     double mem_min[RUNDIR_MEM_N], mem_max[RUNDIR_MEM_N];
+    int n_mem[RUNDIR_MEM_N];    /* ok repeats that have each memory figure */
     double throttled;           /* steps_throttled summed over ok repeats; NAN when not measured */
 } rundir_config;
 

@@ -1,6 +1,6 @@
 /* bench/cmd/plan/plan.c — `accumbench plan`: which strategy, micro-batch and
  * iter_size to use for an effective batch within a memory budget, and what
- * it will cost (the fit and the choice: plan.h).
+ * it will cost (the fit and the choice: plan_fit.h).
  *
  * The budget is the whole process's memory. The figure fitted is the one
  * closest to that: on the CPU mem_tracked_bytes, which is all the run's
@@ -12,22 +12,24 @@
  * level after initialisation) and the synthetic data set; --context SIZE adds
  * the context back to every prediction.
  *
- * Points come from a sweep's results.csv (--results DIR) or from small runs
- * started here (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per
+ * Points come from a sweep's results directory (--results DIR: one point per
+ * configuration, the medians of its repeats) or from small runs started here
+ * (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per
  * strategy (full: effective batches 1, 2, 4, 8), each `accumbench run --json`
  * in its own process with short stopping settings. */
 #include "cli.h"
 #include "commands.h"
+#include "ops.h"
 #include "parse.h"
 #include "plan_fit.h"
 #include "plan_points.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* as run's --effective-batch */
 #define PLAN_MAX_EFFECTIVE_BATCH (1 << 22)
@@ -311,8 +313,8 @@ static int run_child(const char *self, const char *backend, const plan_opts *o, 
     }
     for (int i = 0; i < n_settings; i++) extra[n++] = (char *)settings[i];
     char **argv = child_argv(self, backend, o, extra, n);
-    plan_child c;
-    if (!argv || plan_spawn(argv, timeout_s, &c) != 0) {
+    proc_output c;
+    if (!argv || proc_capture(argv, timeout_s, &c) != 0) {
         snprintf(r->why, sizeof r->why, "cannot start %.300s: %s", self, strerror(errno ? errno : ENOMEM));
         free(argv);
         r->exit_code = -1;
@@ -323,16 +325,17 @@ static int run_child(const char *self, const char *backend, const plan_opts *o, 
     if (c.timed_out) snprintf(r->why, sizeof r->why, "timed out after %.0f s", timeout_s);
     else plan_last_line(c.err, r->why, sizeof r->why);
     r->have_row = plan_json_parse(c.out, &r->row) == 0;
-    plan_child_free(&c);
+    proc_output_free(&c);
     return r->have_row ? 0 : -1;
 }
 
-static int self_exe(char *buf, size_t len)
+/* whether a backend named in results keeps tensors in host memory (then the
+ * tracked figure is the whole run's memory and --mem-limit caps it all); a
+ * name this build lacks is not host memory */
+static int backend_host_memory(const char *name)
 {
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0 || (size_t)n >= len - 1) return -1;
-    buf[n] = '\0';
-    return 0;
+    const ops_backend_i *b = ops_backend_find(name);
+    return b && b->host_memory;
 }
 
 /* the first three micro-batches of 1, 2, 4, 8, ... the model accepts
@@ -486,7 +489,7 @@ static void print_human(const plan_report *r)
     printf("  budget %s with a %.1f%% margin: a configuration fits when its predicted peak is <= %s\n",
            fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin, fmt_bytes(r->limit, b2, sizeof b2));
     printf("  memory figure %s%s", plan_figure_column(r->fig),
-           strcmp(r->backend, "cpu") ? "" : " (on the CPU every tensor of the run is in it)");
+           backend_host_memory(r->backend) ? " (in host memory every tensor of the run is in it)" : "");
     if (o->context_bytes) printf(", plus --context %s", fmt_bytes((double)o->context_bytes, b3, sizeof b3));
     printf("\n  points: %zu ok rows from %s", r->n_points, r->source);
     if (r->not_ok) printf(" (%zu not ok, left out)", r->not_ok);
@@ -601,7 +604,7 @@ static int verify(const plan_opts *o, const char *self, plan_report *r, char *er
     child_result cr;
     /* the cap is on tracked memory: on the CPU that is the whole run */
     run_child(self, r->backend, o, c->strategy, c->micro_batch, o->effective_batch, 1,
-              strcmp(r->backend, "cpu") ? NULL : limit, verify_settings,
+              backend_host_memory(r->backend) ? limit : NULL, verify_settings,
               (int)(sizeof verify_settings / sizeof verify_settings[0]), PLAN_VERIFY_TIMEOUT_S, &cr);
     if (!cr.have_row) {
         snprintf(err, err_len, "--verify: the run failed (exit %d): %s", cr.exit_code, cr.why);
@@ -635,6 +638,76 @@ static int verify(const plan_opts *o, const char *self, plan_report *r, char *er
 
 // ----------------------------------------------------------------------------
 
+/* the points: measured now (--measure, --save) or read (--results); src
+ * names where they came from. 0, or an exit status with err */
+static int gather_points(const plan_opts *o, const char *self, measured *ms, char *src, size_t src_len, char *err,
+                         size_t err_len)
+{
+    if (o->measure) {
+        int rc = measure(o, self, ms, err, err_len);
+        if (rc) return rc;
+        if (o->save_dir && plan_save_results(o->save_dir, ms->rows, ms->n_rows) != 0) {
+            snprintf(err, err_len, "--save: writing '%s/results.csv' failed: %s", o->save_dir, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+        snprintf(src, src_len, "%d runs measured now", ms->runs);
+    } else {
+        if (plan_read_results(o->results_dir, &o->cfg, &ms->pts, err, err_len) != 0) return CLI_EXIT_USAGE;
+        snprintf(src, src_len, "%s/results.csv", o->results_dir);
+    }
+    if (!ms->pts.n) {
+        char md[160];
+        describe_model(&o->cfg, md, sizeof md);
+        snprintf(err, err_len, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s", src, md,
+                 optimizer_name(o->cfg.optimizer), o->cfg.math_tf32 ? "tf32" : "fp32",
+                 o->cfg.conv_algo_find ? "find" : "heuristic", strcmp(o->cfg.backend, "auto") ? ", backend " : "",
+                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "");
+        return o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* one fit per strategy asked for that the points determine; 0, or an exit
+ * status with err */
+static int fit_strategies(const plan_opts *o, const plan_points *pts, const char *backend, const char *src,
+                          const model *mdl, plan_fit *fits, size_t *n_fits, plan_figure *fig, char *err,
+                          size_t err_len)
+{
+    int f = plan_pick_figure(pts->v, pts->n, !backend_host_memory(backend));
+    if (f < 0) {
+        snprintf(err, err_len, "%s: the rows share no memory figure", src);
+        return CLI_EXIT_USAGE;
+    }
+    *fig = (plan_figure)f;
+    *n_fits = 0;
+    for (int s = STRATEGY_ACCUMULATE; s >= 0; s--) {     /* accumulate, retain, full */
+        if (!o->use[s]) continue;
+        char why[512];
+        if (plan_fit_strategy((strategy_kind)s, pts->v, pts->n, *fig, mdl, &fits[*n_fits], why, sizeof why) == 0)
+            (*n_fits)++;
+        else fprintf(stderr, "accumbench plan: note: %s: no fit: %s\n", src, why);
+    }
+    if (!*n_fits) {
+        snprintf(err, err_len, "%s: no strategy has points enough to fit (two sizes or more, with step times)", src);
+        return o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
+    }
+    if (!backend_host_memory(backend) && !o->context_bytes)
+        fprintf(stderr, "accumbench plan: note: %s leaves out the CUDA context and library handles; "
+                "--context SIZE adds them to the predictions\n", plan_figure_column(*fig));
+    return 0;
+}
+
+static void report_nothing_fits(const plan_opts *o, const plan_candidate *c, double limit_bytes)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    double need = ceil(c->peak_bytes / (1.0 - o->margin));
+    cli_error("plan: nothing fits in %s with a %.1f%% margin (predicted peaks must be <= %s); the smallest "
+              "predicted peak is %s (%s, micro-batch %d x iter-size %d), which needs --budget %.0f (%s)",
+              fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin,
+              fmt_bytes(limit_bytes, b2, sizeof b2), fmt_bytes(c->peak_bytes, b3, sizeof b3),
+              strategy_name(c->strategy), c->micro_batch, c->iter_size, need, fmt_bytes(need, b4, sizeof b4));
+}
+
 static int plan_main(plan_opts *o)
 {
     char err[8192], self[4096], src[4200];
@@ -642,10 +715,10 @@ static int plan_main(plan_opts *o)
     memset(&ms, 0, sizeof ms);
     plan_fit fits[STRATEGY_COUNT];
     size_t n_fits = 0;
+    plan_figure fig = PLAN_FIG_TRACKED;
     plan_candidate *cand = NULL;
     model mdl;
-    int rc = 0;
-    if (self_exe(self, sizeof self) != 0) {
+    if (proc_exe_path(self, sizeof self) != 0) {
         cli_error("plan: cannot find this program's path (/proc/self/exe)");
         return CLI_EXIT_CHECK;
     }
@@ -654,55 +727,10 @@ static int plan_main(plan_opts *o)
         cli_error("out of host memory");
         return CLI_EXIT_OOM;
     }
-    if (o->measure) {
-        rc = measure(o, self, &ms, err, sizeof err);
-        if (rc) goto fail;
-        if (o->save_dir && plan_save_results(o->save_dir, ms.rows, ms.n_rows) != 0) {
-            snprintf(err, sizeof err, "--save: writing '%s/results.csv' failed: %s", o->save_dir, strerror(errno));
-            rc = CLI_EXIT_USAGE;
-            goto fail;
-        }
-        snprintf(src, sizeof src, "%d runs measured now", ms.runs);
-    } else {
-        if (plan_read_results(o->results_dir, &o->cfg, &ms.pts, err, sizeof err) != 0) {
-            rc = CLI_EXIT_USAGE;
-            goto fail;
-        }
-        snprintf(src, sizeof src, "%s/results.csv", o->results_dir);
-    }
+    int rc = gather_points(o, self, &ms, src, sizeof src, err, sizeof err);
     const char *backend = ms.pts.backend[0] ? ms.pts.backend : o->cfg.backend;
-    char md[160];
-    describe_model(&o->cfg, md, sizeof md);
-    if (!ms.pts.n) {
-        snprintf(err, sizeof err, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s", src, md,
-                 optimizer_name(o->cfg.optimizer), o->cfg.math_tf32 ? "tf32" : "fp32",
-                 o->cfg.conv_algo_find ? "find" : "heuristic", strcmp(o->cfg.backend, "auto") ? ", backend " : "",
-                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "");
-        rc = o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
-        goto fail;
-    }
-    int fig = plan_pick_figure(ms.pts.v, ms.pts.n, strcmp(backend, "cpu") != 0);
-    if (fig < 0) {
-        snprintf(err, sizeof err, "%s: the rows share no memory figure", src);
-        rc = CLI_EXIT_USAGE;
-        goto fail;
-    }
-    for (int s = STRATEGY_ACCUMULATE; s >= 0; s--) {     /* accumulate, retain, full */
-        if (!o->use[s]) continue;
-        char why[512];
-        if (plan_fit_strategy((strategy_kind)s, ms.pts.v, ms.pts.n, (plan_figure)fig, &mdl, &fits[n_fits], why,
-                              sizeof why) == 0)
-            n_fits++;
-        else fprintf(stderr, "accumbench plan: note: %s: no fit: %s\n", src, why);
-    }
-    if (!n_fits) {
-        snprintf(err, sizeof err, "%s: no strategy has points enough to fit (two sizes or more, with step times)", src);
-        rc = o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
-        goto fail;
-    }
-    if (strcmp(backend, "cpu") && !o->context_bytes)
-        fprintf(stderr, "accumbench plan: note: %s leaves out the CUDA context and library handles; "
-                "--context SIZE adds them to the predictions\n", plan_figure_column((plan_figure)fig));
+    if (!rc) rc = fit_strategies(o, &ms.pts, backend, src, &mdl, fits, &n_fits, &fig, err, sizeof err);
+    if (rc) goto fail;
     plan_request rq = {o->effective_batch, o->ragged, o->micro_batches, o->n_micro_batches,
                        (double)o->budget_bytes * (1.0 - o->margin), (double)o->context_bytes};
     size_t n_cand = plan_candidates(fits, n_fits, &mdl, &rq, &cand);
@@ -712,7 +740,7 @@ static int plan_main(plan_opts *o)
         rc = CLI_EXIT_USAGE;
         goto fail;
     }
-    plan_report r = {o, backend, (plan_figure)fig, rq.limit_bytes, fits, n_fits, cand, n_cand, -1, -1, src,
+    plan_report r = {o, backend, fig, rq.limit_bytes, fits, n_fits, cand, n_cand, -1, -1, src,
                      ms.pts.n, ms.pts.not_ok, 0, 0, 0, 0};
     r.rec = plan_choose(cand, n_cand);
     r.smallest = plan_smallest(cand, n_cand);
@@ -723,14 +751,7 @@ static int plan_main(plan_opts *o)
     fflush(stdout);
     if (err[0]) cli_error("%s", err);
     if (r.rec < 0) {
-        const plan_candidate *c = &cand[r.smallest];
-        char b1[32], b2[32], b3[32], b4[32];
-        cli_error("plan: nothing fits in %s with a %.1f%% margin (predicted peaks must be <= %s); the smallest "
-                  "predicted peak is %s (%s, micro-batch %d x iter-size %d), which needs --budget %.0f (%s)",
-                  fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin,
-                  fmt_bytes(rq.limit_bytes, b2, sizeof b2), fmt_bytes(c->peak_bytes, b3, sizeof b3),
-                  strategy_name(c->strategy), c->micro_batch, c->iter_size, ceil(c->peak_bytes / (1.0 - o->margin)),
-                  fmt_bytes(ceil(c->peak_bytes / (1.0 - o->margin)), b4, sizeof b4));
+        report_nothing_fits(o, &cand[r.smallest], rq.limit_bytes);
         rc = CLI_EXIT_CHECK;
     }
     goto done;

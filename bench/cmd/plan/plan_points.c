@@ -4,20 +4,13 @@
 #include "files.h"
 #include "jsonread.h"
 #include "results.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
 
 // ----------------------------------------------------------------------------
 // flat JSON: jsonread's tree, flattened into key/value copies in order
@@ -159,107 +152,7 @@ int plan_save_results(const char *dir, const plan_json *rows, size_t n)
 }
 
 // ----------------------------------------------------------------------------
-// children
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-} growbuf;
-
-static int grow_read(int fd, growbuf *b)
-{
-    if (b->cap - b->n < 4097) {
-        size_t cap = b->cap ? 2 * b->cap : 16384;
-        char *np = realloc(b->p, cap);
-        if (!np) return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    ssize_t r = read(fd, b->p + b->n, b->cap - b->n - 1);
-    if (r < 0) return errno == EINTR ? 1 : -1;
-    b->n += (size_t)r;
-    b->p[b->n] = '\0';
-    return r == 0 ? 0 : 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-int plan_spawn(char *const argv[], double timeout_s, plan_child *c)
-{
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
-    memset(c, 0, sizeof *c);
-    if (pipe(out) != 0 || pipe(err) != 0) {
-        int saved = errno;
-        for (int i = 0; i < 2; i++) {
-            if (out[i] >= 0) close(out[i]);
-            if (err[i] >= 0) close(err[i]);
-        }
-        errno = saved;
-        return -1;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, err[0]);
-    posix_spawn_file_actions_addclose(&fa, out[1]);
-    posix_spawn_file_actions_addclose(&fa, err[1]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(err[1]);
-    if (rc != 0) {
-        close(out[0]);
-        close(err[0]);
-        errno = rc;
-        return -1;
-    }
-    growbuf bo = {0}, be = {0};
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
-    double deadline = now_s() + timeout_s;
-    while (open_fds > 0) {
-        double left = deadline - now_s();
-        if (left <= 0) {
-            c->timed_out = 1;
-            kill(pid, SIGKILL);
-            break;
-        }
-        int pr = poll(fds, 2, left > 1.0 ? 1000 : (int)(left * 1000) + 1);
-        if (pr < 0 && errno != EINTR) break;
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            int r = grow_read(fds[i].fd, i == 0 ? &bo : &be);
-            if (r <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (fds[i].fd >= 0) close(fds[i].fd);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    c->out = bo.p ? bo.p : strdup("");
-    c->err = be.p ? be.p : strdup("");
-    return 0;
-}
-
-void plan_child_free(plan_child *c)
-{
-    free(c->out);
-    free(c->err);
-    memset(c, 0, sizeof *c);
-}
+// messages
 
 const char *plan_last_line(const char *text, char *buf, size_t len)
 {
@@ -275,7 +168,7 @@ const char *plan_last_line(const char *text, char *buf, size_t len)
 }
 
 // ----------------------------------------------------------------------------
-// results.csv
+// a results directory
 
 int plan_points_add(plan_points *p, const plan_point *q)
 {
@@ -296,124 +189,124 @@ void plan_points_free(plan_points *p)
     memset(p, 0, sizeof *p);
 }
 
-/* a text cell equals want (an absent column never matches) */
-static int cell_is(const csv_table *t, size_t row, long col, const char *want)
+/* the configuration's canonical value of key column `name`; "" when the
+ * file has no such column */
+static const char *key_value(const rundir *d, const rundir_config *c, const char *name)
 {
-    const char *s = col >= 0 ? csv_get(t, row, (size_t)col, NULL) : NULL;
-    return s && !strcmp(s, want);
+    long i = rundir_key_index(d, name);
+    return i >= 0 && d->key_col[i] >= 0 ? c->values[i] : "";
 }
 
-static int cell_int_is(const csv_table *t, size_t row, long col, long long want)
+/* a key value equals want; columns the file lacks match when absent_ok
+ * (rows written before math and conv_algo existed are fp32 / heuristic) */
+static int key_is(const rundir *d, const rundir_config *c, const char *name, const char *want, int absent_ok)
 {
-    size_t len;
-    long long v;
-    const char *s = col >= 0 ? csv_get(t, row, (size_t)col, &len) : NULL;
-    return s && csv_parse_int(s, len, &v) == 0 && v == want;
+    long i = rundir_key_index(d, name);
+    if (i < 0 || d->key_col[i] < 0) return absent_ok;
+    return !strcmp(c->values[i], want);
 }
 
-/* 0 ok, -1 with `file:line: column 'x': ...` in err */
-static int cell_int(const csv_table *t, size_t row, long col, int *out, char *err, size_t err_len)
+static int key_int_is(const rundir *d, const rundir_config *c, const char *name, int want)
 {
-    double v;
-    int rc = csv_get_double(t, row, col, &v, err, err_len);
-    if (rc == 0 && v >= 1 && v <= 1e9 && v == floor(v)) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%d", want);
+    return key_is(d, c, name, buf, 0);
+}
+
+/* a positive integer key value; 0 ok, -1 with `file:line: ...` in err */
+static int key_int(const rundir *d, const rundir_config *c, const char *name, int *out, char *err, size_t err_len)
+{
+    const char *s = key_value(d, c, name);
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s && !*end && !errno && v >= 1 && v <= 1000000000L) {
         *out = (int)v;
         return 0;
     }
-    if (rc >= 0)
-        snprintf(err, err_len, "%s:%zu: column '%s': must be a positive integer", t->name, csv_row_line(t, row),
-                 t->text + t->off[col]);
+    snprintf(err, err_len, "%s:%zu: column '%s': must be a positive integer (got '%.40s')", d->results.name,
+             csv_row_line(&d->results, c->first_row), name, s);
     return -1;
+}
+
+/* the model's configurations: engine, model, dimensions, norm, optimizer,
+ * math, conv_algo (see plan_points.h) */
+static int same_model(const rundir *d, const rundir_config *c, const run_config *want)
+{
+    int mlp = want->model.kind == MODEL_MLP;
+    static const char *const mlp_dims[] = {"input_dim", "hidden", "layers"};
+    static const char *const cnn_dims[] = {"width", "stages", "blocks"};
+    const model_config *m = &want->model;
+    int dims[3] = {mlp ? m->input_dim : m->width, mlp ? m->hidden : m->stages, mlp ? m->layers : m->blocks};
+    if (!key_is(d, c, "engine", "accumbench", 1) || !key_is(d, c, "model", mlp ? "mlp" : "cnn", 0)) return 0;
+    for (int i = 0; i < 3; i++)
+        if (!key_int_is(d, c, mlp ? mlp_dims[i] : cnn_dims[i], dims[i])) return 0;
+    if (!mlp && !key_is(d, c, "norm", norm_name(m->norm), 0)) return 0;
+    return key_is(d, c, "optimizer", optimizer_name(want->optimizer), 0) &&
+           key_is(d, c, "math", want->math_tf32 ? "tf32" : "fp32", 1) &&
+           key_is(d, c, "conv_algo", want->conv_algo_find ? "find" : "heuristic", 1);
+}
+
+/* one point from a configuration with ok repeats; 0 ok, -1 with err */
+static int config_point(const rundir *d, const rundir_config *c, plan_point *p, char *err, size_t err_len)
+{
+    static const char *const split[] = {"micro_batch", "iter_size", "effective_batch", "last_micro_batch"};
+    int *dst[4] = {&p->micro_batch, &p->iter_size, &p->effective_batch, &p->last_micro_batch};
+    memset(p, 0, sizeof *p);
+    const char *sname = key_value(d, c, "strategy");
+    if (strategy_from_name(sname, &p->strategy)) {
+        snprintf(err, err_len, "%s:%zu: column 'strategy': '%s' is not full, retain or accumulate", d->results.name,
+                 csv_row_line(&d->results, c->first_row), sname);
+        return -1;
+    }
+    for (int i = 0; i < 4; i++)
+        if (key_int(d, c, split[i], dst[i], err, err_len)) return -1;
+    for (int f = 0; f < PLAN_FIG_COUNT; f++) {
+        int m = rundir_mem_index(plan_figure_column((plan_figure)f));
+        p->mem_bytes[f] = m >= 0 && !isnan(c->mem[m]) ? c->mem[m] : -1;
+    }
+    p->step_ns = isnan(c->step_median_ns) ? -1 : c->step_median_ns;
+    return 0;
 }
 
 int plan_read_results(const char *dir, const run_config *c, plan_points *out, char *err, size_t err_len)
 {
-    static const char *required[] = {"backend", "model", "strategy", "optimizer", "micro_batch", "iter_size",
-                                     "effective_batch", "last_micro_batch", "status", "step_median_ns",
-                                     "mem_tracked_bytes"};
-    char path[4096];
-    csv_table t;
+    static const char *const required[] = {"backend", "optimizer", "micro_batch", "iter_size", "effective_batch",
+                                           "last_micro_batch", "step_median_ns", "mem_tracked_bytes"};
+    rundir d;
     memset(out, 0, sizeof *out);
-    if (snprintf(path, sizeof path, "%s/results.csv", dir) >= (int)sizeof path) {
-        snprintf(err, err_len, "--results: directory name too long");
-        return -1;
-    }
-    if (csv_table_read(&t, path, (size_t)1 << 30, err, err_len) != 0) return -1;
+    if (rundir_load(&d, dir, 0, err, err_len) != 0) return -1;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (csv_column(&t, required[i], 0) < 0) {
-            snprintf(err, err_len, "%s:1: no column '%s' (not a results.csv of accumbench)", path, required[i]);
-            csv_table_free(&t);
-            return -1;
+        if (csv_column(&d.results, required[i], 0) < 0) {
+            snprintf(err, err_len, "%s:1: no column '%s' (not a results.csv of accumbench)", d.results.name,
+                     required[i]);
+            goto fail;
         }
-#define COL(name) csv_column(&t, name, 0)
-    long c_engine = COL("engine"), c_backend = COL("backend"), c_model = COL("model"), c_opt = COL("optimizer");
-    long c_math = COL("math"), c_algo = COL("conv_algo"), c_strategy = COL("strategy"), c_status = COL("status");
-    long c_dims[3], c_norm = COL("norm");
-    int dims[3];
-    int mlp = c->model.kind == MODEL_MLP;
-    if (mlp) {
-        c_dims[0] = COL("input_dim"), c_dims[1] = COL("hidden"), c_dims[2] = COL("layers");
-        dims[0] = c->model.input_dim, dims[1] = c->model.hidden, dims[2] = c->model.layers;
-    } else {
-        c_dims[0] = COL("width"), c_dims[1] = COL("stages"), c_dims[2] = COL("blocks");
-        dims[0] = c->model.width, dims[1] = c->model.stages, dims[2] = c->model.blocks;
-    }
-    long c_split[4] = {COL("micro_batch"), COL("iter_size"), COL("effective_batch"), COL("last_micro_batch")};
-    long c_mem[PLAN_FIG_COUNT], c_step = COL("step_median_ns");
-    for (int f = 0; f < PLAN_FIG_COUNT; f++) c_mem[f] = COL(plan_figure_column((plan_figure)f));
-#undef COL
     int auto_backend = !strcmp(c->backend, "auto");
-    for (size_t r = 0; r < t.nrows; r++) {
-        if (c_engine >= 0 && !cell_is(&t, r, c_engine, "accumbench")) continue;
-        if (!cell_is(&t, r, c_model, mlp ? "mlp" : "cnn")) continue;
-        if (!cell_int_is(&t, r, c_dims[0], dims[0]) || !cell_int_is(&t, r, c_dims[1], dims[1]) ||
-            !cell_int_is(&t, r, c_dims[2], dims[2]))
-            continue;
-        if (!mlp && !cell_is(&t, r, c_norm, norm_name(c->model.norm))) continue;
-        if (!cell_is(&t, r, c_opt, optimizer_name(c->optimizer))) continue;
-        /* rows written before these columns existed are fp32 / heuristic */
-        if (c_math >= 0 && !cell_is(&t, r, c_math, c->math_tf32 ? "tf32" : "fp32")) continue;
-        if (c_algo >= 0 && !cell_is(&t, r, c_algo, c->conv_algo_find ? "find" : "heuristic")) continue;
-        const char *backend = csv_get(&t, r, (size_t)c_backend, NULL);
+    for (size_t i = 0; i < d.n_configs; i++) {
+        const rundir_config *cf = &d.configs[i];
+        if (!same_model(&d, cf, c)) continue;
+        const char *backend = key_value(&d, cf, "backend");
         if (!auto_backend && strcmp(backend, c->backend)) continue;
         if (!out->backend[0]) snprintf(out->backend, sizeof out->backend, "%s", backend);
         else if (strcmp(out->backend, backend)) {
             snprintf(err, err_len, "%s:%zu: rows of this model from both backends %s and %s; choose one with --backend",
-                     path, csv_row_line(&t, r), out->backend, backend);
+                     d.results.name, csv_row_line(&d.results, cf->first_row), out->backend, backend);
             goto fail;
         }
+        out->not_ok += (size_t)(cf->n_rows - cf->n_ok);
         plan_point p;
-        memset(&p, 0, sizeof p);
-        const char *sname = csv_get(&t, r, (size_t)c_strategy, NULL);
-        if (strategy_from_name(sname, &p.strategy)) {
-            snprintf(err, err_len, "%s:%zu: column 'strategy': '%s' is not full, retain or accumulate", path,
-                     csv_row_line(&t, r), sname);
-            goto fail;
-        }
-        if (!cell_is(&t, r, c_status, "ok")) {
-            out->not_ok++;
-            continue;
-        }
-        int *split[4] = {&p.micro_batch, &p.iter_size, &p.effective_batch, &p.last_micro_batch};
-        for (int i = 0; i < 4; i++)
-            if (cell_int(&t, r, c_split[i], split[i], err, err_len)) goto fail;
-        for (int f = 0; f < PLAN_FIG_COUNT; f++) {
-            int rc = csv_get_double(&t, r, c_mem[f], &p.mem_bytes[f], err, err_len);
-            if (rc < 0) goto fail;
-            if (rc > 0) p.mem_bytes[f] = -1;
-        }
-        int rc = csv_get_double(&t, r, c_step, &p.step_ns, err, err_len);
-        if (rc < 0) goto fail;
-        if (rc > 0) p.step_ns = -1;
+        if (config_point(&d, cf, &p, err, err_len)) goto fail;
+        if (cf->n_ok == 0) continue;
         if (plan_points_add(out, &p)) {
             snprintf(err, err_len, "out of host memory");
             goto fail;
         }
     }
-    csv_table_free(&t);
+    rundir_free(&d);
     return 0;
 fail:
-    csv_table_free(&t);
+    rundir_free(&d);
     plan_points_free(out);
     return -1;
 }

@@ -1,9 +1,10 @@
-/* bench/cmd/plan/plan_points.h — the planner's inputs: measured points from a sweep's
- * results.csv, or from `accumbench run --json` children it starts itself
- * (posix_spawn, never fork: a parent that touched CUDA must not fork), and
- * the one-object JSON those children print. */
-#ifndef ACCUMBENCH_PLAN_DATA_H
-#define ACCUMBENCH_PLAN_DATA_H
+/* bench/cmd/plan/plan_points.h — the planner's inputs: measured points from a
+ * sweep's results directory (read by rundir, one point per configuration:
+ * the medians of its ok repeats, since the process is the unit), or from
+ * `accumbench run --json` children it starts itself (proc_capture), and the
+ * one-object JSON those children print. */
+#ifndef ACCUMBENCH_PLAN_POINTS_H
+#define ACCUMBENCH_PLAN_POINTS_H
 
 #include "plan_fit.h"
 
@@ -41,24 +42,11 @@ int plan_point_from_json(const plan_json *o, plan_point *p, char *err, size_t er
  * 0, or -1 with errno set. */
 int plan_save_results(const char *dir, const plan_json *rows, size_t n);
 
-// ----------------------------------------------------------------------------
-// children
-
-typedef struct {
-    int exit_code;      /* the child's exit status; 128 + signal when killed */
-    int timed_out;
-    char *out, *err;    /* everything it wrote, NUL-terminated */
-} plan_child;
-
-/* Runs argv[0] with argv (environment inherited), capturing stdout and
- * stderr, killing it after timeout_s. 0 ran, -1 could not start (errno). */
-int plan_spawn(char *const argv[], double timeout_s, plan_child *c);
-void plan_child_free(plan_child *c);
 /* the last non-empty line of text, copied into buf (for messages) */
 const char *plan_last_line(const char *text, char *buf, size_t len);
 
 // ----------------------------------------------------------------------------
-// results.csv
+// a results directory
 
 typedef struct {
     plan_point *v;
@@ -67,11 +55,14 @@ typedef struct {
     char backend[8];            /* of the matching rows */
 } plan_points;
 
-/* Reads DIR/results.csv and keeps the rows of this configuration's model:
- * engine accumbench, model and its dimensions, optimizer, math, conv_algo,
- * and backend unless c->backend is auto (then the rows must all have one
- * backend). The split, loss_norm and seed do not matter to memory or speed.
- * 0 ok (possibly with no rows), -1 with `file:line: reason` in err. */
+/* Reads DIR (results.csv through rundir) and keeps the configurations of
+ * this run configuration's model: engine accumbench, model and its
+ * dimensions, optimizer, math, conv_algo, and backend unless c->backend is
+ * auto (then they must all have one backend). The split, loss_norm and seed
+ * do not matter to memory or speed. A configuration with at least one ok
+ * repeat is one point: the median over its ok repeats of step_median_ns and
+ * of each memory figure. 0 ok (possibly with no points), -1 with
+ * `file:line: reason` in err. */
 int plan_read_results(const char *dir, const run_config *c, plan_points *out, char *err, size_t err_len);
 void plan_points_free(plan_points *p);
 int plan_points_add(plan_points *p, const plan_point *q);

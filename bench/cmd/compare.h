@@ -1,0 +1,117 @@
+/* bench/cmd/compare.h — `accumbench compare`'s row model, shared by the judge
+ * (compare.c) and the printers (compare_print.c): one config_cmp per
+ * configuration of BASE or NEW, each with one metric_cmp per figure compared.
+ *
+ * The methods (named in every output):
+ *   step time    the process is the unit: each side's values are its ok
+ *                repeats' step_median_ns (one per process). Two-sided
+ *                Student's t-test on their logarithms (ttest.h), alpha
+ *                0.05; a regression or improvement needs p < alpha AND a
+ *                change of the median over repeats beyond --threshold. A
+ *                change beyond --threshold that the repeats' spread does not
+ *                support is "inconclusive", as is a side with fewer than
+ *                COMPARE_MIN_REPEATS ok repeats: never a regression.
+ *   memory       mem_tracked_bytes and mem_analytic_bytes are computed, the
+ *                same in every repeat of a build: compared exactly against
+ *                --mem-threshold. rss_delta_bytes, mem_device_bytes and
+ *                mem_driver_bytes are measured: a change beyond
+ *                max(--mem-threshold, COMPARE_MEASURED_MEM_FLOOR) counts when
+ *                the repeats' ranges of the two sides do not overlap and the
+ *                change exceeds each side's spread ((max − min) / median);
+ *                otherwise, or with too few repeats, "inconclusive". */
+#ifndef ACCUMBENCH_COMPARE_H
+#define ACCUMBENCH_COMPARE_H
+
+#include "rundir.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define COMPARE_ALPHA 0.05
+/* Student's t with 3 values a side has 4 degrees of freedom: the least that
+ * separates a 10% change from a process spread of a few percent (the power
+ * figures in the README); 2 a side (df 2) needs a t of 4.3 and a variance
+ * estimated from two processes each */
+#define COMPARE_MIN_REPEATS 3
+/* RSS of one build moved by up to 2.1% between two sweeps whose repeats each
+ * agreed within 0.03% (quick profile, CPU, this repo's 2-vCPU VM): a
+ * sweep-level effect the repeats cannot show, so a measured memory figure
+ * needs more than that */
+#define COMPARE_MEASURED_MEM_FLOOR 0.03
+#define COMPARE_MAX_NOTES 4
+#define COMPARE_MAX_ENV 64
+#define COMPARE_MAX_METRICS (1 + RUNDIR_MEM_N)
+
+typedef enum {
+    V_SAME, V_IMPROVEMENT, V_REGRESSION, V_INCONCLUSIVE, V_NEW, V_MISSING, V_FAILED, V_STILL_FAILING, V_FIXED,
+    V_NO_DATA, V_COUNT
+} verdict;
+
+const char *verdict_name(verdict v);
+/* regression, missing or failed: compare exits 1 */
+int verdict_is_regression(verdict v);
+
+/* how a metric was judged */
+typedef enum { TEST_T_LOG, TEST_EXACT, TEST_RANGES, TEST_NONE } metric_test;
+const char *metric_test_name(metric_test t);
+
+typedef struct {
+    const char *metric;             /* "step_ns" or a memory column */
+    metric_test test;
+    double base, now, change;       /* medians over ok repeats; change = now / base − 1 */
+    double spread_base, spread_new; /* (max − min) / median of the repeats; NAN under 2 */
+    double p;                       /* the t-test's; NAN when not tested */
+    size_t n_base, n_new;           /* repeats with this figure */
+    verdict v;
+} metric_cmp;
+
+typedef struct {
+    rundir_config *b, *n;           /* NULL where absent */
+    const rundir *d;                /* where the names come from */
+    char name[512];                 /* short: model/strategy + the key columns that vary */
+    char full[1024];                /* stable gbench-style name */
+    verdict v;
+    metric_cmp m[COMPARE_MAX_METRICS];
+    int n_m;
+    char notes[COMPARE_MAX_NOTES][256];
+    int n_notes;
+    char status_base[96], status_new[96];
+    char throttle[96];
+} config_cmp;
+
+typedef struct {
+    char path[160], base[160], now[160];
+    int watched;
+} env_change;
+
+typedef struct {
+    const char *base_dir, *new_dir, *json_path, *csv_path;
+    double threshold, mem_threshold;
+    rundir base, now;
+    config_cmp *c;
+    size_t n;
+    env_change env[COMPARE_MAX_ENV];
+    size_t n_env, n_env_total;
+    char env_notes[2][700];
+    int n_env_notes;
+    char env_short[400];            /* the compact list set beside regressions */
+    size_t counts[V_COUNT];
+    /* the median over configurations of the step-time change: when every
+     * configuration moves at once it is the machine or the whole build */
+    double step_change_median;
+    size_t n_step_changes;
+} comparison;
+
+/* what a measured memory figure must move by: max(--mem-threshold, the floor) */
+double compare_measured_threshold(const comparison *cmp);
+/* regressions of every kind (slower or bigger, missing, failed) */
+size_t compare_regressions(const comparison *cmp);
+/* one sentence per method, for the outputs */
+void compare_method_text(const comparison *cmp, char *step, size_t step_len, char *mem, size_t mem_len);
+
+void compare_print_markdown(const comparison *cmp, FILE *f);
+/* files_write_atomic writers; user is the comparison */
+int compare_write_json(FILE *f, void *user);
+int compare_write_csv(FILE *f, void *user);
+
+#endif

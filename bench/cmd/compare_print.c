@@ -1,0 +1,384 @@
+/* bench/cmd/compare_print.c — compare's printers over the row model of
+ * compare.h: the markdown table (stdout), --json and --csv. Every output
+ * names the methods that judged it. */
+#include "compare.h"
+#include "jsonwrite.h"
+#include "results.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+// ----------------------------------------------------------------------------
+// markdown
+
+static void fmt_value(const char *metric, double v, char *buf, size_t len)
+{
+    if (isnan(v)) {
+        snprintf(buf, len, "—");
+    } else if (!strcmp(metric, "step_ns")) {
+        if (v < 1e3) snprintf(buf, len, "%.0f ns", v);
+        else if (v < 1e6) snprintf(buf, len, "%.3f µs", v / 1e3);
+        else if (v < 1e9) snprintf(buf, len, "%.3f ms", v / 1e6);
+        else snprintf(buf, len, "%.3f s", v / 1e9);
+    } else {
+        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int u = 0;
+        double x = v;
+        while (fabs(x) >= 1024 && u < 4) {
+            x /= 1024;
+            u++;
+        }
+        if (u == 0) snprintf(buf, len, "%.0f B", v);
+        else snprintf(buf, len, "%.2f %s", x, units[u]);
+    }
+}
+
+static void fmt_change(double c, char *buf, size_t len)
+{
+    if (isnan(c)) snprintf(buf, len, "—");
+    else if (isinf(c)) snprintf(buf, len, "%sinf", c > 0 ? "+" : "-");
+    else snprintf(buf, len, "%+.2f%%", 100.0 * c);
+}
+
+static const char *metric_label(const char *metric) { return !strcmp(metric, "step_ns") ? "step time" : metric; }
+
+/* a table cell: pipes escaped, line breaks as spaces */
+static void md_cell(FILE *f, const char *s)
+{
+    fputs("| ", f);
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r') fputc(' ', f);
+        else fputc(*s, f);
+    }
+    fputc(' ', f);
+}
+
+/* "**regression**: detail (changed: what changed in meta.json; throttling)" */
+static void verdict_cell(const comparison *cmp, const config_cmp *cc, verdict v, const char *detail, char *buf,
+                         size_t len)
+{
+    if (!verdict_is_regression(v)) {
+        snprintf(buf, len, "%s", verdict_name(v));
+        return;
+    }
+    snprintf(buf, len, "**regression**%s%.200s (changed: %s%s%s)", detail && detail[0] ? ": " : "",
+             detail ? detail : "", cmp->env_short, cc->throttle[0] ? "; " : "", cc->throttle);
+}
+
+static void md_row(FILE *f, const char *name, const char *metric, const char *base, const char *now,
+                   const char *change, const char *p, const char *verdict_text)
+{
+    const char *cells[] = {name, metric, base, now, change, p, verdict_text};
+    for (size_t i = 0; i < 7; i++) md_cell(f, cells[i]);
+    fputs("|\n", f);
+}
+
+
+/* "5.103 ms (spread 4.2%)": the median over repeats and, from 2 repeats, the
+ * spread of the repeats that made it */
+static void fmt_figure(const char *metric, double v, double spread, char *buf, size_t len)
+{
+    char value[48];
+    fmt_value(metric, v, value, sizeof value);
+    if (isnan(spread)) snprintf(buf, len, "%s", value);
+    else snprintf(buf, len, "%s (spread %.1f%%)", value, 100 * spread);
+}
+
+static void md_metric_rows(const comparison *cmp, const config_cmp *cc, FILE *f)
+{
+    for (int k = 0; k < cc->n_m; k++) {
+        const metric_cmp *m = &cc->m[k];
+        char vb[800], bv[96], nv[96], ch[32], p[32];
+        fmt_figure(m->metric, m->base, m->spread_base, bv, sizeof bv);
+        fmt_figure(m->metric, m->now, m->spread_new, nv, sizeof nv);
+        fmt_change(m->change, ch, sizeof ch);
+        if (isnan(m->p)) snprintf(p, sizeof p, "—");
+        else snprintf(p, sizeof p, "%.3g", m->p);
+        verdict_cell(cmp, cc, m->v, NULL, vb, sizeof vb);
+        md_row(f, cc->name, metric_label(m->metric), bv, nv, ch, p, vb);
+    }
+}
+
+static void md_config_rows(const comparison *cmp, const config_cmp *cc, FILE *f)
+{
+    char vb[800], nv[64];
+    if (cc->v == V_NEW) {
+        fmt_value("step_ns", cc->n->step_median_ns, nv, sizeof nv);
+        md_row(f, cc->name, "step time", "—", nv, "—", "—", "new");
+        return;
+    }
+    int show_status = cc->v == V_MISSING || cc->v == V_FAILED || cc->v == V_STILL_FAILING || cc->v == V_FIXED ||
+                      (cc->b && cc->b->n_ok < cc->b->n_rows);
+    if (show_status) {
+        const char *detail = cc->v == V_MISSING ? "missing from NEW"
+                           : cc->v == V_FAILED  ? (cc->n->fail_error[0] ? cc->n->fail_error : cc->n->fail_status)
+                                                : NULL;
+        verdict_cell(cmp, cc, cc->v, detail, vb, sizeof vb);
+        md_row(f, cc->name, "status", cc->status_base, cc->status_new, "—", "—",
+               cc->v == V_MISSING || cc->v == V_FAILED ? vb : verdict_name(cc->v));
+    }
+    md_metric_rows(cmp, cc, f);
+    if (!show_status && cc->n_m == 0) md_row(f, cc->name, "—", "—", "—", "—", "—", verdict_name(cc->v));
+}
+
+static void md_notes(const comparison *cmp, FILE *f)
+{
+    if (cmp->n_step_changes)
+        fprintf(f, "\nStep time over the %zu configurations compared: median change %+.2f%% (when every "
+                   "configuration moves together, it is the machine or the whole build).\n",
+                cmp->n_step_changes, 100 * cmp->step_change_median);
+    int any_notes = cmp->n_env > 0 || cmp->n_env_notes > 0;
+    for (size_t i = 0; i < cmp->n; i++) any_notes |= cmp->c[i].n_notes > 0;
+    if (any_notes) fputs("\n", f);
+    if (cmp->n_env) {
+        fputs("Environment changes (meta.json):\n", f);
+        for (size_t i = 0; i < cmp->n_env; i++)
+            fprintf(f, "- %s: %s → %s\n", cmp->env[i].path, cmp->env[i].base, cmp->env[i].now);
+        if (cmp->n_env_total > cmp->n_env) fprintf(f, "- … %zu more\n", cmp->n_env_total - cmp->n_env);
+    }
+    for (int i = 0; i < cmp->n_env_notes; i++) fprintf(f, "- environment unknown: %s\n", cmp->env_notes[i]);
+    for (size_t i = 0; i < cmp->n; i++)
+        for (int k = 0; k < cmp->c[i].n_notes; k++) fprintf(f, "- %s: %s\n", cmp->c[i].name, cmp->c[i].notes[k]);
+}
+
+void compare_print_markdown(const comparison *cmp, FILE *f)
+{
+    char step[600], mem[600];
+    compare_method_text(cmp, step, sizeof step, mem, sizeof mem);
+    fprintf(f, "## accumbench compare\n\nBASE `%s` (%zu configuration%s), NEW `%s` (%zu configuration%s)\n\n"
+               "- %s\n- %s\n\n",
+            cmp->base_dir, cmp->base.n_configs, cmp->base.n_configs == 1 ? "" : "s", cmp->new_dir,
+            cmp->now.n_configs, cmp->now.n_configs == 1 ? "" : "s", step, mem);
+    fputs("| config | metric | base | new | change | p-value | verdict |\n"
+          "|---|---|---|---|---|---|---|\n", f);
+    for (size_t i = 0; i < cmp->n; i++) md_config_rows(cmp, &cmp->c[i], f);
+    md_notes(cmp, f);
+    size_t regressions = compare_regressions(cmp);
+    fprintf(f, "\ncompare: %zu configuration%s: %zu regression%s (%zu slower or bigger, %zu missing, %zu failed), "
+               "%zu improvement%s, %zu inconclusive, %zu unchanged, %zu new, %zu still failing, %zu fixed, "
+               "%zu without data\n",
+            cmp->n, cmp->n == 1 ? "" : "s", regressions, regressions == 1 ? "" : "s", cmp->counts[V_REGRESSION],
+            cmp->counts[V_MISSING], cmp->counts[V_FAILED], cmp->counts[V_IMPROVEMENT],
+            cmp->counts[V_IMPROVEMENT] == 1 ? "" : "s", cmp->counts[V_INCONCLUSIVE], cmp->counts[V_SAME],
+            cmp->counts[V_NEW], cmp->counts[V_STILL_FAILING], cmp->counts[V_FIXED], cmp->counts[V_NO_DATA]);
+}
+
+// ----------------------------------------------------------------------------
+// --json
+
+static void json_head(const comparison *cmp, FILE *f)
+{
+    char step[600], mem[600];
+    compare_method_text(cmp, step, sizeof step, mem, sizeof mem);
+    fputs("{\n  ", f);
+    jsonw_key(f, "base");
+    jsonw_string(f, cmp->base_dir);
+    fputs(",\n  ", f);
+    jsonw_key(f, "new");
+    jsonw_string(f, cmp->new_dir);
+    fputs(",\n  \"method\": {", f);
+    jsonw_key(f, "step_time");
+    jsonw_string(f, step);
+    fputs(", ", f);
+    jsonw_key(f, "memory");
+    jsonw_string(f, mem);
+    fputs("},\n  \"threshold\": ", f);
+    jsonw_double(f, cmp->threshold);
+    fputs(",\n  \"mem_threshold\": ", f);
+    jsonw_double(f, cmp->mem_threshold);
+    fputs(",\n  \"measured_mem_threshold\": ", f);
+    jsonw_double(f, compare_measured_threshold(cmp));
+    fputs(",\n  \"alpha\": ", f);
+    jsonw_double(f, COMPARE_ALPHA);
+    fprintf(f, ",\n  \"min_repeats\": %d,\n  \"step_change_median\": ", COMPARE_MIN_REPEATS);
+    jsonw_double(f, cmp->n_step_changes ? cmp->step_change_median : NAN);
+    fprintf(f, ",\n  \"regression\": %s,\n  \"summary\": {\"configurations\": %zu",
+            compare_regressions(cmp) ? "true" : "false", cmp->n);
+    for (int v = 0; v < V_COUNT; v++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s", verdict_name((verdict)v));
+        for (char *p = key; *p; p++)
+            if (*p == ' ') *p = '_';
+        fprintf(f, ", \"%s\": %zu", key, cmp->counts[v]);
+    }
+    fputs("}", f);
+}
+
+static void json_environment(const comparison *cmp, FILE *f)
+{
+    fputs(",\n  \"environment\": [", f);
+    for (size_t i = 0; i < cmp->n_env; i++) {
+        fputs(i ? ",\n    {" : "\n    {", f);
+        jsonw_key(f, "field");
+        jsonw_string(f, cmp->env[i].path);
+        fputs(", ", f);
+        jsonw_key(f, "base");
+        jsonw_string(f, cmp->env[i].base);
+        fputs(", ", f);
+        jsonw_key(f, "new");
+        jsonw_string(f, cmp->env[i].now);
+        fputs("}", f);
+    }
+    fputs(cmp->n_env ? "\n  ],\n  \"environment_notes\": [" : "],\n  \"environment_notes\": [", f);
+    for (int i = 0; i < cmp->n_env_notes; i++) {
+        if (i) fputs(", ", f);
+        jsonw_string(f, cmp->env_notes[i]);
+    }
+    fputs("]", f);
+}
+
+static void json_metric(const metric_cmp *m, FILE *f)
+{
+    fputs("{", f);
+    jsonw_key(f, "metric");
+    jsonw_string(f, m->metric);
+    fprintf(f, ", \"test\": \"%s\", \"base\": ", metric_test_name(m->test));
+    jsonw_double(f, m->base);
+    fputs(", \"new\": ", f);
+    jsonw_double(f, m->now);
+    fputs(", \"change\": ", f);
+    jsonw_double(f, m->change);
+    fputs(", \"spread_base\": ", f);
+    jsonw_double(f, m->spread_base);
+    fputs(", \"spread_new\": ", f);
+    jsonw_double(f, m->spread_new);
+    fputs(", \"p_value\": ", f);
+    jsonw_double(f, m->p);
+    fprintf(f, ", \"n_base\": %zu, \"n_new\": %zu, ", m->n_base, m->n_new);
+    jsonw_key(f, "verdict");
+    jsonw_string(f, verdict_name(m->v));
+    fputs("}", f);
+}
+
+/* what changed in meta.json and the throttling, beside a regression */
+static void json_changed(const comparison *cmp, const config_cmp *cc, FILE *f)
+{
+    fputs("],\n     \"changed\": [", f);
+    if (!verdict_is_regression(cc->v)) return;
+    for (size_t e = 0; e < cmp->n_env; e++) {
+        char one[520];
+        snprintf(one, sizeof one, "%s: %s → %s", cmp->env[e].path, cmp->env[e].base, cmp->env[e].now);
+        if (e) fputs(", ", f);
+        jsonw_string(f, one);
+    }
+    if (cc->throttle[0]) {
+        if (cmp->n_env) fputs(", ", f);
+        jsonw_string(f, cc->throttle);
+    }
+}
+
+static void json_config(const comparison *cmp, const config_cmp *cc, FILE *f)
+{
+    const rundir_config *c = cc->b ? cc->b : cc->n;
+    jsonw_key(f, "config");
+    jsonw_string(f, cc->name);
+    fputs(", ", f);
+    jsonw_key(f, "name");
+    jsonw_string(f, cc->full);
+    fputs(",\n     \"key\": {", f);
+    int first = 1;
+    for (size_t k = 0; k < cc->d->n_keys; k++) {
+        if (k == cc->d->repeat_key) continue;
+        fputs(first ? "" : ", ", f);
+        first = 0;
+        jsonw_key(f, cc->d->key_names[k]);
+        if (c->values[k][0]) jsonw_string(f, c->values[k]);
+        else fputs("null", f);
+    }
+    fputs("},\n     ", f);
+    jsonw_key(f, "verdict");
+    jsonw_string(f, verdict_name(cc->v));
+    fprintf(f, ", \"regression\": %s, ", verdict_is_regression(cc->v) ? "true" : "false");
+    jsonw_key(f, "status_base");
+    jsonw_string(f, cc->status_base);
+    fputs(", ", f);
+    jsonw_key(f, "status_new");
+    jsonw_string(f, cc->status_new);
+    fputs(",\n     \"metrics\": [", f);
+    for (int k = 0; k < cc->n_m; k++) {
+        if (k) fputs(", ", f);
+        json_metric(&cc->m[k], f);
+    }
+    json_changed(cmp, cc, f);
+    fputs("],\n     \"notes\": [", f);
+    for (int k = 0; k < cc->n_notes; k++) {
+        if (k) fputs(", ", f);
+        jsonw_string(f, cc->notes[k]);
+    }
+    fputs("]", f);
+}
+
+int compare_write_json(FILE *f, void *user)
+{
+    const comparison *cmp = user;
+    json_head(cmp, f);
+    json_environment(cmp, f);
+    fputs(",\n  \"configurations\": [", f);
+    for (size_t i = 0; i < cmp->n; i++) {
+        fputs(i ? ",\n    {" : "\n    {", f);
+        json_config(cmp, &cmp->c[i], f);
+        fputs("}", f);
+    }
+    fputs(cmp->n ? "\n  ]\n}\n" : "]\n}\n", f);
+    return 0;
+}
+
+// ----------------------------------------------------------------------------
+// --csv
+
+static void csv_num(FILE *f, double v)
+{
+    fputc(',', f);
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+}
+
+static void csv_text(FILE *f, const char *s)
+{
+    fputc(',', f);
+    result_csv_field(f, s);
+}
+
+static const metric_cmp *find_metric(const config_cmp *cc, const char *metric)
+{
+    for (int k = 0; k < cc->n_m; k++)
+        if (!strcmp(cc->m[k].metric, metric)) return &cc->m[k];
+    return NULL;
+}
+
+int compare_write_csv(FILE *f, void *user)
+{
+    const comparison *cmp = user;
+    fputs("config,name,verdict,status_base,status_new,step_test,base_step_ns,new_step_ns,step_change,p_value,"
+          "n_base,n_new,base_step_spread,new_step_spread,base_mem_tracked_bytes,new_mem_tracked_bytes,"
+          "mem_tracked_change,base_samples_per_s,new_samples_per_s\r\n",
+          f);
+    for (size_t i = 0; i < cmp->n; i++) {
+        const config_cmp *cc = &cmp->c[i];
+        const metric_cmp *t = find_metric(cc, "step_ns");
+        const metric_cmp *mem = find_metric(cc, rundir_mem_columns[RUNDIR_MEM_TRACKED]);
+        result_csv_field(f, cc->name);
+        csv_text(f, cc->full);
+        csv_text(f, verdict_name(cc->v));
+        csv_text(f, cc->status_base);
+        csv_text(f, cc->status_new);
+        csv_text(f, t ? metric_test_name(t->test) : "");
+        /* a new configuration has figures only on its NEW side */
+        csv_num(f, t ? t->base : NAN);
+        csv_num(f, t ? t->now : cc->n ? cc->n->step_median_ns : NAN);
+        csv_num(f, t ? t->change : NAN);
+        csv_num(f, t ? t->p : NAN);
+        csv_num(f, t ? (double)t->n_base : NAN);
+        csv_num(f, t ? (double)t->n_new : NAN);
+        csv_num(f, t ? t->spread_base : NAN);
+        csv_num(f, t ? t->spread_new : NAN);
+        csv_num(f, mem ? mem->base : NAN);
+        csv_num(f, mem ? mem->now : cc->n ? cc->n->mem[RUNDIR_MEM_TRACKED] : NAN);
+        csv_num(f, mem ? mem->change : NAN);
+        csv_num(f, cc->b ? cc->b->samples_per_s : NAN);
+        csv_num(f, cc->n ? cc->n->samples_per_s : NAN);
+        fputs("\r\n", f);
+    }
+    return 0;
+}
