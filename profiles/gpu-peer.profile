@@ -15,7 +15,7 @@
 #
 # 4 configurations x 2 engines x 2 repeats = 16 runs, in 2 rounds: two
 # processes per engine show the between-process spread each figure carries.
-# Expected duration: about 2 minutes on one H200, within the bundle's 120 s
+# Expected duration: about 2 minutes on one H200, within the bundle's 115 s
 # peer budget (an estimate, not yet measured on a GPU): an accumbench run is
 # ~1.5 s of process, CUDA context and library handles, ~1-2 s of cudnnFind
 # for the ResNet's shapes, warm-up, at most max_time = 1.5 s of timed steps

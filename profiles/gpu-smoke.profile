@@ -10,11 +10,11 @@
 # conv_algo stays heuristic here; the gpu-peer profile runs find.
 #
 # 12 configurations x 2 repeats = 24 runs.
-# Expected duration: about 2 minutes on one H200, within the 3 minutes the
-# bundle gives it (an estimate, not yet measured on a GPU): a run is ~1.5 s
-# of process, CUDA context and library handles, 3 warm-up steps, at most
-# max_time = 1.5 s of timed steps and the profiled steps: ~4-5 s, 24 x 5 =
-# 120 s. One ResNet-18 step at 64 x 4 in fp32 is ~20 ms, so 1.5 s hold ~75
+# Expected duration: about 1.6 minutes on one H200, within the bundle's
+# 120 s smoke budget (an estimate, not yet measured on a GPU): a run is
+# ~1.5 s of process, CUDA context and library handles, 3 warm-up steps, at
+# most max_time = 1 s of timed steps and the profiled steps: ~4 s, 24 x 4 =
+# 96 s. One ResNet-18 step at 64 x 4 in fp32 is ~20 ms, so 1 s holds ~50
 # timed steps. backend = cuda: without a usable GPU the sweep stops with
 # exit 2 at its first run (no CPU fallback).
 
@@ -36,5 +36,5 @@ repeat = 2
 warmup = 3
 min_steps = 10
 max_steps = 1000
-max_time = 1.5
+max_time = 1
 timeout = 40

@@ -23,7 +23,7 @@
 # (test_cuda_model; 60), runs (one `run --json --kernels 20 --out` per
 # strategy for ResNet-18 and the MLP; 55), memcheck (compute-sanitizer on a
 # tiny ResNet, skipped when there is none; 40), smoke (the gpu-smoke
-# profile; 135), peer (the gpu-peer profile; 120). A part gets less when
+# profile; 120), peer (the gpu-peer profile; 115). A part gets less when
 # less of the 8 minutes is left, and is skipped when under 5 s are.
 # OUTDIR (made if missing; relative paths are fine) gets summary.txt (one
 # line per part: pass | fail | skip, seconds, budget, note) and
@@ -40,7 +40,7 @@ TOTAL_S=480        # the whole run
 RESERVE_S=20       # kept back for the last summary and tarball
 KILL_GRACE_S=10    # after a part's budget, SIGTERM; this much later, SIGKILL
 PARTS=(info ops model runs memcheck smoke peer)
-declare -A BUDGET_S=([info]=25 [ops]=40 [model]=60 [runs]=55 [memcheck]=40 [smoke]=135 [peer]=120)
+declare -A BUDGET_S=([info]=25 [ops]=40 [model]=60 [runs]=55 [memcheck]=40 [smoke]=120 [peer]=115)
 
 # --- CUDA's libraries ------------------------------------------------------------
 
