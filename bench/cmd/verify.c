@@ -184,7 +184,7 @@ static int compare_grads(const engine *e, const char *backend, float *const grad
                                  : "mean weighs a ragged last micro-batch like the others";
 
     printf("accumbench verify: backend %s, model %s, loss-norm %s, micro-batches %d x %d", backend,
-           c->model.kind == MODEL_MLP ? "mlp" : "cnn", loss_norm_name(c->loss_norm), k, c->micro_batch);
+           model_name(c->model.kind), loss_norm_name(c->loss_norm), k, c->micro_batch);
     if (ragged) printf(" (last %d)", c->last_micro_batch);
     printf(" = %d\n", c->effective_batch);
     printf("  max|a-b|/max|b| per parameter; reference for full: %s\n\n", full_scale == 1.0 ? "full" : "k * full");
