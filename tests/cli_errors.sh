@@ -150,6 +150,13 @@ for cmd in run verify; do
   bad '--micro-batch|--norm|--stages|--effective-batch' $cmd --model cnn --norm batch --stages 6 --micro-batch 1
   # ... also when only the ragged last micro-batch (5 = 2 + 2 + 1) has one sample
   bad '--micro-batch|--norm|--stages|--effective-batch' $cmd --model cnn --norm batch --stages 6 --micro-batch 2 --effective-batch 5
+  # gpt: heads must divide d-model; sizes in range; a micro-batch of tokens that overflows int32 indices
+  bad '--d-model|--heads' $cmd --model gpt --d-model 64 --heads 5
+  bad '--vocab' $cmd --model gpt --vocab 1
+  bad '--seq' $cmd --model gpt --seq 0
+  bad '--heads' $cmd --model gpt --heads 0
+  bad '--d-model' $cmd --model gpt --d-model 0
+  bad '--seq|--micro-batch' $cmd --model gpt --seq 65536 --d-model 4096 --heads 32 --micro-batch 4
 done
 
 # --- good -----------------------------------------------------------------------
@@ -165,6 +172,7 @@ small="--backend cpu --model cnn --blocks 1"
 accepted verify $small --norm group --width 16 --stages 1 --micro-batch 2
 accepted verify $small --width 8 --norm batch --stages 6 --micro-batch 2 --effective-batch 4
 accepted verify $small --width 8 --norm batch --stages 5 --micro-batch 2 --effective-batch 5
+accepted verify --backend cpu --model gpt --vocab 16 --seq 4 --d-model 8 --heads 8 --layers 1 --micro-batch 2 --effective-batch 3
 accepted verify --backend cpu --model mlp --input-dim 8 --hidden 8 --layers 1 --effective-batch 10 --micro-batch 4 --iter-size 3
 
 echo "cli_errors: $((n - failed))/$n ok"

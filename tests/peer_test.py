@@ -137,6 +137,8 @@ def test_gradients(bin_, work):
         ("cnn-batch", f"{cnn} --norm batch --loss-norm mean --micro-batch 8 --iter-size 3", "stem.conv.weight"),
         ("cnn-group-ragged", f"{cnn} --norm group --loss-norm global --effective-batch 10 --micro-batch 4",
          "stages.1.0.conv2.weight"),
+        ("gpt-ragged", "--model gpt --vocab 64 --seq 8 --d-model 32 --heads 4 --layers 2 --loss-norm mean "
+         "--effective-batch 7 --micro-batch 3", "transformer.h.0.mlp.c_fc.weight"),
     ]
     for name, flags, pname in configs:
         d = os.path.join(work, name)
@@ -176,8 +178,11 @@ def test_gradients(bin_, work):
             shutil.rmtree(x)
 
     # end to end: run computes grad_rel_err before timing
-    for strategy in ("retain", "full"):
-        flags = quick_mlp_flags().split() + ["--strategy", strategy]
+    gpt = "--model gpt --vocab 64 --seq 8 --d-model 32 --heads 4 --layers 2 --micro-batch 2 --iter-size 2"
+    runs = (("mlp-quick", "retain", quick_mlp_flags()), ("mlp-quick", "full", quick_mlp_flags()),
+            ("gpt", "accumulate", gpt))
+    for name, strategy, model_flags in runs:
+        flags = model_flags.split() + ["--strategy", strategy]
         p, dt = peer("run", "--backend", "cpu", *flags, "--warmup", "1", "--min-steps", "2", "--max-steps", "2",
                      "--json", "--accumbench", bin_)
         try:
@@ -186,7 +191,7 @@ def test_gradients(bin_, work):
             row = {}
         ok = p.returncode == 0 and row.get("status") == "ok" and row.get("grad_rel_err") is not None
         check(ok and row["grad_rel_err"] <= TOL,
-              f"run mlp-quick --strategy {strategy}: grad_rel_err {row.get('grad_rel_err')} <= {TOL:g} "
+              f"run {name} --strategy {strategy}: grad_rel_err {row.get('grad_rel_err')} <= {TOL:g} "
               f"({dt:.1f} s, exit {p.returncode})")
         if not ok:
             print(p.stderr)

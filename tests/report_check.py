@@ -69,7 +69,8 @@ def check(cond, what):
 # the results set
 
 KEYS = ["engine", "backend", "model", "input_dim", "hidden", "layers", "width", "stages", "blocks", "norm",
-        "strategy", "loss_norm", "micro_batch", "iter_size", "effective_batch", "last_micro_batch", "math",
+        "vocab", "seq", "d_model", "heads", "strategy", "loss_norm", "micro_batch", "iter_size", "effective_batch",
+        "last_micro_batch", "math",
         "conv_algo", "allocator", "optimizer", "seed", "repeat"]
 MEASURES = ["status", "steps_timed", "stop_reason", "step_median_ns", "step_p10_ns", "step_p90_ns", "noise_rel",
             "samples_per_s", "steps_per_s", "mem_tracked_bytes", "mem_reserved_bytes", "mem_device_bytes",
@@ -107,7 +108,8 @@ def configs():
 
 def key_row(strategy, m, k, repeat):
     return {"engine": "accumbench", "backend": "cpu", "model": "mlp", "input_dim": D, "hidden": H, "layers": L,
-            "width": "", "stages": "", "blocks": "", "norm": "", "strategy": strategy, "loss_norm": "mean",
+            "width": "", "stages": "", "blocks": "", "norm": "", "vocab": "", "seq": "", "d_model": "", "heads": "",
+            "strategy": strategy, "loss_norm": "mean",
             "micro_batch": m, "iter_size": k, "effective_batch": m * k, "last_micro_batch": m, "math": "fp32",
             "conv_algo": "heuristic", "allocator": "", "optimizer": "sgd", "seed": 1, "repeat": repeat}
 

@@ -117,6 +117,7 @@ static void test_equivalence(void)
         {"--model cnn --width 8 --stages 2 --blocks 1 --norm none", 0},
         {"--model cnn --width 8 --stages 2 --blocks 1 --norm group", 0},
         {"--model cnn --width 8 --stages 2 --blocks 1 --norm batch", 1},
+        {"--model gpt --vocab 32 --seq 6 --d-model 16 --heads 2 --layers 2", 0},
     };
     static const struct { const char *split; const char *loss; int k; } splits[] = {
         {"--micro-batch 3 --iter-size 3", "global", 3},
@@ -241,14 +242,13 @@ static void seq_string(const trace *t, char *buf, size_t n)
         used += (size_t)snprintf(buf + used, n - used, "%s%c%d", i ? " " : "", tag[t->seq[i][0]], t->seq[i][1]);
 }
 
-static void test_order_and_live_bytes(void)
+static void test_order_and_live_bytes(const char *model)
 {
     static const struct { const char *strategy; const char *want; } cases[] = {
         {"full", "O0 F1 B1 U0"},
         {"retain", "O0 F1 F2 F3 B3 B2 B1 U0"},
         {"accumulate", "O0 F1 B1 F2 B2 F3 B3 U0"},
     };
-    const char *model = "--model cnn --width 8 --stages 2 --blocks 1 --norm group --micro-batch 2 --iter-size 3";
     for (size_t i = 0; i < 3; i++) {
         run_config c;
         if (config_from(model, &c) != 0) {
@@ -274,7 +274,7 @@ static void test_order_and_live_bytes(void)
         }
         char got[512];
         seq_string(t, got, sizeof got);
-        printf("%-10s order: %s\n", cases[i].strategy, got);
+        printf("%-10s order: %s (%s)\n", cases[i].strategy, got, model);
         CHECK(!strcmp(got, cases[i].want), "%s: order %s, want %s", cases[i].strategy, got, cases[i].want);
         size_t act = model_act_bytes(&e.m, c.micro_batch);
         for (int mb = 1; i > 0 && mb <= 3; mb++) {
@@ -364,13 +364,57 @@ static void test_analytic_tiny_mlp(void)
     }
 }
 
+/* gpt V=4, T=8, C=16, H=2, L=1, m=1, k=2, SGD; every tensor rounded to 256
+ * bytes. P: wte 64 floats 256, wpe 128 512; block: ln_1 2 x 256 (16 each),
+ * c_attn 768 -> 3072 and 48 -> 256, attn.c_proj 256 -> 1024 and 256, ln_2
+ * 512, c_fc 1024 -> 4096 and 64 -> 256, mlp.c_proj 1024 -> 4096 and 256;
+ * ln_f 512: 15616 bytes; grads and momentum the same: 46848. ones: 8 tokens
+ * (16 for full) -> 256.
+ * A(1), rows = 8: x0 (8x16) 512; block: ln_1 512 + mean, rstd 2 x 256, qkv
+ * 1536, att (1x2x8x8) 512, attn out 512, resid 512, ln_2 512 + 2 x 256, fc
+ * 2048, GELU 2048, resid 512 = 9728; ln_f 512 + 2 x 256, logits 32 -> 256,
+ * lse 256, loss 256 = 1792: 12032.
+ * transient(1): dlnf 512 (peak 512), logits, lse, loss go (-768), dres 512,
+ * dlnf and ln_f's three go (-1536): -1280; dfc_gelu 2048 (768), the block
+ * output goes (256), dfc 2048: 2304, the peak.
+ * accumulate 46848 + 256 + 12032 + 2304 = 61440; retain 46848 + 256 +
+ * 2 x 12032 + 2304 = 73472. full, rows = 16: A(2) = 1024 + 18432 + 2304 =
+ * 21760 (qkv 3072, att 1024, fc and GELU 4096 each); transient(2): 1024,
+ * 256, 1280, 256, -1280, +4096 = 2816, -1024, +4096 = 5888: 74752. */
+static void test_analytic_tiny_gpt(void)
+{
+    static const struct { strategy_kind s; size_t want; } cases[] = {
+        {STRATEGY_ACCUMULATE, 61440},
+        {STRATEGY_RETAIN, 73472},
+        {STRATEGY_FULL, 74752},
+    };
+    const char *flags = "--model gpt --vocab 4 --seq 8 --d-model 16 --heads 2 --layers 1 --micro-batch 1 --iter-size 2";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_config c;
+        model m;
+        if (config_from(flags, &c) != 0 || model_build(&m, &c.model) != 0) {
+            CHECK(0, "tiny gpt: setup failed");
+            continue;
+        }
+        memory_estimate est = memory_analytic(&m, &c, cases[i].s, 0, 0);
+        CHECK(est.total == cases[i].want, "tiny gpt %s: analytic %zu, hand-derived %zu", strategy_name(cases[i].s),
+              est.total, cases[i].want);
+        size_t an, act;
+        size_t measured = step_peak(flags, cases[i].s, &an, &act);
+        CHECK(measured == cases[i].want, "tiny gpt %s: measured peak %zu, hand-derived %zu",
+              strategy_name(cases[i].s), measured, cases[i].want);
+        model_free(&m);
+    }
+}
+
 static void test_measured_peaks(void)
 {
     const char *models[] = {
         "--model mlp --input-dim 512 --hidden 256 --layers 3 --micro-batch 32",
         "--model cnn --width 16 --stages 3 --blocks 1 --norm batch --micro-batch 8",
+        "--model gpt --vocab 96 --seq 16 --d-model 32 --heads 4 --layers 2 --micro-batch 3",
     };
-    for (int mi = 0; mi < 2; mi++) {
+    for (int mi = 0; mi < 3; mi++) {
         size_t prev_retain = 0, first_acc = 0;
         for (int k = 1; k <= 4; k++) {
             char flags[300];
@@ -399,7 +443,7 @@ static void test_measured_peaks(void)
 
 static void test_shape_walker(void)
 {
-    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE};
+    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0};
     ops_gemm_desc d[16];
     /* 3 Linear layers, 5 GEMMs each, no dx for the first: 14; cap 6 writes 6 */
     CHECK(model_gemm_descs(&mlp, 4, d, 16) == 14, "mlp GEMMs");
@@ -407,7 +451,7 @@ static void test_shape_walker(void)
           "first GEMMs: y = x W^T (4x8x12), then the second layer's (4x8x8)");
     CHECK(model_gemm_descs(&mlp, 4, d, 6) == 14, "a short buffer still counts all");
     /* stem + 2 stages x (conv1, conv2) + one projection: 6 convs, a norm after each */
-    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP};
+    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP, 0, 0, 0, 0};
     ops_conv_shape cs[8];
     ops_norm_shape ns[8];
     CHECK(model_conv_shapes(&cnn, 2, cs, 8) == 6, "cnn convs");
@@ -422,7 +466,10 @@ int main(void)
 {
     test_shape_walker();
     test_analytic_tiny_mlp();
-    test_order_and_live_bytes();
+    test_analytic_tiny_gpt();
+    test_order_and_live_bytes("--model cnn --width 8 --stages 2 --blocks 1 --norm group --micro-batch 2 --iter-size 3");
+    test_order_and_live_bytes("--model gpt --vocab 16 --seq 4 --d-model 8 --heads 2 --layers 2 --micro-batch 2 "
+                              "--iter-size 3");
     test_measured_peaks();
     test_equivalence();
     test_mean_ragged();

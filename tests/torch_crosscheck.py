@@ -18,7 +18,7 @@ Usage:
   torch_crosscheck.py --dump DIR [--tol 1e-4]
   torch_crosscheck.py --accumbench PATH --workdir DIR [--tol 1e-4]
 The second form is the ctest test: it runs `accumbench verify --backend cpu
-... --dump` for a list of small mlp/cnn configurations, checks each dump, then
+... --dump` for a list of small mlp/cnn/gpt configurations, checks each dump, then
 perturbs one dumped weight in a copy and requires the check to fail. Missing
 torch or numpy is a failure, never a skip."""
 import argparse
@@ -54,8 +54,10 @@ def crosscheck(d, tol, out=sys.stdout):
     names = [p["name"] for p in man["params"]]
     mbs = man["micro_batches"]
     mm = man["model"]
-    desc = (f"mlp D={mm['input_dim']} H={mm['hidden']} L={mm['layers']}" if mm["model"] == "mlp" else
-            f"cnn w={mm['width']} S={mm['stages']} b={mm['blocks']} norm={mm['norm']}")
+    desc = {"mlp": lambda: f"mlp D={mm['input_dim']} H={mm['hidden']} L={mm['layers']}",
+            "cnn": lambda: f"cnn w={mm['width']} S={mm['stages']} b={mm['blocks']} norm={mm['norm']}",
+            "gpt": lambda: f"gpt V={mm['vocab']} T={mm['seq']} C={mm['d_model']} H={mm['heads']} L={mm['layers']}"
+            }[mm["model"]]()
     print(f"{d}: {desc}, loss-norm {man['loss_norm']}, micro-batches {mbs}; "
           f"rel = max|accumbench - torch float64| / max|torch|, tol {tol:g}", file=out)
     width = max(len(n) for n in names) + 2
@@ -89,7 +91,12 @@ def crosscheck(d, tol, out=sys.stdout):
 
 MLP_FLAGS = "--model mlp --input-dim 64 --hidden 32 --layers 2"
 CNN_FLAGS = "--model cnn --width 8 --stages 2 --blocks 1"
+GPT_FLAGS = "--model gpt --vocab 48 --seq 8 --d-model 16 --heads 4 --layers 2"
 CONFIGS = [
+    ("gpt-mean", f"{GPT_FLAGS} --loss-norm mean --micro-batch 2 --iter-size 3"),
+    ("gpt-mean-ragged", f"{GPT_FLAGS} --loss-norm mean --effective-batch 5 --micro-batch 2"),
+    ("gpt-global-ragged", f"{GPT_FLAGS} --loss-norm global --effective-batch 5 --micro-batch 2 --seed 3"),
+    ("gpt-sum", f"{GPT_FLAGS} --loss-norm sum --micro-batch 3 --iter-size 2"),
     ("mlp-mean", f"{MLP_FLAGS} --loss-norm mean --micro-batch 4 --iter-size 3"),
     ("mlp-mean-ragged", f"{MLP_FLAGS} --loss-norm mean --effective-batch 10 --micro-batch 4"),
     ("mlp-global-ragged", f"{MLP_FLAGS} --loss-norm global --effective-batch 10 --micro-batch 4"),
@@ -114,7 +121,7 @@ CONFIGS = [
 ]
 # dumps whose perturbed copy must fail the check: (config, parameter to perturb)
 PERTURB = [("mlp-global-ragged", "layers.0.weight"), ("cnn-batch-mean", "stem.conv.weight"),
-           ("cnn-group-global", "stages.1.0.conv2.weight")]
+           ("cnn-group-global", "stages.1.0.conv2.weight"), ("gpt-global-ragged", "transformer.h.1.mlp.c_fc.weight")]
 
 
 def perturb(src, dst, pname):

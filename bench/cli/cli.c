@@ -23,7 +23,7 @@ void cli_defaults(run_config *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->backend, sizeof c->backend, "auto");
-    c->model = (model_config){MODEL_MLP, 3072, 1024, 3, 16, 3, 3, NORM_BATCH};
+    c->model = (model_config){MODEL_MLP, 3072, 1024, 3, 16, 3, 3, NORM_BATCH, 8192, 128, 256, 4};
     c->strategy = STRATEGY_ACCUMULATE;
     c->loss_norm = LOSS_NORM_MEAN;
     c->micro_batch = 32;
@@ -54,7 +54,7 @@ _Static_assert(sizeof(model_kind) == sizeof(int) && sizeof(norm_kind) == sizeof(
 #define BOTH (RUN | VERIFY)
 
 static const flag_choice backends[] = {{"auto", 0}, {"cpu", 0}, {"cuda", 0}, {NULL, 0}};
-static const flag_choice models[] = {{"mlp", MODEL_MLP}, {"cnn", MODEL_CNN}, {NULL, 0}};
+static const flag_choice models[] = {{"mlp", MODEL_MLP}, {"cnn", MODEL_CNN}, {"gpt", MODEL_GPT}, {NULL, 0}};
 static const flag_choice norms[] = {{"batch", NORM_BATCH}, {"group", NORM_GROUP}, {"none", NORM_NONE}, {NULL, 0}};
 static const flag_choice strategies[] = {
     {"full", STRATEGY_FULL}, {"retain", STRATEGY_RETAIN}, {"accumulate", STRATEGY_ACCUMULATE}, {NULL, 0}};
@@ -75,6 +75,10 @@ const flag_spec cli_flags[] = {
     {.name = "--stages", .kind = F_INT, CFG(model.stages), .lo = 1, .hi = 6, .commands = BOTH},
     {.name = "--blocks", .kind = F_INT, CFG(model.blocks), .lo = 1, .hi = 32, .commands = BOTH},
     {.name = "--norm", .kind = F_CHOICE, CFG(model.norm), .choices = norms, .commands = BOTH},
+    {.name = "--vocab", .kind = F_INT, CFG(model.vocab), .lo = 2, .hi = 1 << 24, .commands = BOTH},
+    {.name = "--seq", .kind = F_INT, CFG(model.seq), .lo = 1, .hi = 1 << 16, .commands = BOTH},
+    {.name = "--d-model", .kind = F_INT, CFG(model.d_model), .lo = 1, .hi = 1 << 16, .commands = BOTH},
+    {.name = "--heads", .kind = F_INT, CFG(model.heads), .lo = 1, .hi = 1024, .commands = BOTH},
     {.name = "--strategy", .kind = F_CHOICE, CFG(strategy), .choices = strategies, .commands = RUN},
     {.name = "--loss-norm", .kind = F_CHOICE, CFG(loss_norm), .choices = loss_norms, .commands = BOTH},
     {.name = "--micro-batch", .kind = F_INT, CFG(micro_batch), .lo = 1, .hi = MAX_MICRO_BATCH, .commands = BOTH},
@@ -213,8 +217,12 @@ static int derive_split(run_config *c, const unsigned char *seen, char *err, siz
     return 0;
 }
 
+/* gpt's own default depth when --layers is not given (mlp's is 3) */
+#define GPT_DEFAULT_LAYERS 4
+
 static int finish(cli_command cmd, run_config *c, const unsigned char *seen, char *err, size_t err_len)
 {
+    if (c->model.kind == MODEL_GPT && !seen[flag_index("--layers")]) c->model.layers = GPT_DEFAULT_LAYERS;
     if (derive_split(c, seen, err, err_len)) return -1;
     if (c->max_steps < c->min_steps) {
         snprintf(err, err_len, "--max-steps: must be >= --min-steps (%d), got %d", c->min_steps, c->max_steps);
@@ -282,10 +290,11 @@ void cli_usage(cli_command cmd, FILE *f)
                 "and compares them (exit 1 when gradients the maths says agree do not).\n\n",
           f);
     fputs("model:\n"
-          "  --model mlp|cnn             (mlp)\n"
+          "  --model mlp|cnn|gpt         (mlp)\n"
           "  --input-dim D --hidden H --layers L      mlp (3072, 1024, 3)\n"
           "  --width W --stages S --blocks B          cnn ResNet (16, 3, 3); S in 1..6\n"
           "  --norm batch|group|none     cnn normalisation (batch)\n"
+          "  --vocab V --seq T --d-model C --heads H  gpt (8192, 128, 256, 4), with --layers (4)\n"
           "split:\n"
           "  --micro-batch M (32)  --iter-size K (1)  --effective-batch B (M*K)\n"
           "  --loss-norm mean|global|sum (mean)\n",

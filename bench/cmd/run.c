@@ -277,6 +277,9 @@ static void print_human(const result_row *r, const run_state *rs, int top_kernel
     printf("accumbench run: backend %s, model ", r->backend);
     if (c->model.kind == MODEL_MLP)
         printf("mlp (input %d, hidden %d x %d layers)", c->model.input_dim, c->model.hidden, c->model.layers);
+    else if (c->model.kind == MODEL_GPT)
+        printf("gpt (vocab %d, seq %d, d-model %d, %d heads x %d layers)", c->model.vocab, c->model.seq,
+               c->model.d_model, c->model.heads, c->model.layers);
     else
         printf("cnn (width %d, %d stages x %d blocks, norm %s)", c->model.width, c->model.stages,
                c->model.blocks, norm_name(c->model.norm));

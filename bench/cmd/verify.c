@@ -78,20 +78,68 @@ static int dump_param_set(const char *dir, const char *prefix, const model *m, c
     return 0;
 }
 
+/* inputs and targets per micro-batch: mlp (m, D) and cnn (m, 3, 32, 32)
+ * float32 with int64 targets (m); gpt int64 tokens and targets (m, T) */
+static int dump_data(const char *dir, const engine *e, text *inputs, text *targets)
+{
+    const run_config *c = &e->cfg;
+    const model *m = &e->m;
+    int gpt = c->model.kind == MODEL_GPT;
+    size_t per = model_input_per_sample(m), tper = model_targets_per_sample(m);
+    size_t nx = (size_t)c->effective_batch * per, ny = (size_t)c->effective_batch * tper;
+    float *x = malloc(nx * sizeof *x);
+    int32_t *y32 = malloc(ny * sizeof *y32);
+    int64_t *x64 = malloc(nx * sizeof *x64), *y64 = malloc(ny * sizeof *y64);
+    int rc = x && y32 && x64 && y64 ? 0 : -1;
+    if (!rc && (ops_download(e->b, x, e->data_x, nx * sizeof *x) != OPS_OK ||
+                ops_download(e->b, y32, e->data_y, ny * sizeof *y32) != OPS_OK))
+        rc = -1;
+    char path[4352], file[128];
+    for (int i = 0, first = 0; !rc && i < c->iter_size; i++) {
+        int n = config_micro_batch_size(c, i);
+        int xshape[4] = {n, c->model.kind == MODEL_MLP ? (int)per : MODEL_IMAGE_C, MODEL_IMAGE_HW, MODEL_IMAGE_HW};
+        int tshape[2] = {n, (int)tper};
+        snprintf(file, sizeof file, "input%03d.npy", i);
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        if (gpt) {
+            const int32_t *tok = (const int32_t *)(const void *)x + (size_t)first * per;
+            for (size_t j = 0; j < (size_t)n * per; j++) x64[j] = tok[j];
+            rc |= npy_write(path, "<i8", x64, sizeof(int64_t), tshape, 2);
+        } else {
+            rc |= npy_write(path, "<f4", x + (size_t)first * per, sizeof(float), xshape,
+                            c->model.kind == MODEL_MLP ? 2 : 4);
+        }
+        text_add(inputs, "%s\"%s\"", i ? ", " : "", file);
+        for (size_t j = 0; j < (size_t)n * tper; j++) y64[j] = y32[(size_t)first * tper + j];
+        snprintf(file, sizeof file, "target%03d.npy", i);
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        rc |= npy_write(path, "<i8", y64, sizeof(int64_t), tshape, gpt ? 2 : 1);
+        text_add(targets, "%s\"%s\"", i ? ", " : "", file);
+        first += n;
+    }
+    free(x);
+    free(y32);
+    free(x64);
+    free(y64);
+    return rc;
+}
+
 static int dump_all(const char *dir, const engine *e, const float *params, float *const grads[3])
 {
     const run_config *c = &e->cfg;
     const model *m = &e->m;
     text man = {0};
     text_add(&man, "{\n  \"model\": {\"model\": \"%s\", \"input_dim\": %d, \"hidden\": %d, \"layers\": %d, "
-             "\"width\": %d, \"stages\": %d, \"blocks\": %d, \"norm\": \"%s\"},\n",
-             c->model.kind == MODEL_MLP ? "mlp" : "cnn", c->model.input_dim, c->model.hidden, c->model.layers,
-             c->model.width, c->model.stages, c->model.blocks, norm_name(c->model.norm));
+             "\"width\": %d, \"stages\": %d, \"blocks\": %d, \"norm\": \"%s\", \"vocab\": %d, \"seq\": %d, "
+             "\"d_model\": %d, \"heads\": %d},\n",
+             model_name(c->model.kind), c->model.input_dim, c->model.hidden, c->model.layers, c->model.width,
+             c->model.stages, c->model.blocks, norm_name(c->model.norm), c->model.vocab, c->model.seq,
+             c->model.d_model, c->model.heads);
     text_add(&man, "  \"micro_batches\": [");
     for (int i = 0; i < c->iter_size; i++) text_add(&man, "%s%d", i ? ", " : "", config_micro_batch_size(c, i));
     text_add(&man, "],\n  \"loss_norm\": \"%s\",\n  \"effective_batch\": %d,\n  \"seed\": %llu,\n  \"params\": [",
              loss_norm_name(c->loss_norm), c->effective_batch, (unsigned long long)c->seed);
-    char path[4352], file[128];
+    char path[4352];
     int rc = 0;
     for (int i = 0; i < m->n_params; i++) {
         const model_param *p = &m->params[i];
@@ -103,30 +151,8 @@ static int dump_all(const char *dir, const engine *e, const float *params, float
     rc |= dump_param_set(dir, "param", m, params, &param_files);
     free(param_files.buf);
 
-    size_t per = model_input_per_sample(m);
-    size_t nx = (size_t)c->effective_batch * per;
-    float *x = malloc(nx * sizeof *x);
-    int32_t *y32 = malloc((size_t)c->effective_batch * sizeof *y32);
-    int64_t *y64 = malloc((size_t)c->effective_batch * sizeof *y64);
-    if (!x || !y32 || !y64) rc = -1;
-    if (!rc && (ops_download(e->b, x, e->data_x, nx * sizeof *x) != OPS_OK ||
-                ops_download(e->b, y32, e->data_y, (size_t)c->effective_batch * sizeof *y32) != OPS_OK))
-        rc = -1;
     text inputs = {0}, targets = {0};
-    for (int i = 0, first = 0; !rc && i < c->iter_size; i++) {
-        int n = config_micro_batch_size(c, i);
-        int xshape[4] = {n, c->model.kind == MODEL_MLP ? (int)per : MODEL_IMAGE_C, MODEL_IMAGE_HW, MODEL_IMAGE_HW};
-        snprintf(file, sizeof file, "input%03d.npy", i);
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        rc |= npy_write(path, "<f4", x + (size_t)first * per, sizeof(float), xshape, c->model.kind == MODEL_MLP ? 2 : 4);
-        text_add(&inputs, "%s\"%s\"", i ? ", " : "", file);
-        for (int j = 0; j < n; j++) y64[j] = y32[first + j];
-        snprintf(file, sizeof file, "target%03d.npy", i);
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        rc |= npy_write(path, "<i8", y64, sizeof(int64_t), &n, 1);
-        text_add(&targets, "%s\"%s\"", i ? ", " : "", file);
-        first += n;
-    }
+    rc |= dump_data(dir, e, &inputs, &targets);
     text_add(&man, "\n  ],\n  \"inputs\": [%s],\n  \"targets\": [%s],\n  \"grads\": {", inputs.buf ? inputs.buf : "",
              targets.buf ? targets.buf : "");
     for (int s = 0; !rc && s < 3; s++) {
@@ -143,9 +169,6 @@ static int dump_all(const char *dir, const engine *e, const float *params, float
     free(man.buf);
     free(inputs.buf);
     free(targets.buf);
-    free(x);
-    free(y32);
-    free(y64);
     return rc;
 }
 
@@ -184,7 +207,7 @@ static int compare_grads(const engine *e, const char *backend, float *const grad
                                  : "mean weighs a ragged last micro-batch like the others";
 
     printf("accumbench verify: backend %s, model %s, loss-norm %s, micro-batches %d x %d", backend,
-           c->model.kind == MODEL_MLP ? "mlp" : "cnn", loss_norm_name(c->loss_norm), k, c->micro_batch);
+           model_name(c->model.kind), loss_norm_name(c->loss_norm), k, c->micro_batch);
     if (ragged) printf(" (last %d)", c->last_micro_batch);
     printf(" = %d\n", c->effective_batch);
     printf("  max|a-b|/max|b| per parameter; reference for full: %s\n\n", full_scale == 1.0 ? "full" : "k * full");

@@ -14,6 +14,12 @@ const char *loss_norm_name(loss_norm_kind l)
     return n[l];
 }
 
+const char *model_name(model_kind k)
+{
+    static const char *n[] = {"mlp", "cnn", "gpt"};
+    return n[k];
+}
+
 const char *norm_name(norm_kind k)
 {
     static const char *n[] = {"none", "batch", "group"};

@@ -38,6 +38,7 @@ typedef struct {
 
 const char *strategy_name(strategy_kind s);
 const char *loss_norm_name(loss_norm_kind l);
+const char *model_name(model_kind k);
 const char *norm_name(norm_kind n);
 const char *optimizer_name(optimizer_kind o);
 

@@ -24,15 +24,41 @@
  * cudnn.benchmark has no fixed limit; this keeps find inside the reservation) */
 #define ENGINE_FIND_WS_BYTES ((size_t)256 << 20)
 
+/* mlp, cnn: N(0, 1) inputs and uniform class targets. gpt: each sample a
+ * stream of seq + 1 uniform tokens, inputs the first seq and targets the
+ * last seq (shifted by one); the tokens live in data_x's int32 bytes. */
 static void synth_data(const engine *e, float *x, int32_t *y)
 {
     rng r;
     rng_seed(&r, e->cfg.seed ^ DATA_SEED_SALT);
     size_t per = model_input_per_sample(&e->m);
+    if (e->m.cfg.kind == MODEL_GPT) {
+        int32_t *tok = (int32_t *)(void *)x;
+        uint64_t vocab = (uint64_t)e->m.cfg.vocab;
+        for (size_t i = 0; i < (size_t)e->cfg.effective_batch; i++) {
+            int32_t prev = (int32_t)(rng_next(&r) % vocab);
+            for (size_t j = 0; j < per; j++) {
+                tok[i * per + j] = prev;
+                prev = (int32_t)(rng_next(&r) % vocab);
+                y[i * per + j] = prev;
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < (size_t)e->cfg.effective_batch; i++) {
         for (size_t j = 0; j < per; j++) x[i * per + j] = rng_normal(&r);
         y[i] = (int32_t)(rng_next(&r) % MODEL_CLASSES);
     }
+}
+
+static size_t data_x_bytes(const engine *e)
+{
+    return (size_t)e->cfg.effective_batch * model_input_per_sample(&e->m) * sizeof(float);
+}
+
+static size_t data_y_bytes(const engine *e)
+{
+    return (size_t)e->cfg.effective_batch * model_targets_per_sample(&e->m) * sizeof(int32_t);
 }
 
 ops_status engine_open(engine *e, const run_config *c, ops_backend *b)
@@ -41,8 +67,7 @@ ops_status engine_open(engine *e, const run_config *c, ops_backend *b)
     e->cfg = *c;
     e->b = b;
     if (model_build(&e->m, &c->model) != 0) return OPS_ERR_OOM;
-    size_t nx = (size_t)c->effective_batch * model_input_per_sample(&e->m);
-    size_t x_bytes = nx * sizeof(float), y_bytes = (size_t)c->effective_batch * sizeof(int32_t);
+    size_t x_bytes = data_x_bytes(e), y_bytes = data_y_bytes(e);
     float *hx = malloc(x_bytes);
     int32_t *hy = malloc(y_bytes);
     ops_status st = hx && hy ? OPS_OK : OPS_ERR_OOM;
@@ -143,9 +168,9 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
 {
     const run_config *c = &e->cfg;
     TRY(ops_set_math(e->b, c->math_tf32));
-    int nmax = 0;
+    size_t nmax = 0;    /* the ones vector: a row per token of the largest micro-batch */
     for (int i = 0; i < n_strategies; i++) {
-        int n = memory_max_batch(c, strategies[i]);
+        size_t n = (size_t)memory_max_batch(c, strategies[i]) * (size_t)model_rows_per_sample(&e->m);
         if (n > nmax) nmax = n;
     }
     size_t lib_ws = ops_library_workspace_bytes(e->b);
@@ -165,7 +190,7 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     TRY(alloc_floats(e->b, pf, &e->opt_a));
     if (c->optimizer == OPTIMIZER_ADAMW) TRY(alloc_floats(e->b, pf, &e->opt_b));
     TRY(alloc_floats(e->b, m->buffer_floats, &st->buffers));
-    TRY(alloc_floats(e->b, (size_t)nmax, &st->ones));
+    TRY(alloc_floats(e->b, nmax, &st->ones));
     TRY(ops_alloc(e->b, lib_ws, &e->library_ws));
     TRY(ops_set_library_workspace(e->b, e->library_ws, lib_ws));
     if (find) {
@@ -185,7 +210,7 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     TRY(s);
     TRY(ops_fill(e->b, pf, e->opt_a, 0.0f));
     if (e->opt_b) TRY(ops_fill(e->b, pf, e->opt_b, 0.0f));
-    TRY(ops_fill(e->b, (size_t)nmax, st->ones, 1.0f));
+    TRY(ops_fill(e->b, nmax, st->ones, 1.0f));
 
     e->n_acts = c->iter_size;
     e->acts = calloc((size_t)e->n_acts, sizeof *e->acts);
@@ -198,13 +223,13 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
 void engine_close(engine *e)
 {
     for (int i = 0; i < e->n_acts; i++) {
-        if (e->acts[i].val) model_acts_release(&e->m, e->b, &e->acts[i]);
+        if (e->acts[i].val || e->acts[i].saved) model_acts_release(&e->m, e->b, &e->acts[i]);
         model_acts_destroy(&e->acts[i]);
     }
     free(e->acts);
     if (e->b && e->b->i) {
-        ops_free_untracked(e->b, e->data_x, (size_t)e->cfg.effective_batch * model_input_per_sample(&e->m) * sizeof(float));
-        ops_free_untracked(e->b, e->data_y, (size_t)e->cfg.effective_batch * sizeof(int32_t));
+        ops_free_untracked(e->b, e->data_x, data_x_bytes(e));
+        ops_free_untracked(e->b, e->data_y, data_y_bytes(e));
     }
     model_free(&e->m);
     memset(e, 0, sizeof *e);
@@ -217,7 +242,8 @@ static void bind_micro_batch(engine *e, model_acts *a, int first_sample, int n)
 {
     a->n = n;
     a->input = e->data_x + (size_t)first_sample * model_input_per_sample(&e->m);
-    a->targets = e->data_y + first_sample;
+    a->tokens = (const int32_t *)(const void *)a->input;
+    a->targets = e->data_y + (size_t)first_sample * model_targets_per_sample(&e->m);
 }
 
 static ops_status forward_micro_batch(engine *e, int i, int first_sample, int n, model_acts *a)

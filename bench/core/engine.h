@@ -14,8 +14,8 @@ typedef struct {
     model_state st;
     float *opt_a, *opt_b;       /* SGD momentum, or AdamW first and second moments */
     void *library_ws;           /* the backend libraries' workspace (cuBLAS), tracked */
-    float *data_x;              /* (effective_batch, input) untracked */
-    int32_t *data_y;            /* (effective_batch) untracked */
+    float *data_x;              /* (effective_batch, input) untracked; gpt: int32 tokens (effective_batch, seq) */
+    int32_t *data_y;            /* (effective_batch) untracked; gpt: (effective_batch, seq) */
     size_t data_bytes;
     model_acts *acts;           /* one per micro-batch (retain keeps all) */
     int n_acts;

@@ -18,7 +18,7 @@ memory_estimate memory_analytic(const model *m, const run_config *c, strategy_ki
     e.optimizer = (c->optimizer == OPTIMIZER_ADAMW ? 2 : 1) * block;
     e.buffers = ops_align(m->buffer_floats * sizeof(float));
     int nmax = memory_max_batch(c, s);
-    e.ones = ops_align((size_t)nmax * sizeof(float));
+    e.ones = ops_align((size_t)nmax * (size_t)model_rows_per_sample(m) * sizeof(float));
     e.workspace = ops_align(conv_ws_bytes) + ops_align(library_ws_bytes);
     /* the step's peak: the start of some micro-batch's backward, with every
      * micro-batch still held, plus that backward's transient */

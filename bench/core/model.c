@@ -11,6 +11,7 @@
  * zeroes once per optimizer step. Keep that contract: it is what makes
  * retain and accumulate compute the same gradient. */
 #include "model.h"
+#include "model_gpt.h"
 #include "ops_try.h"
 #include "rng.h"
 
@@ -29,6 +30,7 @@ static int groups_for(int c) { return c < MODEL_MAX_GROUPS ? c : MODEL_MAX_GROUP
 const char *model_validate(const model_config *c, const int *batch_sizes, int n_sizes, char *err, size_t err_len)
 {
     if (c->kind == MODEL_MLP) return NULL;
+    if (c->kind == MODEL_GPT) return gpt_validate(c, batch_sizes, n_sizes, err, err_len);
     if (c->norm == NORM_GROUP) {
         for (int s = 0; s < c->stages; s++) {
             int ch = c->width << s;
@@ -228,7 +230,8 @@ int model_build(model *m, const model_config *c)
     memset(m, 0, sizeof *m);
     m->cfg = *c;
     builder bd = {m, 0, 0, 0, 0};
-    if (c->kind == MODEL_MLP) build_mlp(&bd);
+    if (c->kind == MODEL_GPT) bd.failed = gpt_build(m) != 0;
+    else if (c->kind == MODEL_MLP) build_mlp(&bd);
     else build_cnn(&bd);
     if (bd.failed) {
         model_free(m);
@@ -253,7 +256,14 @@ static size_t value_per_sample(const model *m, int v)
     return (size_t)m->values[v].c * m->values[v].h * m->values[v].w;
 }
 
-size_t model_input_per_sample(const model *m) { return value_per_sample(m, 0); }
+size_t model_input_per_sample(const model *m)
+{
+    return m->cfg.kind == MODEL_GPT ? (size_t)m->cfg.seq : value_per_sample(m, 0);
+}
+
+size_t model_targets_per_sample(const model *m) { return m->cfg.kind == MODEL_GPT ? (size_t)m->cfg.seq : 1; }
+
+int model_rows_per_sample(const model *m) { return m->cfg.kind == MODEL_GPT ? m->cfg.seq : 1; }
 
 size_t model_value_bytes(const model *m, int value, int n)
 {
@@ -267,6 +277,7 @@ static size_t norm_stat_floats(const norm_layer *nl, int n)
 
 size_t model_act_bytes(const model *m, int n)
 {
+    if (m->cfg.kind == MODEL_GPT) return gpt_act_bytes(m, n);
     size_t bytes = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const layer *l = &m->layers[i];
@@ -285,6 +296,7 @@ size_t model_act_bytes(const model *m, int n)
  * the transient. */
 size_t model_grad_transient_bytes(const model *m, int n)
 {
+    if (m->cfg.kind == MODEL_GPT) return gpt_grad_transient_bytes(m, n);
     size_t fl = sizeof(float);
     long long live = (long long)ops_align((size_t)n * MODEL_CLASSES * fl), peak = live;
     live -= (long long)(ops_align((size_t)n * MODEL_CLASSES * fl) + ops_align((size_t)n * fl));
@@ -406,6 +418,10 @@ size_t model_gemm_descs(const model_config *c, int n, ops_gemm_desc *out, size_t
 
 void model_init_params(const model *m, uint64_t seed, float *params, float *buffers)
 {
+    if (m->cfg.kind == MODEL_GPT) {
+        gpt_init_params(m, seed, params);
+        return;
+    }
     rng r;
     rng_seed(&r, seed);
     memset(params, 0, m->param_floats * sizeof(float));
@@ -440,6 +456,10 @@ void model_init_params(const model *m, uint64_t seed, float *params, float *buff
 int model_acts_init(const model *m, model_acts *a)
 {
     memset(a, 0, sizeof *a);
+    if (m->cfg.kind == MODEL_GPT) {
+        a->saved = calloc((size_t)gpt_slot_count(m), sizeof *a->saved);
+        return a->saved ? 0 : -1;
+    }
     a->val = calloc((size_t)m->n_values, sizeof *a->val);
     a->norm_mean = calloc((size_t)m->n_layers, sizeof *a->norm_mean);
     a->norm_rstd = calloc((size_t)m->n_layers, sizeof *a->norm_rstd);
@@ -455,11 +475,16 @@ void model_acts_destroy(model_acts *a)
     free(a->val);
     free(a->norm_mean);
     free(a->norm_rstd);
+    free(a->saved);
     memset(a, 0, sizeof *a);
 }
 
 void model_acts_release(const model *m, ops_backend *b, model_acts *a)
 {
+    for (int s = 0; a->saved && s < gpt_slot_count(m); s++) {
+        ops_free(b, a->saved[s]);
+        a->saved[s] = NULL;
+    }
     for (int v = 1; v < m->n_values; v++) {
         ops_free(b, a->val[v]);
         a->val[v] = NULL;
@@ -520,6 +545,7 @@ static ops_status layer_forward(const model *m, ops_backend *b, const model_stat
 
 ops_status model_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a)
 {
+    if (m->cfg.kind == MODEL_GPT) return gpt_forward(m, b, st, a);
     a->val[0] = (float *)a->input;
     for (int i = 0; i < m->n_layers; i++) TRY(layer_forward(m, b, st, a, i));
     TRY(alloc_floats(b, (size_t)a->n * MODEL_CLASSES, &a->probs));
@@ -601,6 +627,7 @@ static ops_status layer_backward(const model *m, ops_backend *b, const model_sta
 
 ops_status model_backward(const model *m, ops_backend *b, const model_state *st, model_acts *a, float w)
 {
+    if (m->cfg.kind == MODEL_GPT) return gpt_backward(m, b, st, a, w);
     float **dval = calloc((size_t)m->n_values, sizeof *dval);
     if (!dval) return OPS_ERR_OOM;
     ops_status s = OPS_OK;

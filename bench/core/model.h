@@ -1,4 +1,5 @@
-/* bench/core/model.h — the two models (mlp, cnn) as lists of layer descriptors.
+/* bench/core/model.h — the models: mlp and cnn as lists of layer descriptors,
+ * gpt as a parameter list with its own passes (model_gpt.c).
  *
  * A model is a list of layers over numbered values (activations); forward
  * walks it in order, backward in reverse (as darknet's network.c). Value 0 is
@@ -23,7 +24,7 @@
 #define MODEL_BN_MOMENTUM 0.1f
 #define MODEL_MAX_GROUPS 8
 
-typedef enum { MODEL_MLP, MODEL_CNN } model_kind;
+typedef enum { MODEL_MLP, MODEL_CNN, MODEL_GPT } model_kind;
 typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP } norm_kind;
 
 typedef struct {
@@ -31,6 +32,7 @@ typedef struct {
     int input_dim, hidden, layers;      /* mlp */
     int width, stages, blocks;          /* cnn */
     norm_kind norm;                     /* cnn */
+    int vocab, seq, d_model, heads;     /* gpt, with layers */
 } model_config;
 
 typedef enum { LAYER_LINEAR, LAYER_CONV, LAYER_NORM, LAYER_RELU, LAYER_ADD, LAYER_AVGPOOL } layer_kind;
@@ -89,7 +91,11 @@ const char *model_validate(const model_config *c, const int *batch_sizes, int n_
 int model_build(model *m, const model_config *c);   /* 0 ok, -1 out of host memory */
 void model_free(model *m);
 
+/* per sample: input floats (mlp, cnn) or int32 tokens (gpt); int32 targets */
 size_t model_input_per_sample(const model *m);
+size_t model_targets_per_sample(const model *m);
+/* rows each sample contributes to a Linear layer: the length of the ones vector per sample */
+int model_rows_per_sample(const model *m);
 size_t model_value_bytes(const model *m, int value, int n);
 /* bytes one micro-batch of n samples keeps alive from its forward to its backward */
 size_t model_act_bytes(const model *m, int n);
@@ -131,12 +137,14 @@ typedef struct {
 typedef struct {
     int n;
     const float *input;     /* (n, input_dim) or (n, 3, 32, 32): a slice of the data, not owned */
-    const int32_t *targets; /* (n) class indices, a slice of the data */
+    const int32_t *tokens;  /* gpt: (n, seq) input tokens, a slice of the data */
+    const int32_t *targets; /* (n) class indices, or gpt's (n, seq) next tokens, a slice of the data */
     float **val;            /* [n_values] val[v]: (n, c, h, w) of value v; val[0] aliases input */
     float **norm_mean;      /* [n_layers] norm layers only: BatchNorm (C) batch mean, GroupNorm (n, groups) */
     float **norm_rstd;      /* [n_layers] 1 / sqrt(biased var + eps), the shape of norm_mean */
     float *probs;           /* (n, MODEL_CLASSES) softmax of the logits */
     float *losses;          /* (n) cross-entropy per sample */
+    float **saved;          /* gpt: [gpt_slot_count] what its forward keeps (model_gpt.c) */
 } model_acts;
 
 int model_acts_init(const model *m, model_acts *a);     /* host arrays */

@@ -1,4 +1,4 @@
-"""bench/peer/torch_models.py — accumbench's two models rebuilt in PyTorch, and
+"""bench/peer/torch_models.py — accumbench's three models rebuilt in PyTorch, and
 the `verify --dump` format read back. Shared by the PyTorch peer
 (bench/peer/torch_peer.py) and the gradient cross-check
 (tests/torch_crosscheck.py), so both build exactly the same modules.
@@ -10,11 +10,16 @@ Conventions (design.md "Models" and "verify --dump DIR"):
        2 on conv1 and a projection (conv1x1 stride 2, no bias -> norm); global
        average pool -> Linear(10). Norms: BatchNorm2d (eps 1e-5, momentum 0.1),
        GroupNorm(min(8, C), C, eps 1e-5), or none.
+  gpt  nanoGPT's layout and names: wte + wpe, pre-LN blocks (ln_1, causal
+       attention c_attn/c_proj, ln_2, c_fc -> GELU(tanh) -> c_proj), ln_f, the
+       head tied to wte; tokens and targets int64 (m, T), the loss the mean CE
+       over the m*T tokens.
 Parameters are registered in canonical order (forward order, weight before
 bias; in a block conv1, norm1, conv2, norm2, proj), so named_parameters()
 lists them exactly as the manifest does.
 Loss of micro-batch i = w_i * mean CE_i, w_i: mean 1/k, global m_i/B, sum 1."""
 import json
+import math
 import os
 
 import numpy as np
@@ -110,6 +115,68 @@ class ResNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, heads):
+        super().__init__()
+        self.heads = heads
+        self.c_attn = nn.Linear(d_model, 3 * d_model)
+        self.c_proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        n, t, c = x.shape
+        q, k, v = self.c_attn(x).split(c, dim=2)
+        q, k, v = (z.view(n, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(c // self.heads))
+        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        att = F.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+        return self.c_proj((att @ v).transpose(1, 2).reshape(n, t, c))
+
+
+class GPTMLP(nn.Module):
+    def __init__(self, d_model):
+        super().__init__()
+        self.c_fc = nn.Linear(d_model, 4 * d_model)
+        self.c_proj = nn.Linear(4 * d_model, d_model)
+
+    def forward(self, x):
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class GPTBlock(nn.Module):
+    def __init__(self, d_model, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d_model, eps=1e-5)
+        self.attn = CausalSelfAttention(d_model, heads)
+        self.ln_2 = nn.LayerNorm(d_model, eps=1e-5)
+        self.mlp = GPTMLP(d_model)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """Logits come back as (m*T, V) so the loss is cross_entropy against the
+    targets flattened to (m*T): the mean over every token of the micro-batch."""
+
+    def __init__(self, vocab, seq, d_model, heads, layers):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab, d_model),
+            wpe=nn.Embedding(seq, d_model),
+            h=nn.ModuleList(GPTBlock(d_model, heads) for _ in range(layers)),
+            ln_f=nn.LayerNorm(d_model, eps=1e-5)))
+
+    def forward(self, idx):
+        tr = self.transformer
+        pos = torch.arange(idx.shape[1], device=idx.device)
+        x = tr.wte(idx) + tr.wpe(pos)
+        for block in tr.h:
+            x = block(x)
+        logits = F.linear(tr.ln_f(x), tr.wte.weight)
+        return logits.reshape(-1, logits.shape[-1])
+
+
 def build_model(m):
     """m: the manifest's model object (snake_case model flags)."""
     kind = m.get("model")
@@ -118,14 +185,31 @@ def build_model(m):
             return MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
         if kind == "cnn":
             return ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
+        if kind == "gpt":
+            return GPT(int(m["vocab"]), int(m["seq"]), int(m["d_model"]), int(m["heads"]), int(m["layers"]))
     except KeyError as e:
         raise CheckError(f"manifest model object lacks key {e} for model {kind!r}")
-    raise CheckError(f"manifest model.model = {kind!r}: expected mlp or cnn")
+    raise CheckError(f"manifest model.model = {kind!r}: expected mlp, cnn or gpt")
 
 
 def sample_shape(m):
     """Shape of one input sample for the manifest's model object."""
+    if m["model"] == "gpt":
+        return [int(m["seq"])]
     return [int(m["input_dim"])] if m["model"] == "mlp" else list(IMAGE_SHAPE)
+
+
+def data_spec(m):
+    """(input dtype, one sample's target shape, number of classes) for the
+    manifest's model object: gpt has int64 tokens and a target per token."""
+    if m["model"] == "gpt":
+        return np.int64, [int(m["seq"])], int(m["vocab"])
+    return np.float32, [], NUM_CLASSES
+
+
+def micro_batch_loss(model, x, y):
+    """mean cross-entropy of one micro-batch: over its samples, or gpt's tokens"""
+    return F.cross_entropy(model(x), y.reshape(-1))
 
 
 def loss_weights(loss_norm, micro_batches):
@@ -209,16 +293,19 @@ def load_dump(d, with_grads=True):
         raise CheckError(f"{len(mbs)} micro-batches but {len(man['inputs'])} inputs and "
                          f"{len(man['targets'])} targets files")
     sample = sample_shape(man["model"])
+    x_dtype, target_shape, classes = data_spec(man["model"])
     inputs, targets = [], []
     for i, (fi, ft, m) in enumerate(zip(man["inputs"], man["targets"], mbs)):
-        x = load_npy(d, fi, np.float32)
+        x = load_npy(d, fi, x_dtype)
         y = load_npy(d, ft, np.int64)
         if list(x.shape) != [m] + sample:
             raise CheckError(f"{fi}: shape {list(x.shape)}, expected {[m] + sample} (micro-batch {i})")
-        if list(y.shape) != [m]:
-            raise CheckError(f"{ft}: shape {list(y.shape)}, expected {[m]} (micro-batch {i})")
-        if y.min() < 0 or y.max() >= NUM_CLASSES:
-            raise CheckError(f"{ft}: targets outside 0..{NUM_CLASSES - 1}")
+        if list(y.shape) != [m] + target_shape:
+            raise CheckError(f"{ft}: shape {list(y.shape)}, expected {[m] + target_shape} (micro-batch {i})")
+        if y.min() < 0 or y.max() >= classes:
+            raise CheckError(f"{ft}: targets outside 0..{classes - 1}")
+        if x_dtype == np.int64 and (x.min() < 0 or x.max() >= classes):
+            raise CheckError(f"{fi}: tokens outside 0..{classes - 1}")
         inputs.append(x)
         targets.append(y)
     if "effective_batch" in man and int(man["effective_batch"]) != sum(mbs):
@@ -244,14 +331,14 @@ def strategy_passes(model, strategy, xs, ys, weights, phase=None):
         phase = _no_phase
     if strategy == "full":
         with phase("forward", 1):
-            loss = F.cross_entropy(model(xs[0]), ys[0])
+            loss = micro_batch_loss(model, xs[0], ys[0])
         with phase("backward", 1):
             loss.backward()
     elif strategy == "retain":
         total = None
         for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
             with phase("forward", i + 1):
-                loss = F.cross_entropy(model(x), y)
+                loss = micro_batch_loss(model, x, y)
                 if w != 1.0:
                     loss = loss * w
                 total = loss if total is None else total + loss
@@ -261,7 +348,7 @@ def strategy_passes(model, strategy, xs, ys, weights, phase=None):
     elif strategy == "accumulate":
         for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
             with phase("forward", i + 1):
-                loss = F.cross_entropy(model(x), y)
+                loss = micro_batch_loss(model, x, y)
                 if w != 1.0:
                     loss = loss * w
             with phase("backward", i + 1):
@@ -302,7 +389,8 @@ def reference_grads(man, model, params, inputs, targets, dtype=torch.float64, de
     dtype on device: {strategy: [numpy array per parameter]}."""
     model = model.to(device=device, dtype=dtype).train()
     load_params(model, params)
-    xs = [torch.from_numpy(x).to(device=device, dtype=dtype) for x in inputs]
+    xs = [torch.from_numpy(x).to(device=device, dtype=dtype if x.dtype == np.float32 else torch.int64)
+          for x in inputs]
     ys = [torch.from_numpy(y.astype(np.int64)).to(device) for y in targets]
     w = loss_weights(man["loss_norm"], [len(y) for y in targets])
     return {s: [g.cpu().numpy().copy() for g in strategy_grads(model, s, xs, ys, w)] for s in STRATEGIES}

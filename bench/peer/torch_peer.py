@@ -192,6 +192,9 @@ def verify_argv(binary, c, backend, d):
     a = [binary, "verify", "--backend", backend, "--model", c.model]
     if c.model == "mlp":
         a += ["--input-dim", str(c.input_dim), "--hidden", str(c.hidden), "--layers", str(c.layers)]
+    elif c.model == "gpt":
+        a += ["--vocab", str(c.vocab), "--seq", str(c.seq), "--d-model", str(c.d_model), "--heads", str(c.heads),
+              "--layers", str(c.layers)]
     else:
         a += ["--width", str(c.width), "--stages", str(c.stages), "--blocks", str(c.blocks), "--norm", c.norm]
     # the split as run normalised it (full: one micro-batch of the whole batch)
@@ -556,8 +559,10 @@ def print_human(row, c, peer, torch, threads):
         return f"{b / 1024:.1f} KiB"
 
     dev = f"{row['backend']}" + (f" ({threads} threads)" if row["backend"] == "cpu" else "")
-    model = (f"mlp (input {c.input_dim}, hidden {c.hidden} x {c.layers} layers)" if c.model == "mlp" else
-             f"cnn (width {c.width}, {c.stages} stages x {c.blocks} blocks, norm {c.norm})")
+    model = {"mlp": lambda: f"mlp (input {c.input_dim}, hidden {c.hidden} x {c.layers} layers)",
+             "cnn": lambda: f"cnn (width {c.width}, {c.stages} stages x {c.blocks} blocks, norm {c.norm})",
+             "gpt": lambda: f"gpt (vocab {c.vocab}, seq {c.seq}, d-model {c.d_model}, {c.heads} heads x {c.layers} "
+                            "layers)"}[c.model]()
     print(f"torch_peer run: torch {torch.__version__}, backend {dev}, model {model}, {peer.n_params} parameters")
     last = f" (last micro-batch {c.last_micro_batch})" if c.last_micro_batch != c.micro_batch else ""
     print(f"  strategy {c.strategy}, loss-norm {c.loss_norm}, optimizer {c.optimizer}: micro-batch {c.micro_batch} "

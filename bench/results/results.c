@@ -65,17 +65,21 @@ static void key_columns(emitter *ep, const result_row *r)
 {
     emitter e = *ep;
     const run_config *c = &r->cfg;
-    int mlp = c->model.kind == MODEL_MLP;
+    int mlp = c->model.kind == MODEL_MLP, cnn = c->model.kind == MODEL_CNN, gpt = c->model.kind == MODEL_GPT;
     col_text(&e, "engine", r->engine);
     col_text(&e, "backend", r->backend);
-    col_text(&e, "model", mlp ? "mlp" : "cnn");
+    col_text(&e, "model", model_name(c->model.kind));
     col_int(&e, "input_dim", c->model.input_dim, mlp);
     col_int(&e, "hidden", c->model.hidden, mlp);
-    col_int(&e, "layers", c->model.layers, mlp);
-    col_int(&e, "width", c->model.width, !mlp);
-    col_int(&e, "stages", c->model.stages, !mlp);
-    col_int(&e, "blocks", c->model.blocks, !mlp);
-    e.emit(e.user, "norm", mlp ? NULL : norm_name(c->model.norm), 1);
+    col_int(&e, "layers", c->model.layers, mlp || gpt);
+    col_int(&e, "width", c->model.width, cnn);
+    col_int(&e, "stages", c->model.stages, cnn);
+    col_int(&e, "blocks", c->model.blocks, cnn);
+    e.emit(e.user, "norm", cnn ? norm_name(c->model.norm) : NULL, 1);
+    col_int(&e, "vocab", c->model.vocab, gpt);
+    col_int(&e, "seq", c->model.seq, gpt);
+    col_int(&e, "d_model", c->model.d_model, gpt);
+    col_int(&e, "heads", c->model.heads, gpt);
     col_text(&e, "strategy", strategy_name(c->strategy));
     col_text(&e, "loss_norm", loss_norm_name(c->loss_norm));
     col_int(&e, "micro_batch", c->micro_batch, 1);

@@ -20,7 +20,7 @@
 /* more than this many combinations is certainly a mistake in a profile */
 #define PROFILE_MAX_PRODUCT 100000L
 
-typedef enum { FOR_ALL, FOR_MLP, FOR_CNN, FOR_GPU, FOR_SWEEP } key_scope;
+typedef enum { FOR_ALL, FOR_MLP, FOR_CNN, FOR_GPT, FOR_MLP_GPT, FOR_GPU, FOR_SWEEP } key_scope;
 
 typedef struct {
     const char *name;
@@ -32,7 +32,8 @@ typedef struct {
  * then the aliases and the sweep's own keys. A run flag added to cli.c gets
  * its id here before N_RUN_KEYS and its line in the table. */
 enum {
-    K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_STRATEGY,
+    K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_VOCAB, K_SEQ,
+    K_D_MODEL, K_HEADS, K_STRATEGY,
     K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_ALLOCATOR, K_SEED, K_MEM_LIMIT, K_NOISE,
     K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
@@ -45,11 +46,15 @@ static const key_spec keys[N_KEYS] = {
     [K_MODEL] = {"model", FOR_ALL, -1},
     [K_INPUT_DIM] = {"input_dim", FOR_MLP, -1},
     [K_HIDDEN] = {"hidden", FOR_MLP, -1},
-    [K_LAYERS] = {"layers", FOR_MLP, -1},
+    [K_LAYERS] = {"layers", FOR_MLP_GPT, -1},
     [K_WIDTH] = {"width", FOR_CNN, -1},
     [K_STAGES] = {"stages", FOR_CNN, -1},
     [K_BLOCKS] = {"blocks", FOR_CNN, -1},
     [K_NORM] = {"norm", FOR_CNN, -1},
+    [K_VOCAB] = {"vocab", FOR_GPT, -1},
+    [K_SEQ] = {"seq", FOR_GPT, -1},
+    [K_D_MODEL] = {"d_model", FOR_GPT, -1},
+    [K_HEADS] = {"heads", FOR_GPT, -1},
     [K_STRATEGY] = {"strategy", FOR_ALL, -1},
     [K_LOSS_NORM] = {"loss_norm", FOR_ALL, -1},
     [K_MICRO] = {"micro_batch", FOR_ALL, -1},
@@ -400,10 +405,32 @@ static void build_args(const char *const *val, arg_list *a)
     }
 }
 
+/* the models a key applies to, a bit per model_kind; 0 for keys of every model */
+static unsigned scope_models(key_scope s)
+{
+    switch (s) {
+    case FOR_MLP: return 1u << MODEL_MLP;
+    case FOR_CNN: return 1u << MODEL_CNN;
+    case FOR_GPT: return 1u << MODEL_GPT;
+    case FOR_MLP_GPT: return 1u << MODEL_MLP | 1u << MODEL_GPT;
+    default: return 0;
+    }
+}
+
 static int key_applies(int k, model_kind m)
 {
-    key_scope s = keys[k].scope;
-    return !((s == FOR_MLP && m != MODEL_MLP) || (s == FOR_CNN && m != MODEL_CNN));
+    unsigned mask = scope_models(keys[k].scope);
+    return !mask || (mask & 1u << m);
+}
+
+static const char *scope_text(key_scope s)
+{
+    switch (s) {
+    case FOR_MLP: return "applies to model mlp only, and no configuration uses mlp";
+    case FOR_CNN: return "applies to model cnn only, and no configuration uses cnn";
+    case FOR_GPT: return "applies to model gpt only, and no configuration uses gpt";
+    default: return "applies to models mlp and gpt only, and no configuration uses either";
+    }
 }
 
 /* Warns about keys that apply to none of the models (or, for GPU settings,
@@ -413,11 +440,12 @@ static void warn_unused(const profile *p)
     run_config d;
     cli_defaults(&d);
     const profile_entry *models = entry_for(p, K_MODEL), *backends = entry_for(p, K_BACKEND);
-    int has_mlp = !models && d.model.kind == MODEL_MLP, has_cnn = !models && d.model.kind == MODEL_CNN;
+    unsigned used = models ? 0 : 1u << d.model.kind;
     int gpu_possible = !backends;
     for (int i = 0; models && i < models->n_items; i++) {
-        has_mlp |= !strcmp(models->items[i], "mlp");
-        has_cnn |= !strcmp(models->items[i], "cnn");
+        static const model_kind kinds[] = {MODEL_MLP, MODEL_CNN, MODEL_GPT};
+        for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
+            if (!strcmp(models->items[i], model_name(kinds[j]))) used |= 1u << kinds[j];
     }
     /* a GPU backend: one this build lacks, or one whose tensors are not in host memory */
     for (int i = 0; backends && i < backends->n_items; i++) {
@@ -427,9 +455,9 @@ static void warn_unused(const profile *p)
     for (int i = 0; i < p->n_entries; i++) {
         const profile_entry *e = &p->entries[i];
         key_scope s = keys[e->key].scope;
+        unsigned mask = scope_models(s);
         const char *what = NULL;
-        if (s == FOR_MLP && !has_mlp) what = "applies to model mlp only, and no configuration uses mlp";
-        if (s == FOR_CNN && !has_cnn) what = "applies to model cnn only, and no configuration uses cnn";
+        if (mask && !(mask & used)) what = scope_text(s);
         if (s == FOR_GPU && !gpu_possible) what = "has no effect on backend cpu";
         if (what) fprintf(stderr, "accumbench: warning: %s:%d: %s: %s (ignored)\n", p->path, e->line,
                           keys[e->key].name, what);
