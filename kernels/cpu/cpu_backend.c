@@ -270,54 +270,73 @@ static void norm_dx_row(const float *x, const float *dy, size_t len, float mean,
     }
 }
 
-/* BatchNorm's channels are independent: a call runs as blocks of channels
- * on the backend's threads once it holds BN_SPLIT_MIN_VALUES values, each
- * channel on one thread, so the results do not depend on the split. The
- * call's arguments, forward's or backward's, for both norms: */
-#define BN_SPLIT_MIN_VALUES (1L << 15)
+/* Both norms split into independent units, BatchNorm's channels and
+ * GroupNorm's groups: a call runs as blocks of units on the backend's
+ * threads once it holds NORM_SPLIT_MIN_VALUES values, each unit (all its
+ * samples, and its channels' dgamma/dbias, added sample after sample) on one
+ * thread, so the results do not depend on the split. */
+#define NORM_SPLIT_MIN_VALUES (1L << 15)
 
-typedef struct {
+typedef struct norm_call norm_call;
+/* the work of one unit: one op of one norm */
+typedef void (*norm_unit_fn)(const norm_call *nc, int unit);
+
+/* a call's arguments, forward's or backward's, for both norms */
+struct norm_call {
     const ops_norm_shape *s;
-    const float *x, *dy, *gamma, *bias, *save_mean_in, *save_invstd_in;
-    float *y, *running_mean, *running_var, *save_mean, *save_invstd;    /* forward */
+    const float *x, *dy, *gamma, *bias, *save_mean_in, *save_rstd_in;
+    float *y, *running_mean, *running_var, *save_mean, *save_rstd;      /* forward */
     float beta, *dx, *dgamma, *dbias;                                    /* backward */
-    int per;                                                             /* channels (groups) per task */
-} norm_call;
+    norm_unit_fn unit_fn;
+    int units, per;                                                      /* units in all, per task */
+};
 
-/* tasks for `units` independent channels (or groups), blocks of bc->per */
-static int norm_tasks(void *ctx, const ops_norm_shape *s, int units, norm_call *bc)
-{
-    const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
-    const int tasks = values < BN_SPLIT_MIN_VALUES ? 1 : threads < units ? (int)threads : units;
-    bc->per = (units + tasks - 1) / tasks;
-    return (units + bc->per - 1) / bc->per;
-}
-
-static void bn_fwd_task(void *arg, int task, int thread)
+static void norm_task(void *arg, int task, int thread)
 {
     (void)thread;
-    const norm_call *bc = arg;
-    const ops_norm_shape *s = bc->s;
-    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
-    const int c1 = (task + 1) * bc->per < s->c ? (task + 1) * bc->per : s->c;
-    for (int ch = task * bc->per; ch < c1; ch++) {
-        double mean, var;
-        norm_moments(bc->x + ch * hw, (size_t)s->n, hw, chw, &mean, &var);
-        float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps), g = bc->gamma[ch], b = bc->bias[ch];
-        bc->save_mean[ch] = m;
-        bc->save_invstd[ch] = rstd;
-        bc->running_mean[ch] = ab_running_update(bc->running_mean[ch], m, s->momentum);
-        bc->running_var[ch] = ab_running_update(bc->running_var[ch], (float)(var * (double)cnt / (double)(cnt - 1)),
-                                                s->momentum);
-        for (int i = 0; i < s->n; i++) {
-            const float *xr = bc->x + i * chw + ch * hw;
-            float *yr = bc->y + i * chw + ch * hw;
-            for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
-        }
-    }
+    const norm_call *nc = arg;
+    const int end = (task + 1) * nc->per < nc->units ? (task + 1) * nc->per : nc->units;
+    for (int u = task * nc->per; u < end; u++) nc->unit_fn(nc, u);
 }
 
-/* BatchNorm2d training forward: statistics per channel over (n, hw). */
+/* Runs unit_fn for each of `units` units over the backend's threads. */
+static void norm_run(void *ctx, norm_call *nc, int units, norm_unit_fn unit_fn)
+{
+    const ops_norm_shape *s = nc->s;
+    const long values = (long)s->n * s->c * s->hw, threads = cpu_pool_threads(ctx);
+    const int tasks = values < NORM_SPLIT_MIN_VALUES ? 1 : threads < units ? (int)threads : units;
+    nc->unit_fn = unit_fn;
+    nc->units = units;
+    nc->per = (units + tasks - 1) / tasks;
+    cpu_pool_run(ctx, (units + nc->per - 1) / nc->per, norm_task, nc);
+}
+
+/* y = gamma * (x - mean) * rstd + bias over one row of `len` values */
+static void norm_apply_row(const float *x, size_t len, float mean, float rstd, float gamma, float bias, float *y)
+{
+    for (size_t e = 0; e < len; e++) y[e] = ab_norm_apply(x[e], mean, rstd, gamma, bias);
+}
+
+// ----------------------------------------------------------------------------
+// BatchNorm2d (training): statistics per channel over (n, hw); saved mean and
+// rstd are (c)
+
+static void bn_fwd_channel(const norm_call *nc, int ch)
+{
+    const ops_norm_shape *s = nc->s;
+    const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw, cnt = (size_t)s->n * hw;
+    double mean, var;
+    norm_moments(nc->x + ch * hw, (size_t)s->n, hw, chw, &mean, &var);
+    const float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps);
+    nc->save_mean[ch] = m;
+    nc->save_rstd[ch] = rstd;
+    nc->running_mean[ch] = ab_running_update(nc->running_mean[ch], m, s->momentum);
+    nc->running_var[ch] =
+        ab_running_update(nc->running_var[ch], (float)(var * (double)cnt / (double)(cnt - 1)), s->momentum);
+    for (int i = 0; i < s->n; i++)
+        norm_apply_row(nc->x + i * chw + ch * hw, hw, m, rstd, nc->gamma[ch], nc->bias[ch], nc->y + i * chw + ch * hw);
+}
+
 static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
                                     const float *bias, float *y, float *running_mean, float *running_var,
                                     float *save_mean, float *save_invstd)
@@ -330,36 +349,31 @@ static ops_status cpu_batchnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
         ops_set_error("batchnorm_fwd: %zu value(s) per channel, training needs more than 1", cnt);
         return OPS_ERR_INVALID;
     }
-    norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
-                  .running_var = running_var, .save_mean = save_mean, .save_invstd = save_invstd};
-    cpu_pool_run(ctx, norm_tasks(ctx, s, s->c, &bc), bn_fwd_task, &bc);
+    norm_call nc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .running_mean = running_mean,
+                    .running_var = running_var, .save_mean = save_mean, .save_rstd = save_invstd};
+    norm_run(ctx, &nc, s->c, bn_fwd_channel);
     return OPS_OK;
 }
 
-static void bn_bwd_task(void *arg, int task, int thread)
+static void bn_bwd_channel(const norm_call *nc, int ch)
 {
-    (void)thread;
-    const norm_call *bc = arg;
-    const ops_norm_shape *s = bc->s;
+    const ops_norm_shape *s = nc->s;
     const size_t hw = (size_t)s->hw, chw = (size_t)s->c * hw;
     const double cnt = (double)s->n * (double)hw;
-    const int c1 = (task + 1) * bc->per < s->c ? (task + 1) * bc->per : s->c;
-    for (int ch = task * bc->per; ch < c1; ch++) {
-        const float m = bc->save_mean_in[ch], rstd = bc->save_invstd_in[ch], g = bc->gamma[ch];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int i = 0; i < s->n; i++) {
-            double s1, s2;
-            norm_grad_sums(bc->x + i * chw + ch * hw, bc->dy + i * chw + ch * hw, hw, m, rstd, &s1, &s2);
-            sum_dy += s1;
-            sum_dy_xhat += s2;
-        }
-        bc->dgamma[ch] += (float)sum_dy_xhat;
-        bc->dbias[ch] += (float)sum_dy;
-        float mean_dyg = (float)(g * sum_dy / cnt), mean_dyg_xhat = (float)(g * sum_dy_xhat / cnt);
-        for (int i = 0; i < s->n; i++) {
-            size_t at = i * chw + ch * hw;
-            norm_dx_row(bc->x + at, bc->dy + at, hw, m, rstd, g, mean_dyg, mean_dyg_xhat, bc->beta, bc->dx + at);
-        }
+    const float m = nc->save_mean_in[ch], rstd = nc->save_rstd_in[ch], g = nc->gamma[ch];
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int i = 0; i < s->n; i++) {
+        double s1, s2;
+        norm_grad_sums(nc->x + i * chw + ch * hw, nc->dy + i * chw + ch * hw, hw, m, rstd, &s1, &s2);
+        sum_dy += s1;
+        sum_dy_xhat += s2;
+    }
+    nc->dgamma[ch] += (float)sum_dy_xhat;
+    nc->dbias[ch] += (float)sum_dy;
+    const float mean_dyg = (float)(g * sum_dy / cnt), mean_dyg_xhat = (float)(g * sum_dy_xhat / cnt);
+    for (int i = 0; i < s->n; i++) {
+        const size_t at = i * chw + ch * hw;
+        norm_dx_row(nc->x + at, nc->dy + at, hw, m, rstd, g, mean_dyg, mean_dyg_xhat, nc->beta, nc->dx + at);
     }
 }
 
@@ -369,39 +383,32 @@ static ops_status cpu_batchnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
 {
     ops_status st = norm_check("batchnorm_bwd", s, 1);
     if (st != OPS_OK) return st;
-    norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_invstd,
-                  .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
-    cpu_pool_run(ctx, norm_tasks(ctx, s, s->c, &bc), bn_bwd_task, &bc);
+    norm_call nc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_rstd_in = save_invstd,
+                    .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
+    norm_run(ctx, &nc, s->c, bn_bwd_channel);
     return OPS_OK;
 }
 
-/* GroupNorm forward: statistics per (sample, group) over the group's
- * contiguous (c/groups, hw) block; saved mean/rstd are (n, groups). */
-/* GroupNorm splits like BatchNorm, by blocks of groups: each group's
- * channels (and their dgamma/dbias, added sample after sample) stay on one
- * thread. */
-static void gn_fwd_task(void *arg, int task, int thread)
+// ----------------------------------------------------------------------------
+// GroupNorm: statistics per (sample, group) over the group's contiguous
+// (c/groups, hw) block; saved mean and rstd are (n, groups)
+
+static void gn_fwd_group(const norm_call *nc, int gi)
 {
-    (void)thread;
-    const norm_call *bc = arg;
-    const ops_norm_shape *s = bc->s;
-    const int cpg = s->c / s->groups, g1 = (task + 1) * bc->per < s->groups ? (task + 1) * bc->per : s->groups;
+    const ops_norm_shape *s = nc->s;
+    const int cpg = s->c / s->groups;
     const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
-    for (int i = 0; i < s->n; i++)
-        for (int gi = task * bc->per; gi < g1; gi++) {
-            const size_t at = ((size_t)i * s->groups + gi) * block;
-            double mean, var;
-            norm_moments(bc->x + at, 1, block, 0, &mean, &var);
-            float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps);
-            bc->save_mean[i * s->groups + gi] = m;
-            bc->save_invstd[i * s->groups + gi] = rstd;
-            for (int j = 0; j < cpg; j++) {
-                const int ch = gi * cpg + j;
-                const float g = bc->gamma[ch], b = bc->bias[ch], *xr = bc->x + at + j * hw;
-                float *yr = bc->y + at + j * hw;
-                for (size_t e = 0; e < hw; e++) yr[e] = ab_norm_apply(xr[e], m, rstd, g, b);
-            }
-        }
+    for (int i = 0; i < s->n; i++) {
+        const size_t at = ((size_t)i * s->groups + gi) * block;
+        double mean, var;
+        norm_moments(nc->x + at, 1, block, 0, &mean, &var);
+        const float m = (float)mean, rstd = ab_norm_rstd((float)var, s->eps);
+        nc->save_mean[i * s->groups + gi] = m;
+        nc->save_rstd[i * s->groups + gi] = rstd;
+        for (int j = 0; j < cpg; j++)
+            norm_apply_row(nc->x + at + j * hw, hw, m, rstd, nc->gamma[gi * cpg + j], nc->bias[gi * cpg + j],
+                           nc->y + at + j * hw);
+    }
 }
 
 static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const float *x, const float *gamma,
@@ -409,42 +416,39 @@ static ops_status cpu_groupnorm_fwd(void *ctx, const ops_norm_shape *s, const fl
 {
     ops_status st = norm_check("groupnorm_fwd", s, s->groups);
     if (st != OPS_OK) return st;
-    norm_call bc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .save_mean = save_mean,
-                  .save_invstd = save_rstd};
-    cpu_pool_run(ctx, norm_tasks(ctx, s, s->groups, &bc), gn_fwd_task, &bc);
+    norm_call nc = {.s = s, .x = x, .gamma = gamma, .bias = bias, .y = y, .save_mean = save_mean,
+                    .save_rstd = save_rstd};
+    norm_run(ctx, &nc, s->groups, gn_fwd_group);
     return OPS_OK;
 }
 
-static void gn_bwd_task(void *arg, int task, int thread)
+static void gn_bwd_group(const norm_call *nc, int gi)
 {
-    (void)thread;
-    const norm_call *bc = arg;
-    const ops_norm_shape *s = bc->s;
-    const int cpg = s->c / s->groups, g1 = (task + 1) * bc->per < s->groups ? (task + 1) * bc->per : s->groups;
+    const ops_norm_shape *s = nc->s;
+    const int cpg = s->c / s->groups;
     const size_t hw = (size_t)s->hw, block = (size_t)cpg * hw;
-    for (int i = 0; i < s->n; i++)
-        for (int gi = task * bc->per; gi < g1; gi++) {
-            const size_t at = ((size_t)i * s->groups + gi) * block;
-            const float m = bc->save_mean_in[i * s->groups + gi], rstd = bc->save_invstd_in[i * s->groups + gi];
-            /* S1 = sum(dy*gamma), S2 = sum(dy*gamma*xhat) over the block;
-             * the per-channel parts are also this sample's dbias, dgamma */
-            double s1 = 0.0, s2 = 0.0;
-            for (int j = 0; j < cpg; j++) {
-                const int ch = gi * cpg + j;
-                double sum_dy, sum_dy_xhat;
-                norm_grad_sums(bc->x + at + j * hw, bc->dy + at + j * hw, hw, m, rstd, &sum_dy, &sum_dy_xhat);
-                bc->dgamma[ch] += (float)sum_dy_xhat;
-                bc->dbias[ch] += (float)sum_dy;
-                s1 += bc->gamma[ch] * sum_dy;
-                s2 += bc->gamma[ch] * sum_dy_xhat;
-            }
-            const float mean_dyg = (float)(s1 / (double)block), mean_dyg_xhat = (float)(s2 / (double)block);
-            for (int j = 0; j < cpg; j++) {
-                const size_t row = at + j * hw;
-                norm_dx_row(bc->x + row, bc->dy + row, hw, m, rstd, bc->gamma[gi * cpg + j], mean_dyg, mean_dyg_xhat,
-                            bc->beta, bc->dx + row);
-            }
+    for (int i = 0; i < s->n; i++) {
+        const size_t at = ((size_t)i * s->groups + gi) * block;
+        const float m = nc->save_mean_in[i * s->groups + gi], rstd = nc->save_rstd_in[i * s->groups + gi];
+        /* S1 = sum(dy*gamma), S2 = sum(dy*gamma*xhat) over the block; the
+         * per-channel parts are also this sample's dbias, dgamma */
+        double s1 = 0.0, s2 = 0.0;
+        for (int j = 0; j < cpg; j++) {
+            const int ch = gi * cpg + j;
+            double sum_dy, sum_dy_xhat;
+            norm_grad_sums(nc->x + at + j * hw, nc->dy + at + j * hw, hw, m, rstd, &sum_dy, &sum_dy_xhat);
+            nc->dgamma[ch] += (float)sum_dy_xhat;
+            nc->dbias[ch] += (float)sum_dy;
+            s1 += nc->gamma[ch] * sum_dy;
+            s2 += nc->gamma[ch] * sum_dy_xhat;
         }
+        const float mean_dyg = (float)(s1 / (double)block), mean_dyg_xhat = (float)(s2 / (double)block);
+        for (int j = 0; j < cpg; j++) {
+            const size_t row = at + j * hw;
+            norm_dx_row(nc->x + row, nc->dy + row, hw, m, rstd, nc->gamma[gi * cpg + j], mean_dyg, mean_dyg_xhat,
+                        nc->beta, nc->dx + row);
+        }
+    }
 }
 
 static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const float *x, const float *dy,
@@ -453,9 +457,9 @@ static ops_status cpu_groupnorm_bwd(void *ctx, const ops_norm_shape *s, const fl
 {
     ops_status st = norm_check("groupnorm_bwd", s, s->groups);
     if (st != OPS_OK) return st;
-    norm_call bc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_invstd_in = save_rstd,
-                  .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
-    cpu_pool_run(ctx, norm_tasks(ctx, s, s->groups, &bc), gn_bwd_task, &bc);
+    norm_call nc = {.s = s, .x = x, .dy = dy, .gamma = gamma, .save_mean_in = save_mean, .save_rstd_in = save_rstd,
+                    .beta = beta, .dx = dx, .dgamma = dgamma, .dbias = dbias};
+    norm_run(ctx, &nc, s->groups, gn_bwd_group);
     return OPS_OK;
 }
 

@@ -1,10 +1,13 @@
 /* kernels/cpu/cpu_pool.c — worker threads for the CPU backend (see
- * cpu_pool.h). One mutex guards the region's description; a generation
- * counter tells a waking worker that a new region started, `pending` counts
- * the workers still inside it. */
+ * cpu_pool.h for the task-to-thread rule and the placement). One mutex
+ * guards the region's description; a generation counter tells a waking
+ * worker that a new region started, `pending` counts the workers still
+ * inside it. */
+#define _GNU_SOURCE /* pthread_attr_setaffinity_np, sched_getcpu under -std=c11 */
 #include "cpu_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -51,6 +54,39 @@ static void *worker_main(void *v)
     return NULL;
 }
 
+/* The CPUs of the calling thread's mask in order, starting with the CPU it
+ * is on and wrapping; 0 when the mask cannot be read (over CPU_SETSIZE). */
+static int cpus_from_current(int *cpus)
+{
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 0;
+    const int here = sched_getcpu();
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &mask) && (pass == 0) == (c >= here)) cpus[n++] = c;
+    return n;
+}
+
+/* Starts worker i (thread i + 1) pinned to cpus[(i + 1) % n_cpus]: the CPUs
+ * after the caller's. Unpinned when there is no list or the pin is refused. */
+static int worker_start(cpu_pool *p, int i, const int *cpus, int n_cpus)
+{
+    p->workers[i] = (cpu_worker){p, i + 1};
+    pthread_attr_t attr;
+    if (n_cpus > 0 && pthread_attr_init(&attr) == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[(i + 1) % n_cpus], &one);
+        int rc = pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0
+                     ? pthread_create(&p->tid[i], &attr, worker_main, &p->workers[i])
+                     : -1;
+        pthread_attr_destroy(&attr);
+        if (rc == 0) return 0;
+    }
+    return pthread_create(&p->tid[i], NULL, worker_main, &p->workers[i]);
+}
+
 cpu_pool *cpu_pool_create(int threads)
 {
     cpu_pool *p = calloc(1, sizeof *p);
@@ -67,12 +103,10 @@ cpu_pool *cpu_pool_create(int threads)
             cpu_pool_destroy(p);
             return NULL;
         }
-        /* worker i has id i + 1; a refusal leaves the pool with those made */
-        for (int i = 0; i < threads - 1; i++) {
-            p->workers[i] = (cpu_worker){p, i + 1};
-            if (pthread_create(&p->tid[i], NULL, worker_main, &p->workers[i]) != 0) break;
-            p->threads++;
-        }
+        int cpus[CPU_SETSIZE];
+        const int n_cpus = cpus_from_current(cpus);
+        /* a refusal leaves the pool with the workers made so far */
+        for (int i = 0; i < threads - 1 && worker_start(p, i, cpus, n_cpus) == 0; i++) p->threads++;
     }
     return p;
 }
