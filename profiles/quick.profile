@@ -26,11 +26,17 @@
 
 backend = cpu
 engines = accumbench
-models = mlp, cnn
+models = mlp, cnn, gpt
 
-# mlp: 3072 -> [256] x 3 -> 10
+# mlp: 3072 -> [256] x 3 -> 10; gpt: 3 blocks as well (layers applies to both)
 hidden = 256
 layers = 3
+
+# gpt: a tiny GPT-2 (vocab 256, 32 tokens, width 64, 4 heads)
+vocab = 256
+seq = 32
+d_model = 64
+heads = 4
 
 # cnn: ResNet with 3 stages of one basic block, widths 8, 16, 32
 width = 8

@@ -8,7 +8,17 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* How long a thread spins on the region's atomics before it sleeps: longer
+ * than the gap between two regions of one step (microseconds), far shorter
+ * than anything a user would notice as a busy core. A vCPU that sleeps is
+ * halted, and waking it is the hypervisor's IPI round trip, tens of
+ * microseconds, paid at every op of a step; spinning across those gaps is
+ * what libgomp (GOMP_SPINCOUNT) and OpenBLAS do. */
+#define SPIN_NS 200000L
 
 typedef struct {
     cpu_pool *pool;
@@ -21,9 +31,9 @@ struct cpu_pool {
     cpu_worker *workers;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
-    unsigned long generation;   /* regions started */
-    int pending;                /* workers not yet finished with this region */
-    int quit;
+    atomic_ulong generation;    /* regions started */
+    atomic_int pending;         /* workers not yet finished with this region */
+    atomic_int quit;
     /* the current region */
     cpu_task_fn fn;
     void *arg;
@@ -35,22 +45,44 @@ static void run_share(cpu_pool *p, int thread)
     for (int t = thread; t < p->tasks; t += p->threads) p->fn(p->arg, t, thread);
 }
 
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Spins up to SPIN_NS for *v to leave `from` (or for quit); 1 if it did */
+static int spin_until_changed(const cpu_pool *p, const atomic_ulong *v, unsigned long from)
+{
+    long deadline = now_ns() + SPIN_NS;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load(v) != from || atomic_load(&p->quit)) return 1;
+        if (i % 64 == 0 && now_ns() > deadline) return 0;
+    }
+}
+
 static void *worker_main(void *v)
 {
     cpu_worker *w = v;
     cpu_pool *p = w->pool;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        if (!spin_until_changed(p, &p->generation, seen)) {
+            /* the producer changes generation under mu: no lost wake-up */
+            pthread_mutex_lock(&p->mu);
+            while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->go, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
         run_share(p, w->id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub(&p->pending, 1) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -115,7 +147,7 @@ void cpu_pool_destroy(cpu_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->threads - 1; i++) pthread_join(p->tid[i], NULL);
@@ -136,16 +168,21 @@ void cpu_pool_run(cpu_pool *p, int tasks, cpu_task_fn fn, void *arg)
         for (int t = 0; t < tasks; t++) fn(arg, t, p ? t % p->threads : 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
     p->tasks = tasks;
-    p->pending = p->threads - 1;
-    p->generation++;
+    atomic_store(&p->pending, p->threads - 1);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->generation, 1);    /* publishes fn, arg, tasks */
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     run_share(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    long deadline = now_ns() + SPIN_NS;
+    for (unsigned i = 1; atomic_load(&p->pending); i++)
+        if (i % 64 == 0 && now_ns() > deadline) break;
+    if (atomic_load(&p->pending)) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending)) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }

@@ -19,13 +19,18 @@
  * ~0.1 s) before it sleeps, and a short run is over in a few tenths of a
  * second.
  *
- * The caller stays free and workers sleep on a condition variable, never
- * spin. Both alternatives were slower on a loaded 2-vCPU VM (8.5-12 ms per
- * step of the mlp this way): a pinned caller is woken on its own CPU even
- * while another process holds it (30 ms), and a spinning worker that the
- * scheduler put beside the free caller takes its time (30 ms); a spinning
- * BLAS pool also costs the single-threaded code between regions its core on
- * a 2-core machine. Threads and processes the caller starts keep its mask. */
+ * Waiting: a worker spins on the region counter for up to 0.2 ms after a
+ * region ends, and the caller on the pending count, before either sleeps on
+ * a condition variable. In a VM a sleeping vCPU is halted and waking it is a
+ * hypervisor round trip paid at every op of a step; with the spin, 8
+ * processes of the mlp configuration of issue 13 on an idle 2-vCPU VM ran
+ * 4.60-4.73 ms (max/min 1.03; 5.0 or 8.3 ms before, bimodal). The caller
+ * stays unpinned: pinned as well, it brought the one-thread speed back in
+ * some processes. What remains is the host's: whole runs of processes at
+ * the one-thread speed come and go together (all 8 at 7.1-8.0 ms in one
+ * batch, all at 4.6-4.8 ms in the next), which is why repeats run
+ * interleaved across configurations. Threads and processes the caller
+ * starts keep its mask. */
 #ifndef ACCUMBENCH_CPU_POOL_H
 #define ACCUMBENCH_CPU_POOL_H
 
