@@ -1,28 +1,25 @@
 # quick — the CPU profile: what `make bench` runs where no GPU is usable.
 #
-# A small MLP and a small CIFAR ResNet (BatchNorm and GroupNorm) under the
-# three strategies, micro-batch 8 and 16, iter_size 1, 2, 4. On the CPU
-# backend it shows the thread's mechanism: retain's tracked peak grows by
+# A small MLP, a small CIFAR ResNet (BatchNorm and GroupNorm) and a tiny GPT
+# under the three strategies, micro-batch 8 and 16, iter_size 1, 2, 4. On the
+# CPU backend it shows the thread's mechanism: retain's tracked peak grows by
 # one micro-batch of activations per extra micro-batch, accumulate stays
-# flat, full grows with the effective batch (8 ... 64).
+# flat, full grows with the effective batch (8 ... 64); the GPT's attention
+# probabilities make retain's growth steepest.
 #
-# 48 configurations (full keeps one per effective batch) x 3 repeats = 144
-# runs, in 3 rounds: every configuration's repeat r, shuffled, before any
+# 64 configurations (full keeps one per effective batch; keys that do not
+# apply to a model, such as norm for mlp, do not multiply it) x 3 repeats =
+# 192 runs, in 3 rounds: every configuration's repeat r, shuffled, before any
 # repeat r + 1 (the process is the unit: a configuration's figure is the
 # median of its repeats). iter_size 8 was dropped to make room for the
 # repeats: its runs were the slowest (effective batch up to 128).
 #
-# Each run: 2 warm-up steps, timed steps until the median is within 2% (at
-# least 10), at most 2 s of them, then 3 profiled steps. The slowest step
-# here (cnn at effective batch 64) takes about 55 ms on an idle 2-core VM,
-# so 10 steps fit in 2 s unless the cores are loaded 3-4x over.
-# Duration on 2 cores: 3 min 8 s measured while other jobs loaded them 3-5x
-# over (load average 7-10; 51 of the 144 runs stopped at the 2 s cap);
-# about 70 s estimated idle, from the same sweep's step counts at each
-# configuration's fastest step times, calibrated on the 84 s the former
-# quick profile (63 runs, iter_size up to 8, one repeat) took on an idle VM.
-# The 2 s cap bounds the sweep under load: 144 x (2 s + under 0.5 s of
-# setup and untimed steps) = 6 minutes at the very worst.
+# Each run: 2 warm-up steps, timed steps until the median is within 2% and
+# at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
+# profiled steps. Duration on an idle 2-vCPU VM: 171 s for the sweep, under
+# 1 s for the report (measured 2026-12-04). The 2 s cap bounds it under
+# load: 192 x (2 s + under 0.5 s of setup and untimed steps) = 8 minutes at
+# the very worst.
 
 backend = cpu
 engines = accumbench

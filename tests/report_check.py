@@ -1132,8 +1132,68 @@ def check_stability(exe, work):
           "old columns: configs.csv's key cells in their columns (engine empty)")
 
 
+# ----------------------------------------------------------------------------
+# allocators: a GPU-shaped set run with both --allocator pool and arena
+
+# (strategy, m, k): (pool step ns, arena step ns or None: no twin)
+A_STEPS = {("retain", 8, 2): (2.2e6, 2.0e6), ("accumulate", 8, 2): (2.1e6, 2.1e6), ("accumulate", 16, 1): (3.0e6, None)}
+
+
+def make_allocator_results(d):
+    os.makedirs(d, exist_ok=True)
+    results = []
+    for (s, m, k), (tp, ta) in A_STEPS.items():
+        for alloc, t in (("pool", tp), ("arena", ta)):
+            if t is None:
+                continue
+            for rep in range(3):
+                key = dict(key_row(s, m, k, rep), backend="cuda", allocator=alloc)
+                a = analytic(s, m, k)
+                reserved = a * (1.25 if alloc == "pool" else 1.5)
+                results.append(dict(key, status="ok", steps_timed=20, stop_reason="noise",
+                                    step_median_ns="%.0f" % (t * (1 + 0.001 * rep)), samples_per_s=repr(m * k * 1e9 / t),
+                                    mem_tracked_bytes=a, mem_reserved_bytes="%.0f" % reserved, mem_analytic_bytes=a))
+    write_set(d, results, [], [], [])
+
+
+def check_allocators(exe, work):
+    require_gnuplot()
+    shutil.rmtree(work, ignore_errors=True)
+    d = os.path.join(work, "alloc")
+    make_allocator_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0, "report exit %d, stderr %r" % (rc, err))
+    with open(os.path.join(d, "summary.md")) as f:
+        md = f.read()
+    m = re.search(r"^## Allocator: pool vs arena\n(.*?)(?=^## |\Z)", md, re.M | re.S)
+    check(m is not None, "summary.md has the pool vs arena table")
+    rows = [[x.strip() for x in l.strip().strip("|").split("|")] for l in (m.group(1) if m else "").split("\n")
+            if l.startswith("|")][2:]
+    got = {(r[1], int(r[2].split("×")[0]), int(r[2].split("×")[1])): r for r in rows}
+    want = {c for c, (tp, ta) in A_STEPS.items() if ta is not None}
+    check(set(got) == want, "one row per configuration run with both allocators: %s" % sorted(got))
+    for c in want:
+        tp, ta = A_STEPS[c]
+        r = got.get(c)
+        if not r:
+            continue
+        check(abs(float(r[3]) - tp * 1.001e-6) < 1e-3 and abs(float(r[4]) - ta * 1.001e-6) < 1e-3,
+              "%s: step ms %s, %s" % (c, r[3], r[4]))
+        check(abs(float(r[5]) - tp / ta) < 1e-3, "%s: pool / arena %s, want %.3f" % (c, r[5], tp / ta))
+        a = analytic(*c)
+        check(abs(float(r[7]) - a * 1.25 / 2 ** 20) < 0.01 and abs(float(r[8]) - a * 1.5 / 2 ** 20) < 0.01,
+              "%s: reserved MiB %s, %s" % (c, r[7], r[8]))
+    # a CPU set has no such table (one allocator, the column empty)
+    d2 = os.path.join(work, "cpu")
+    make_results(d2)
+    run([exe, "report", d2])
+    with open(os.path.join(d2, "summary.md")) as f:
+        check("Allocator: pool vs arena" not in f.read(), "no allocator table without both allocators")
+
+
 def main():
-    parts = {"plots": check_plots, "html": check_html, "engines": check_engines, "stability": check_stability}
+    parts = {"plots": check_plots, "html": check_html, "engines": check_engines, "stability": check_stability,
+             "allocators": check_allocators}
     if len(sys.argv) != 4 or sys.argv[1] not in parts:
         print(__doc__, file=sys.stderr)
         return 2

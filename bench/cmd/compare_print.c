@@ -168,160 +168,120 @@ void compare_print_markdown(const comparison *cmp, FILE *f)
 // ----------------------------------------------------------------------------
 // --json
 
-static void json_head(const comparison *cmp, FILE *f)
+static void json_head(const comparison *cmp, jsonw *w)
 {
     char step[600], mem[600];
     compare_method_text(cmp, step, sizeof step, mem, sizeof mem);
-    fputs("{\n  ", f);
-    jsonw_key(f, "base");
-    jsonw_string(f, cmp->base_dir);
-    fputs(",\n  ", f);
-    jsonw_key(f, "new");
-    jsonw_string(f, cmp->new_dir);
-    fputs(",\n  \"method\": {", f);
-    jsonw_key(f, "step_time");
-    jsonw_string(f, step);
-    fputs(", ", f);
-    jsonw_key(f, "memory");
-    jsonw_string(f, mem);
-    fputs("},\n  \"threshold\": ", f);
-    jsonw_double(f, cmp->threshold);
-    fputs(",\n  \"mem_threshold\": ", f);
-    jsonw_double(f, cmp->mem_threshold);
-    fputs(",\n  \"measured_mem_threshold\": ", f);
-    jsonw_double(f, compare_measured_threshold(cmp));
-    fputs(",\n  \"alpha\": ", f);
-    jsonw_double(f, COMPARE_ALPHA);
-    fprintf(f, ",\n  \"min_repeats\": %d,\n  \"step_change_median\": ", COMPARE_MIN_REPEATS);
-    jsonw_double(f, cmp->n_step_changes ? cmp->step_change_median : NAN);
-    fprintf(f, ",\n  \"regression\": %s,\n  \"summary\": {\"configurations\": %zu",
-            compare_regressions(cmp) ? "true" : "false", cmp->n);
+    jsonw_str(w, "base", cmp->base_dir);
+    jsonw_str(w, "new", cmp->new_dir);
+    jsonw_object(w, "method");
+    jsonw_str(w, "step_time", step);
+    jsonw_str(w, "memory", mem);
+    jsonw_end(w, '}');
+    jsonw_num(w, "threshold", cmp->threshold);
+    jsonw_num(w, "mem_threshold", cmp->mem_threshold);
+    jsonw_num(w, "measured_mem_threshold", compare_measured_threshold(cmp));
+    jsonw_num(w, "alpha", COMPARE_ALPHA);
+    jsonw_int(w, "min_repeats", COMPARE_MIN_REPEATS);
+    jsonw_num(w, "step_change_median", cmp->n_step_changes ? cmp->step_change_median : NAN);
+    jsonw_bool(w, "regression", compare_regressions(cmp) != 0);
+    jsonw_object(w, "summary");
+    jsonw_int(w, "configurations", (long long)cmp->n);
     for (int v = 0; v < V_COUNT; v++) {
         char key[32];
         snprintf(key, sizeof key, "%s", verdict_name((verdict)v));
         for (char *p = key; *p; p++)
             if (*p == ' ') *p = '_';
-        fprintf(f, ", \"%s\": %zu", key, cmp->counts[v]);
+        jsonw_int(w, key, (long long)cmp->counts[v]);
     }
-    fputs("}", f);
+    jsonw_end(w, '}');
 }
 
-static void json_environment(const comparison *cmp, FILE *f)
+static void json_environment(const comparison *cmp, jsonw *w)
 {
-    fputs(",\n  \"environment\": [", f);
+    jsonw_array(w, "environment");
     for (size_t i = 0; i < cmp->n_env; i++) {
-        fputs(i ? ",\n    {" : "\n    {", f);
-        jsonw_key(f, "field");
-        jsonw_string(f, cmp->env[i].path);
-        fputs(", ", f);
-        jsonw_key(f, "base");
-        jsonw_string(f, cmp->env[i].base);
-        fputs(", ", f);
-        jsonw_key(f, "new");
-        jsonw_string(f, cmp->env[i].now);
-        fputs("}", f);
+        jsonw_object(w, NULL);
+        jsonw_str(w, "field", cmp->env[i].path);
+        jsonw_str(w, "base", cmp->env[i].base);
+        jsonw_str(w, "new", cmp->env[i].now);
+        jsonw_end(w, '}');
     }
-    fputs(cmp->n_env ? "\n  ],\n  \"environment_notes\": [" : "],\n  \"environment_notes\": [", f);
-    for (int i = 0; i < cmp->n_env_notes; i++) {
-        if (i) fputs(", ", f);
-        jsonw_string(f, cmp->env_notes[i]);
-    }
-    fputs("]", f);
+    jsonw_end(w, ']');
+    jsonw_array(w, "environment_notes");
+    for (int i = 0; i < cmp->n_env_notes; i++) jsonw_str(w, NULL, cmp->env_notes[i]);
+    jsonw_end(w, ']');
 }
 
-static void json_metric(const metric_cmp *m, FILE *f)
+static void json_metric(const metric_cmp *m, jsonw *w)
 {
-    fputs("{", f);
-    jsonw_key(f, "metric");
-    jsonw_string(f, m->metric);
-    fprintf(f, ", \"test\": \"%s\", \"base\": ", metric_test_name(m->test));
-    jsonw_double(f, m->base);
-    fputs(", \"new\": ", f);
-    jsonw_double(f, m->now);
-    fputs(", \"change\": ", f);
-    jsonw_double(f, m->change);
-    fputs(", \"spread_base\": ", f);
-    jsonw_double(f, m->spread_base);
-    fputs(", \"spread_new\": ", f);
-    jsonw_double(f, m->spread_new);
-    fputs(", \"p_value\": ", f);
-    jsonw_double(f, m->p);
-    fprintf(f, ", \"n_base\": %zu, \"n_new\": %zu, ", m->n_base, m->n_new);
-    jsonw_key(f, "verdict");
-    jsonw_string(f, verdict_name(m->v));
-    fputs("}", f);
+    jsonw_object(w, NULL);
+    jsonw_str(w, "metric", m->metric);
+    jsonw_str(w, "test", metric_test_name(m->test));
+    jsonw_num(w, "base", m->base);
+    jsonw_num(w, "new", m->now);
+    jsonw_num(w, "change", m->change);
+    jsonw_num(w, "spread_base", m->spread_base);
+    jsonw_num(w, "spread_new", m->spread_new);
+    jsonw_num(w, "p_value", m->p);
+    jsonw_int(w, "n_base", (long long)m->n_base);
+    jsonw_int(w, "n_new", (long long)m->n_new);
+    jsonw_str(w, "verdict", verdict_name(m->v));
+    jsonw_end(w, '}');
 }
 
 /* what changed in meta.json and the throttling, beside a regression */
-static void json_changed(const comparison *cmp, const config_cmp *cc, FILE *f)
+static void json_changed(const comparison *cmp, const config_cmp *cc, jsonw *w)
 {
-    fputs("],\n     \"changed\": [", f);
-    if (!verdict_is_regression(cc->v)) return;
-    for (size_t e = 0; e < cmp->n_env; e++) {
-        char one[520];
-        snprintf(one, sizeof one, "%s: %s → %s", cmp->env[e].path, cmp->env[e].base, cmp->env[e].now);
-        if (e) fputs(", ", f);
-        jsonw_string(f, one);
+    jsonw_array(w, "changed");
+    if (verdict_is_regression(cc->v)) {
+        for (size_t e = 0; e < cmp->n_env; e++) {
+            char one[520];
+            snprintf(one, sizeof one, "%s: %s → %s", cmp->env[e].path, cmp->env[e].base, cmp->env[e].now);
+            jsonw_str(w, NULL, one);
+        }
+        if (cc->throttle[0]) jsonw_str(w, NULL, cc->throttle);
     }
-    if (cc->throttle[0]) {
-        if (cmp->n_env) fputs(", ", f);
-        jsonw_string(f, cc->throttle);
-    }
+    jsonw_end(w, ']');
 }
 
-static void json_config(const comparison *cmp, const config_cmp *cc, FILE *f)
+static void json_config(const comparison *cmp, const config_cmp *cc, jsonw *w)
 {
     const rundir_config *c = cc->b ? cc->b : cc->n;
-    jsonw_key(f, "config");
-    jsonw_string(f, cc->name);
-    fputs(", ", f);
-    jsonw_key(f, "name");
-    jsonw_string(f, cc->full);
-    fputs(",\n     \"key\": {", f);
-    int first = 1;
-    for (size_t k = 0; k < cc->d->n_keys; k++) {
-        if (k == cc->d->repeat_key) continue;
-        fputs(first ? "" : ", ", f);
-        first = 0;
-        jsonw_key(f, cc->d->key_names[k]);
-        if (c->values[k][0]) jsonw_string(f, c->values[k]);
-        else fputs("null", f);
-    }
-    fputs("},\n     ", f);
-    jsonw_key(f, "verdict");
-    jsonw_string(f, verdict_name(cc->v));
-    fprintf(f, ", \"regression\": %s, ", verdict_is_regression(cc->v) ? "true" : "false");
-    jsonw_key(f, "status_base");
-    jsonw_string(f, cc->status_base);
-    fputs(", ", f);
-    jsonw_key(f, "status_new");
-    jsonw_string(f, cc->status_new);
-    fputs(",\n     \"metrics\": [", f);
-    for (int k = 0; k < cc->n_m; k++) {
-        if (k) fputs(", ", f);
-        json_metric(&cc->m[k], f);
-    }
-    json_changed(cmp, cc, f);
-    fputs("],\n     \"notes\": [", f);
-    for (int k = 0; k < cc->n_notes; k++) {
-        if (k) fputs(", ", f);
-        jsonw_string(f, cc->notes[k]);
-    }
-    fputs("]", f);
+    jsonw_object(w, NULL);
+    jsonw_str(w, "config", cc->name);
+    jsonw_str(w, "name", cc->full);
+    jsonw_object(w, "key");
+    for (size_t k = 0; k < cc->d->n_keys; k++)
+        if (k != cc->d->repeat_key) jsonw_str(w, cc->d->key_names[k], c->values[k][0] ? c->values[k] : NULL);
+    jsonw_end(w, '}');
+    jsonw_str(w, "verdict", verdict_name(cc->v));
+    jsonw_bool(w, "regression", verdict_is_regression(cc->v));
+    jsonw_str(w, "status_base", cc->status_base);
+    jsonw_str(w, "status_new", cc->status_new);
+    jsonw_array(w, "metrics");
+    for (int k = 0; k < cc->n_m; k++) json_metric(&cc->m[k], w);
+    jsonw_end(w, ']');
+    json_changed(cmp, cc, w);
+    jsonw_array(w, "notes");
+    for (int k = 0; k < cc->n_notes; k++) jsonw_str(w, NULL, cc->notes[k]);
+    jsonw_end(w, ']');
+    jsonw_end(w, '}');
 }
 
 int compare_write_json(FILE *f, void *user)
 {
     const comparison *cmp = user;
-    json_head(cmp, f);
-    json_environment(cmp, f);
-    fputs(",\n  \"configurations\": [", f);
-    for (size_t i = 0; i < cmp->n; i++) {
-        fputs(i ? ",\n    {" : "\n    {", f);
-        json_config(cmp, &cmp->c[i], f);
-        fputs("}", f);
-    }
-    fputs(cmp->n ? "\n  ]\n}\n" : "]\n}\n", f);
+    jsonw w;
+    /* one configuration per line: the top level and its arrays pretty */
+    jsonw_init(&w, f, 2);
+    jsonw_object(&w, NULL);
+    json_head(cmp, &w);
+    json_environment(cmp, &w);
+    jsonw_array(&w, "configurations");
+    for (size_t i = 0; i < cmp->n; i++) json_config(cmp, &cmp->c[i], &w);
+    jsonw_end(&w, ']');
+    jsonw_end(&w, '}');
     return 0;
 }
 

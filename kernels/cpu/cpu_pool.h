@@ -20,16 +20,17 @@
  * second.
  *
  * Waiting: a worker spins on the region counter for up to 0.2 ms after a
- * region ends, and the caller on the pending count, before either sleeps on
- * a condition variable. In a VM a sleeping vCPU is halted and waking it is a
- * hypervisor round trip paid at every op of a step; with the spin, 8
- * processes of the mlp configuration of issue 13 on an idle 2-vCPU VM ran
- * 4.60-4.73 ms (max/min 1.03; 5.0 or 8.3 ms before, bimodal). The caller
- * stays unpinned: pinned as well, it brought the one-thread speed back in
- * some processes. What remains is the host's: whole runs of processes at
- * the one-thread speed come and go together (all 8 at 7.1-8.0 ms in one
- * batch, all at 4.6-4.8 ms in the next), which is why repeats run
- * interleaved across configurations. Threads and processes the caller
+ * region ends, and the caller on the pending count, yielding the CPU at each
+ * turn, before either sleeps on a condition variable. In a VM a sleeping
+ * vCPU is halted and waking it is a hypervisor round trip, paid at every op
+ * of a step; the yield lets a thread that the scheduler queued on the
+ * spinner's own CPU run at once. Measured on an idle 2-vCPU VM, 8 separate
+ * processes each (scripts/process_spread.sh): the mlp configuration of
+ * issue 13 at 4.64-4.85 ms (max/min 1.02 and 1.04 in two batches; 5.0 or
+ * 8.3 ms before, 1.71), the cnn one at 20.9-22.1 ms (1.06 and 1.04). A pure
+ * spin made some processes 3x slower; sleeping alone left the bimodality;
+ * pinning the caller too brought the one-thread speed back in some
+ * processes, so the caller stays free. Threads and processes the caller
  * starts keep its mask. */
 #ifndef ACCUMBENCH_CPU_POOL_H
 #define ACCUMBENCH_CPU_POOL_H

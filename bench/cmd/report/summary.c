@@ -244,6 +244,64 @@ static void summary_engines(const report *rp, doc *d)
 }
 
 // ----------------------------------------------------------------------------
+// pool against arena (GPU)
+
+/* the configuration with a's key but for allocator = `want`, or NULL */
+static const report_config *allocator_twin(const report *rp, const report_config *a, size_t ai, const char *want)
+{
+    for (size_t j = 0; j < rp->ncfgs; j++) {
+        const report_config *b = &rp->cfgs[j];
+        if (b == a || strcmp(b->rc->values[ai], want) != 0) continue;
+        size_t k = 0;
+        while (k < rp->run.n_keys && (k == ai || k == rp->run.repeat_key || !strcmp(a->rc->values[k], b->rc->values[k])))
+            k++;
+        if (k == rp->run.n_keys) return b;
+    }
+    return NULL;
+}
+
+/* What the stream-ordered pool costs against one reservation, for every
+ * configuration run with both (`allocator = pool, arena` in a profile):
+ * the step times' ratio and both memory figures. */
+static void summary_allocators(const report *rp, doc *d)
+{
+    long ai = rundir_key_index(&rp->run, "allocator");
+    if (ai < 0) return;
+    size_t npairs = 0;
+    for (size_t i = 0; i < rp->ncfgs; i++)
+        npairs += !strcmp(rp->cfgs[i].rc->values[ai], "pool") && allocator_twin(rp, &rp->cfgs[i], (size_t)ai, "arena");
+    if (!npairs) return;
+    doc_heading(d, "Allocator: pool vs arena");
+    doc_text(d, "%zu configurations ran with both allocators. Step: median step time over the ok repeats; pool / "
+                "arena above 1 is what allocating from the stream-ordered pool costs against one reservation. "
+                "Tracked MiB is the same count in both (mem_tracked_bytes); reserved MiB is the pool's peak "
+                "reservation, or the arena.",
+             npairs);
+    static const col_spec cols[] = {{COL_TEXT, "model"},          {COL_TEXT, "strategy"},
+                                    {COL_NUM, "micro-batch × iter_size"},
+                                    {COL_NUM, "pool step ms"},    {COL_NUM, "arena step ms"},
+                                    {COL_NUM, "pool / arena"},    {COL_NUM, "tracked MiB"},
+                                    {COL_NUM, "pool reserved MiB"}, {COL_NUM, "arena reserved MiB"}};
+    doc_table_begin(d, "allocators", "summary", 1);
+    doc_columns(d, cols, sizeof cols / sizeof cols[0]);
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *p = &rp->cfgs[i];
+        const report_config *a = strcmp(p->rc->values[ai], "pool") ? NULL : allocator_twin(rp, p, (size_t)ai, "arena");
+        if (!a) continue;
+        doc_row_begin(d, p->n_ok && a->n_ok ? "ok" : "bad");
+        doc_cell(d, "%s", p->label);
+        doc_cell(d, "%s", p->strategy);
+        doc_cell(d, "%lld × %lld", p->mb, p->k);
+        doc_num(d, p->step_ns * 1e-6, "%.4g");
+        doc_num(d, a->step_ns * 1e-6, "%.4g");
+        doc_num(d, p->step_ns / a->step_ns, "%.3g");
+        doc_num(d, p->mem[MEM_TRACKED] / MIB, "%.2f");
+        doc_num(d, p->mem[MEM_RESERVED] / MIB, "%.2f");
+        doc_num(d, a->mem[MEM_RESERVED] / MIB, "%.2f");
+    }
+}
+
+// ----------------------------------------------------------------------------
 // unstable configurations
 
 static void summary_unstable(const report *rp, doc *d)
@@ -283,6 +341,7 @@ void summary_build(const report *rp, const report_view *v, doc *d, const report_
     summary_memory(rp, d, v->ra_group, buf, buf2);
     summary_throughput(rp, d, v->common, buf);
     summary_engines(rp, d);
+    summary_allocators(rp, d);
     summary_unstable(rp, d);
 }
 
