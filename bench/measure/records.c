@@ -1,6 +1,7 @@
 /* bench/measure/records.c — see records.h. Tables are small (tens of distinct
  * (phase, op) pairs), so lookup is linear. */
 #include "records.h"
+#include "grow.h"
 #include "clock.h"
 
 #include <stdio.h>
@@ -18,13 +19,9 @@ int kernel_table_add(kernel_table *t, ops_phase phase, const char *name, double 
         if (ns > k->max_ns) k->max_ns = ns;
         return 0;
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 32;
-        kernel_stat *v = realloc(t->v, cap * sizeof *v);
-        if (!v) return -1;
-        t->v = v;
-        t->cap = cap;
-    }
+    kernel_stat *v = grow_for_one(t->v, t->n, &t->cap, sizeof *v, 32);
+    if (!v) return -1;
+    t->v = v;
     kernel_stat *k = &t->v[t->n++];
     memset(k, 0, sizeof *k);
     k->phase = phase;

@@ -7,6 +7,7 @@
  *   memory.csv   time_ns, bytes, phase, micro_batch (live bytes over one step)
  *   algos.csv    layer, direction, algorithm, workspace_bytes */
 #include "fragment.h"
+#include "grow.h"
 #include "files.h"
 
 #include <stdio.h>
@@ -14,13 +15,9 @@
 
 int step_log_add(step_log *s, step_kind kind, double ns)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        step_sample *v = realloc(s->v, cap * sizeof *v);
-        if (!v) return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    step_sample *v = grow_for_one(s->v, s->n, &s->cap, sizeof *v, 256);
+    if (!v) return -1;
+    s->v = v;
     s->v[s->n++] = (step_sample){ns, kind};
     return 0;
 }

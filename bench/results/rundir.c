@@ -3,6 +3,7 @@
  * steps.csv (which can be large) matching each timed row to its results row
  * by the full key, repeat included. */
 #include "rundir.h"
+#include "grow.h"
 #include "stats.h"
 #include "results.h"
 
@@ -182,13 +183,9 @@ oom:
 
 static int push_step(rundir_config *c, double ns)
 {
-    if (c->n_steps == c->steps_cap) {
-        size_t cap = c->steps_cap ? 2 * c->steps_cap : 64;
-        double *v = realloc(c->steps, cap * sizeof *v);
-        if (!v) return -1;
-        c->steps = v;
-        c->steps_cap = cap;
-    }
+    double *v = grow_for_one(c->steps, c->n_steps, &c->steps_cap, sizeof *v, 64);
+    if (!v) return -1;
+    c->steps = v;
     c->steps[c->n_steps++] = ns;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* bench/cmd/plan/plan_points.c — see plan_points.h. */
 #include "plan_points.h"
+#include "grow.h"
 #include "csv.h"
 #include "files.h"
 #include "jsonread.h"
@@ -172,13 +173,9 @@ const char *plan_last_line(const char *text, char *buf, size_t len)
 
 int plan_points_add(plan_points *p, const plan_point *q)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        plan_point *nv = realloc(p->v, cap * sizeof *nv);
-        if (!nv) return -1;
-        p->v = nv;
-        p->cap = cap;
-    }
+    plan_point *v = grow_for_one(p->v, p->n, &p->cap, sizeof *v, 16);
+    if (!v) return -1;
+    p->v = v;
     p->v[p->n++] = *q;
     return 0;
 }

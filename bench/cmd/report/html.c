@@ -234,7 +234,7 @@ static void kernel_rows(doc *d, report_config *g)
 {
     double steps = g->profiled_steps > 0 ? g->profiled_steps : 1, sum = 0;
     for (size_t k = 0; k < g->ntop; k++) sum += g->top[k].total_ns;
-    qsort(g->top, g->ntop, sizeof *g->top, cmp_kernel);
+    if (g->ntop > 1) qsort(g->top, g->ntop, sizeof *g->top, cmp_kernel);   /* qsort(NULL, 0) is UB */
     for (size_t k = 0; k < g->ntop && k < TOP_KERNELS; k++) {
         const kernel_stat *s = &g->top[k];
         doc_row_begin(d, NULL);
