@@ -139,6 +139,9 @@ static void model_label(const csv_table *t, size_t row, char *out, size_t len)
     else if (!strcmp(model, "cnn"))
         snprintf(out, len, "cnn width %s, %s×%s blocks, %s norm, %s, %s", COL("width"), COL("stages"), COL("blocks"),
                  COL("norm"), COL("backend"), COL("optimizer"));
+    else if (!strcmp(model, "gpt"))
+        snprintf(out, len, "gpt vocab %s, %s tokens, width %s, %s heads, %s layers, %s, %s", COL("vocab"), COL("seq"),
+                 COL("d_model"), COL("heads"), COL("layers"), COL("backend"), COL("optimizer"));
     else snprintf(out, len, "%s, %s, %s", model, COL("backend"), COL("optimizer"));
 #undef COL
 }

@@ -103,6 +103,9 @@ static void label(const sweep *s, const sweep_job *j, char *out, size_t len)
     const run_config *c = &s->configs[j->config].cfg;
     char model[96];
     if (c->model.kind == MODEL_MLP) snprintf(model, sizeof model, "mlp h%d", c->model.hidden);
+    else if (c->model.kind == MODEL_GPT)
+        snprintf(model, sizeof model, "gpt v%d t%d c%d h%d l%d", c->model.vocab, c->model.seq, c->model.d_model,
+                 c->model.heads, c->model.layers);
     else
         snprintf(model, sizeof model, "cnn w%d s%d b%d %s", c->model.width, c->model.stages, c->model.blocks,
                  norm_name(c->model.norm));
