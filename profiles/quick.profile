@@ -16,8 +16,8 @@
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
-# profiled steps. Duration on an idle 2-vCPU VM: 171 s for the sweep, under
-# 1 s for the report (measured 2026-12-04). The 2 s cap bounds it under
+# profiled steps. Duration on an idle 2-vCPU VM: 140-250 s for the sweep in
+# four runs, under 1 s for the report (measured 2026-12-04). The 2 s cap bounds it under
 # load: 192 x (2 s + under 0.5 s of setup and untimed steps) = 8 minutes at
 # the very worst.
 
