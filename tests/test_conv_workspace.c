@@ -7,6 +7,7 @@
  * each must be sized before it runs, and every run must get at least the
  * workspace its shape asked for. */
 #include "check.h"
+#include "test_config.h"
 #include "cli.h"
 #include "engine.h"
 #include "cpu/cpu_backend.h"
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 40
 #define MAX_N 64
 
 static struct {
@@ -68,26 +68,6 @@ static ops_status rec_find(void *ctx, const ops_conv_shape *s, ops_conv_dir dir,
 }
 
 static ops_backend_i recording_i;
-
-static int config_from(const char *flags, run_config *c)
-{
-    char buf[512], *argv[MAX_ARGS];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", flags);
-    argv[argc++] = "accumbench";
-    argv[argc++] = "verify";
-    for (char *t = strtok(buf, " "); t && argc < MAX_ARGS; t = strtok(NULL, " ")) argv[argc++] = t;
-    cli_extras x;
-    int help;
-    char err[256];
-    cli_defaults(c);
-    snprintf(c->backend, sizeof c->backend, "cpu");
-    if (cli_parse(CLI_CMD_VERIFY, argc, argv, 2, c, &x, &help, err, sizeof err) != 0) {
-        fprintf(stderr, "bad test flags '%s': %s\n", flags, err);
-        return -1;
-    }
-    return 0;
-}
 
 /* The batch sizes in `want` (0-terminated) and no others were sized (and
  * found, with find); one step of each strategy served runs convolutions

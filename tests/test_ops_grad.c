@@ -18,6 +18,7 @@
  * exact for the linear ops and off by ~h^2 = 1e-8 relative for the others,
  * so they add nothing visible at float precision. */
 #include "check.h"
+#include "fd.h"
 #include "ops.h"
 
 #include <math.h>
@@ -167,30 +168,12 @@ static double *affine(const float *base, double mult, const double *grad, size_t
 // ----------------------------------------------------------------------------
 // central differences
 
-/* The objective at the current values of the double inputs in ctx. */
-typedef double (*objective_fn)(void *ctx);
-
-/* dL/dp for each of p's n elements; p is restored. */
+/* dL/dp for each of p's n elements; p is restored */
 static double *fd_grad(objective_fn f, void *ctx, double *p, size_t n)
 {
     double *g = host_doubles(n);
-    for (size_t i = 0; i < n; i++) {
-        double keep = p[i];
-        p[i] = keep + FD_H;
-        double lp = f(ctx);
-        p[i] = keep - FD_H;
-        double lm = f(ctx);
-        p[i] = keep;
-        g[i] = (lp - lm) / (2.0 * FD_H);
-    }
+    fd_grad_into(f, ctx, p, n, FD_H, g);
     return g;
-}
-
-static double dot(const double *a, const double *b, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
 }
 
 // ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@
  * double with h = 1e-4 err by ~h^2 = 1e-8 relative. TOL_* leaves a margin of
  * ~10x over the float error; a wrong index, factor or mask errs by > 1e-2. */
 #include "check.h"
+#include "fd.h"
 #include "ops.h"
 
 #include <math.h>
@@ -170,29 +171,12 @@ static void expect_ok(ops_status st, const char *what)
     CHECK(st == OPS_OK, "%s returned %d: %s", what, (int)st, ops_last_error());
 }
 
-typedef double (*objective_fn)(void *ctx);
-
 /* dL/dp for each of p's n elements; p is restored */
 static double *fd_grad(objective_fn f, void *ctx, double *p, size_t n)
 {
     double *g = hd(n);
-    for (size_t i = 0; i < n; i++) {
-        double keep = p[i];
-        p[i] = keep + FD_H;
-        double lp = f(ctx);
-        p[i] = keep - FD_H;
-        double lm = f(ctx);
-        p[i] = keep;
-        g[i] = (lp - lm) / (2.0 * FD_H);
-    }
+    fd_grad_into(f, ctx, p, n, FD_H, g);
     return g;
-}
-
-static double dot(const double *a, const double *b, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
 }
 
 /* central differences only where they stay cheap (each costs 2 forwards

@@ -4,33 +4,12 @@
  * and the analytic memory model against hand-derived numbers and against the
  * sub-allocator's measured peaks. */
 #include "check.h"
+#include "test_config.h"
 #include "cli.h"
 #include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_ARGS 40
-
-static int config_from(const char *flags, run_config *c)
-{
-    char buf[512], *argv[MAX_ARGS];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", flags);
-    argv[argc++] = "accumbench";
-    argv[argc++] = "verify";
-    for (char *t = strtok(buf, " "); t && argc < MAX_ARGS; t = strtok(NULL, " ")) argv[argc++] = t;
-    cli_extras x;
-    int help;
-    char err[256];
-    cli_defaults(c);
-    snprintf(c->backend, sizeof c->backend, "cpu");
-    if (cli_parse(CLI_CMD_VERIFY, argc, argv, 2, c, &x, &help, err, sizeof err) != 0) {
-        fprintf(stderr, "bad test flags '%s': %s\n", flags, err);
-        return -1;
-    }
-    return 0;
-}
 
 static const strategy_kind all3[] = {STRATEGY_FULL, STRATEGY_RETAIN, STRATEGY_ACCUMULATE};
 
