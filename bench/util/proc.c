@@ -67,18 +67,22 @@ int proc_spawn(char *const argv[], const proc_spawn_opts *o, pid_t *pid)
     else
         posix_spawn_file_actions_addopen(&fa, 2, o->stderr_path ? o->stderr_path : "/dev/null",
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* every child starts with no signal blocked (a sweep blocks SIGCHLD) */
+    sigset_t empty;
+    sigemptyset(&empty);
+    posix_spawnattr_setsigmask(&at, &empty);
+    short flags = POSIX_SPAWN_SETSIGMASK;
     if (o->own_group) {
-        sigset_t empty, defaults;
-        sigemptyset(&empty);
+        sigset_t defaults;
         sigemptyset(&defaults);
         sigaddset(&defaults, SIGINT);
         sigaddset(&defaults, SIGTERM);
         sigaddset(&defaults, SIGPIPE);
         posix_spawnattr_setpgroup(&at, 0);
-        posix_spawnattr_setsigmask(&at, &empty);
         posix_spawnattr_setsigdefault(&at, &defaults);
-        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        flags |= POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF;
     }
+    posix_spawnattr_setflags(&at, flags);
     rc = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);

@@ -18,14 +18,14 @@ typedef struct {
     const char *stdout_path;    /* NULL: /dev/null */
     const char *stderr_path;    /* NULL: /dev/null */
     int stderr_to_stdout;       /* stderr joins stdout (stderr_path ignored) */
-    /* own process group, signals unblocked and SIGINT/SIGTERM/SIGPIPE at
-     * their defaults: a timeout can kill the child and all it started, and a
-     * terminal's Ctrl-C reaches only the parent, which decides */
+    /* own process group and SIGINT/SIGTERM/SIGPIPE at their defaults: a
+     * timeout can kill the child and all it started, and a terminal's Ctrl-C
+     * reaches only the parent, which decides */
     int own_group;
 } proc_spawn_opts;
 
-/* Starts argv (argv[0] searched on PATH when it has no '/'). 0, or the errno
- * of the failure. */
+/* Starts argv (argv[0] searched on PATH when it has no '/') with no signal
+ * blocked. 0, or the errno of the failure. */
 int proc_spawn(char *const argv[], const proc_spawn_opts *o, pid_t *pid);
 
 /* Waits for pid (blocking). Returns the exit code, 128 + signal when killed,
