@@ -24,7 +24,7 @@ void ops_set_error(const char *fmt, ...)
 
 const char *ops_phase_name(ops_phase p)
 {
-    static const char *names[OPS_PHASE_COUNT] = {"other", "forward", "backward", "optimizer"};
+    static const char *names[OPS_PHASE_COUNT] = {"other", "forward", "backward", "optimizer", "recompute"};
     return (unsigned)p < OPS_PHASE_COUNT ? names[p] : "?";
 }
 

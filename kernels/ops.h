@@ -39,6 +39,7 @@ typedef enum {
     OPS_PHASE_FORWARD,
     OPS_PHASE_BACKWARD,
     OPS_PHASE_OPTIMIZER,
+    OPS_PHASE_RECOMPUTE,    /* a block's forward again inside backward (--recompute blocks) */
     OPS_PHASE_COUNT
 } ops_phase;
 

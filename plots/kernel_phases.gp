@@ -1,11 +1,11 @@
 # plots/kernel_phases.gp — figure 4: kernel time per optimizer step (ms),
-# stacked by phase (forward, backward, optimizer, other), one bar per
+# stacked by phase (forward, recompute, backward, optimizer, other), one bar per
 # configuration (strategy and split) at one effective batch.
 #
 # Data (`accumbench report` writes it): one block, a `# series:` comment, a
-# header line naming the columns (its 2nd to 5th columns are the phase
+# header line naming the columns (its 2nd to 6th columns are the phase
 # titles), then one row per configuration:
-#   "configuration" forward_ms backward_ms optimizer_ms other_ms
+#   "configuration" forward_ms recompute_ms backward_ms optimizer_ms other_ms
 #
 #   gnuplot -e "datafile='DIR/plots/data/kernel_phases.dat'; outbase='out'" kernel_phases.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
@@ -16,7 +16,7 @@ if (!exists("plottitle")) { plottitle = "Kernel time per step by phase" }
 set encoding utf8
 set datafile columnheaders
 
-array PHASE_RGB[4] = ["#56b4e9", "#e69f00", "#009e73", "#999999"]
+array PHASE_RGB[5] = ["#56b4e9", "#cc79a7", "#e69f00", "#009e73", "#999999"]
 
 set title plottitle noenhanced
 set xlabel "configuration (strategy micro-batch×iter_size)" noenhanced
@@ -42,6 +42,6 @@ do for [fmt in "png svg"] {
         set terminal svg size 1100,640 font "DejaVu Sans,12" background "white" noenhanced
     }
     set output outbase . "." . fmt
-    plot for [c = 2:5] datafile using c:xtic(1) lc rgb PHASE_RGB[c - 1] title columnheader(c)
+    plot for [c = 2:6] datafile using c:xtic(1) lc rgb PHASE_RGB[c - 1] title columnheader(c)
     set output
 }

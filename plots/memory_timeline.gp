@@ -11,7 +11,8 @@
 #   1  retain live bytes:      time_ms MiB
 #   2  accumulate phase spans: start_ms end_ms phase "label"
 #   3  accumulate live bytes:  time_ms MiB
-# phase: 0 other, 1 forward, 2 backward, 3 optimizer; label "-" for none.
+# phase: 0 other, 1 forward, 2 backward, 3 optimizer, 4 recompute; label
+# "-" for none.
 #
 #   gnuplot -e "datafile='DIR/plots/data/memory_timeline.dat'; outbase='out'" memory_timeline.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
@@ -22,8 +23,8 @@ if (!exists("plottitle")) { plottitle = "Live memory through one step" }
 set encoding utf8
 set datafile columnheaders
 
-array PHASE_RGB[4] = [0xdddddd, 0xcfe6f5, 0xfbe0bd, 0xc6ead9]
-array PHASE_NAME[4] = ["other", "forward", "backward", "optimizer"]
+array PHASE_RGB[5] = [0xdddddd, 0xcfe6f5, 0xfbe0bd, 0xc6ead9, 0xf0cce0]
+array PHASE_NAME[5] = ["other", "forward", "backward", "optimizer", "recompute"]
 
 # the y axis spans the live bytes of both steps (not from zero: parameters,
 # gradients and optimizer state can dwarf what a micro-batch adds)
@@ -68,7 +69,7 @@ do for [fmt in "png svg"] {
         line = 2 * panel + 1
         plot datafile index spans using (($1 + $2) / 2):((ybot + ytop) / 2):(($2 - $1) / 2):((ytop - ybot) / 2):(PHASE_RGB[int($3) + 1]) \
                  with boxxyerror lc rgb variable notitle, \
-             for [p = 1:4] keyentry with boxes fs solid 1.0 lc rgb PHASE_RGB[p] \
+             for [p = 1:5] keyentry with boxes fs solid 1.0 lc rgb PHASE_RGB[p] \
                  title (panel == 0 ? PHASE_NAME[p] : ""), \
              datafile index spans using (($1 + $2) / 2):(ylab):(strcol(4) eq "-" ? "" : strcol(4)) with labels \
                  font ",9" notitle, \

@@ -69,7 +69,7 @@ def check(cond, what):
 # the results set
 
 KEYS = ["engine", "backend", "model", "input_dim", "hidden", "layers", "width", "stages", "blocks", "norm",
-        "vocab", "seq", "d_model", "heads", "strategy", "loss_norm", "micro_batch", "iter_size", "effective_batch",
+        "vocab", "seq", "d_model", "heads", "strategy", "recompute", "loss_norm", "micro_batch", "iter_size", "effective_batch",
         "last_micro_batch", "math",
         "conv_algo", "allocator", "optimizer", "seed", "repeat"]
 MEASURES = ["status", "steps_timed", "stop_reason", "step_median_ns", "step_p10_ns", "step_p90_ns", "noise_rel",
@@ -109,7 +109,7 @@ def configs():
 def key_row(strategy, m, k, repeat):
     return {"engine": "accumbench", "backend": "cpu", "model": "mlp", "input_dim": D, "hidden": H, "layers": L,
             "width": "", "stages": "", "blocks": "", "norm": "", "vocab": "", "seq": "", "d_model": "", "heads": "",
-            "strategy": strategy, "loss_norm": "mean",
+            "strategy": strategy, "recompute": "none", "loss_norm": "mean",
             "micro_batch": m, "iter_size": k, "effective_batch": m * k, "last_micro_batch": m, "math": "fp32",
             "conv_algo": "heuristic", "allocator": "", "optimizer": "sgd", "seed": 1, "repeat": repeat}
 

@@ -145,13 +145,13 @@ static void test_descriptors(void)
     int configs = 0;
     for (int bi = 0; bi < 3; bi++) {
         int n = batches[bi];
-        model_config mlp = {MODEL_MLP, 3072, 1024, 3, 0, 0, 0, NORM_NONE, 0, 0, 0, 0};
+        model_config mlp = {MODEL_MLP, 3072, 1024, 3, 0, 0, 0, NORM_NONE, 0, 0, 0, 0, RECOMPUTE_NONE};
         check_model_descriptors(&mlp, n, "mlp");
         for (int stages = 1; stages <= 4; stages++)
             for (int blocks = 1; blocks <= 2; blocks++)
                 for (int wi = 0; wi < 2; wi++)
                     for (int ni = 0; ni < 3; ni++) {
-                        model_config c = {MODEL_CNN, 0, 0, 0, widths[wi], stages, blocks, norms[ni], 0, 0, 0, 0};
+                        model_config c = {MODEL_CNN, 0, 0, 0, widths[wi], stages, blocks, norms[ni], 0, 0, 0, 0, RECOMPUTE_NONE};
                         char what[96];
                         snprintf(what, sizeof what, "cnn w%d s%d b%d norm%d n%d", c.width, stages, blocks,
                                  (int)c.norm, n);
@@ -277,10 +277,10 @@ static void test_gemm(void)
     }
     /* every GEMM one forward+backward issues, for both models */
     static const model_config cfgs[] = {
-        {MODEL_MLP, 3072, 1024, 3, 0, 0, 0, NORM_NONE, 0, 0, 0, 0},
-        {MODEL_MLP, 37, 19, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0},
-        {MODEL_CNN, 0, 0, 0, 16, 3, 2, NORM_BATCH, 0, 0, 0, 0},
-        {MODEL_CNN, 0, 0, 0, 8, 1, 1, NORM_GROUP, 0, 0, 0, 0},
+        {MODEL_MLP, 3072, 1024, 3, 0, 0, 0, NORM_NONE, 0, 0, 0, 0, RECOMPUTE_NONE},
+        {MODEL_MLP, 37, 19, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0, RECOMPUTE_NONE},
+        {MODEL_CNN, 0, 0, 0, 16, 3, 2, NORM_BATCH, 0, 0, 0, 0, RECOMPUTE_NONE},
+        {MODEL_CNN, 0, 0, 0, 8, 1, 1, NORM_GROUP, 0, 0, 0, 0, RECOMPUTE_NONE},
     };
     static const int batches[] = {1, 3, 32};
     ops_gemm_desc descs[64];

@@ -199,7 +199,7 @@ static void case_gemm(void)
 
 static void case_gemm_model(void)
 {
-    model_config cfg = {MODEL_MLP, 300, 70, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0};
+    model_config cfg = {MODEL_MLP, 300, 70, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0, RECOMPUTE_NONE};
     ops_gemm_desc d[64];
     size_t n = model_gemm_descs(&cfg, 5, d, 64);
     CHECK(n > 0 && n <= 64, "%zu gemms", n);

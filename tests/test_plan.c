@@ -43,7 +43,7 @@ static double true_peak(const model *mdl, strategy_kind s, int m, int k, int las
 
 static void test_fit(void)
 {
-    model_config mc = {MODEL_MLP, 64, 128, 2, 16, 3, 3, NORM_BATCH, 0, 0, 0, 0};
+    model_config mc = {MODEL_MLP, 64, 128, 2, 16, 3, 3, NORM_BATCH, 0, 0, 0, 0, RECOMPUTE_NONE};
     model mdl;
     CHECK(model_build(&mdl, &mc) == 0, "model_build");
     plan_point pts[16];
@@ -96,7 +96,7 @@ static void test_fit(void)
      * OPS_ALIGN_BYTES, so accumulate's structure is the same at all three and
      * cannot separate scale from fixed: scale 1 is assumed (as the CPU has
      * it) and the fixed part fitted; 32 x 8 is still right */
-    model_config narrow_cfg = {MODEL_MLP, 64, 16, 4, 16, 3, 3, NORM_BATCH, 0, 0, 0, 0};
+    model_config narrow_cfg = {MODEL_MLP, 64, 16, 4, 16, 3, 3, NORM_BATCH, 0, 0, 0, 0, RECOMPUTE_NONE};
     model narrow;
     CHECK(model_build(&narrow, &narrow_cfg) == 0, "model_build");
     plan_point flat[6];

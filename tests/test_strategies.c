@@ -422,7 +422,7 @@ static void test_measured_peaks(void)
 
 static void test_shape_walker(void)
 {
-    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0};
+    model_config mlp = {MODEL_MLP, 12, 8, 2, 0, 0, 0, NORM_NONE, 0, 0, 0, 0, RECOMPUTE_NONE};
     ops_gemm_desc d[16];
     /* 3 Linear layers, 5 GEMMs each, no dx for the first: 14; cap 6 writes 6 */
     CHECK(model_gemm_descs(&mlp, 4, d, 16) == 14, "mlp GEMMs");
@@ -430,7 +430,7 @@ static void test_shape_walker(void)
           "first GEMMs: y = x W^T (4x8x12), then the second layer's (4x8x8)");
     CHECK(model_gemm_descs(&mlp, 4, d, 6) == 14, "a short buffer still counts all");
     /* stem + 2 stages x (conv1, conv2) + one projection: 6 convs, a norm after each */
-    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP, 0, 0, 0, 0};
+    model_config cnn = {MODEL_CNN, 0, 0, 0, 8, 2, 1, NORM_GROUP, 0, 0, 0, 0, RECOMPUTE_NONE};
     ops_conv_shape cs[8];
     ops_norm_shape ns[8];
     CHECK(model_conv_shapes(&cnn, 2, cs, 8) == 6, "cnn convs");

@@ -23,7 +23,7 @@ void cli_defaults(run_config *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->backend, sizeof c->backend, "auto");
-    c->model = (model_config){MODEL_MLP, 3072, 1024, 3, 16, 3, 3, NORM_BATCH, 8192, 128, 256, 4};
+    c->model = (model_config){MODEL_MLP, 3072, 1024, 3, 16, 3, 3, NORM_BATCH, 8192, 128, 256, 4, RECOMPUTE_NONE};
     c->strategy = STRATEGY_ACCUMULATE;
     c->loss_norm = LOSS_NORM_MEAN;
     c->micro_batch = 32;
@@ -63,6 +63,7 @@ static const flag_choice loss_norms[] = {
 static const flag_choice optimizers[] = {{"sgd", OPTIMIZER_SGD}, {"adamw", OPTIMIZER_ADAMW}, {NULL, 0}};
 static const flag_choice maths[] = {{"fp32", 0}, {"tf32", 1}, {NULL, 0}};
 static const flag_choice conv_algos[] = {{"heuristic", 0}, {"find", 1}, {NULL, 0}};
+static const flag_choice recomputes[] = {{"none", RECOMPUTE_NONE}, {"blocks", RECOMPUTE_BLOCKS}, {NULL, 0}};
 static const flag_choice allocators[] = {{"pool", OPS_ALLOCATOR_POOL}, {"arena", OPS_ALLOCATOR_ARENA}, {NULL, 0}};
 
 const flag_spec cli_flags[] = {
@@ -80,6 +81,7 @@ const flag_spec cli_flags[] = {
     {.name = "--d-model", .kind = F_INT, CFG(model.d_model), .lo = 1, .hi = 1 << 16, .commands = BOTH},
     {.name = "--heads", .kind = F_INT, CFG(model.heads), .lo = 1, .hi = 1024, .commands = BOTH},
     {.name = "--strategy", .kind = F_CHOICE, CFG(strategy), .choices = strategies, .commands = RUN},
+    {.name = "--recompute", .kind = F_CHOICE, CFG(model.recompute), .choices = recomputes, .commands = BOTH},
     {.name = "--loss-norm", .kind = F_CHOICE, CFG(loss_norm), .choices = loss_norms, .commands = BOTH},
     {.name = "--micro-batch", .kind = F_INT, CFG(micro_batch), .lo = 1, .hi = MAX_MICRO_BATCH, .commands = BOTH},
     {.name = "--iter-size", .kind = F_INT, CFG(iter_size), .lo = 1, .hi = MAX_ITER_SIZE, .commands = BOTH},
@@ -297,7 +299,8 @@ void cli_usage(cli_command cmd, FILE *f)
           "  --vocab V --seq T --d-model C --heads H  gpt (8192, 128, 256, 4), with --layers (4)\n"
           "split:\n"
           "  --micro-batch M (32)  --iter-size K (1)  --effective-batch B (M*K)\n"
-          "  --loss-norm mean|global|sum (mean)\n",
+          "  --loss-norm mean|global|sum (mean)\n"
+          "  --recompute none|blocks (none)   blocks: keep each block's input, recompute it in backward\n",
           f);
     if (cmd == CLI_CMD_RUN) fputs("  --strategy full|retain|accumulate (accumulate)\n", f);
     fputs("training:\n"

@@ -5,7 +5,9 @@
  *   both == full without BatchNorm under global, or mean with equal micro-batches;
  *   both == k * full under sum (without BatchNorm);
  * BatchNorm takes statistics per micro-batch, and mean with a ragged last
- * micro-batch weighs samples unequally: those differences are reported. */
+ * micro-batch weighs samples unequally: those differences are reported.
+ * With --recompute blocks each strategy's gradients must also equal its own
+ * without recomputation (the recompute is the same forward again). */
 #include "backend_open.h"
 #include "cli.h"
 #include "commands.h"
@@ -131,10 +133,10 @@ static int dump_all(const char *dir, const engine *e, const float *params, float
     text man = {0};
     text_add(&man, "{\n  \"model\": {\"model\": \"%s\", \"input_dim\": %d, \"hidden\": %d, \"layers\": %d, "
              "\"width\": %d, \"stages\": %d, \"blocks\": %d, \"norm\": \"%s\", \"vocab\": %d, \"seq\": %d, "
-             "\"d_model\": %d, \"heads\": %d},\n",
+             "\"d_model\": %d, \"heads\": %d, \"recompute\": \"%s\"},\n",
              model_name(c->model.kind), c->model.input_dim, c->model.hidden, c->model.layers, c->model.width,
              c->model.stages, c->model.blocks, norm_name(c->model.norm), c->model.vocab, c->model.seq,
-             c->model.d_model, c->model.heads);
+             c->model.d_model, c->model.heads, recompute_name(c->model.recompute));
     text_add(&man, "  \"micro_batches\": [");
     for (int i = 0; i < c->iter_size; i++) text_add(&man, "%s%d", i ? ", " : "", config_micro_batch_size(c, i));
     text_add(&man, "],\n  \"loss_norm\": \"%s\",\n  \"effective_batch\": %d,\n  \"seed\": %llu,\n  \"params\": [",
@@ -174,11 +176,11 @@ static int dump_all(const char *dir, const engine *e, const float *params, float
 
 // ----------------------------------------------------------------------------
 
-/* One step of each strategy without the update: grads[s] and the parameters,
- * downloaded to the host (malloc'd; the caller frees them). */
-static ops_status compute_grads(engine *e, ops_backend *b, float *grads[3], float **params)
+/* One step of each strategy without the update, grads[s] downloaded to the
+ * host (malloc'd; the caller frees them), with the model's recompute as set. */
+static ops_status strategy_grads(engine *e, ops_backend *b, float *grads[3])
 {
-    ops_status st = engine_prepare(e, all_strategies, 3);
+    ops_status st = OPS_OK;
     size_t pf = e->m.param_floats;
     for (int s = 0; s < 3 && st == OPS_OK; s++) {
         grads[s] = malloc(pf * sizeof(float));
@@ -186,6 +188,21 @@ static ops_status compute_grads(engine *e, ops_backend *b, float *grads[3], floa
         if (st == OPS_OK) st = engine_step(e, all_strategies[s], 0);
         if (st == OPS_OK) st = ops_download(b, grads[s], e->st.grads, pf * sizeof(float));
     }
+    return st;
+}
+
+/* grads as configured, and with --recompute blocks also plain[] without
+ * recomputation; the parameters downloaded too. Memory is sized for the
+ * passes without recomputation, the larger. */
+static ops_status compute_grads(engine *e, ops_backend *b, float *grads[3], float *plain[3], float **params)
+{
+    recompute_kind asked = e->m.cfg.recompute;
+    e->m.cfg.recompute = RECOMPUTE_NONE;
+    ops_status st = engine_prepare(e, all_strategies, 3);
+    if (st == OPS_OK && asked == RECOMPUTE_BLOCKS) st = strategy_grads(e, b, plain);
+    e->m.cfg.recompute = asked;
+    if (st == OPS_OK) st = strategy_grads(e, b, grads);
+    size_t pf = e->m.param_floats;
     if (st == OPS_OK) {
         *params = malloc(pf * sizeof(float));
         st = *params ? ops_download(b, *params, e->st.params, pf * sizeof(float)) : OPS_ERR_OOM;
@@ -209,7 +226,7 @@ static int compare_grads(const engine *e, const char *backend, float *const grad
     printf("accumbench verify: backend %s, model %s, loss-norm %s, micro-batches %d x %d", backend,
            model_name(c->model.kind), loss_norm_name(c->loss_norm), k, c->micro_batch);
     if (ragged) printf(" (last %d)", c->last_micro_batch);
-    printf(" = %d\n", c->effective_batch);
+    printf(" = %d, recompute %s\n", c->effective_batch, recompute_name(c->model.recompute));
     printf("  max|a-b|/max|b| per parameter; reference for full: %s\n\n", full_scale == 1.0 ? "full" : "k * full");
     printf("  %-32s %14s %14s %14s\n", "parameter", "retain~accum", "retain~full", "accum~full");
     double worst_ra = 0.0, worst_full = 0.0;
@@ -230,6 +247,25 @@ static int compare_grads(const engine *e, const char *backend, float *const grad
     else
         printf("  split vs full: max %.3e (reported, not checked: %s)\n", worst_full, why_not);
     return worst_ra > VERIFY_TOL || (full_must_agree && worst_full > VERIFY_TOL);
+}
+
+/* --recompute blocks against none, per strategy; 1 when they disagree */
+static int compare_recompute(const engine *e, float *const grads[3], float *const plain[3])
+{
+    int bad = 0;
+    printf("\n  recompute blocks vs none (max over parameters of max|a-b|/max|b|):\n");
+    for (int s = 0; s < 3; s++) {
+        double worst = 0.0;
+        for (int i = 0; i < e->m.n_params; i++) {
+            const model_param *p = &e->m.params[i];
+            worst = fmax(worst, rel_diff(grads[s] + p->offset, plain[s] + p->offset, p->numel, 1.0));
+        }
+        int same = !memcmp(grads[s], plain[s], e->m.param_floats * sizeof(float));
+        printf("    %-10s %.3e (must be <= %.0e): %s%s\n", strategy_name(all_strategies[s]), worst, VERIFY_TOL,
+               worst <= VERIFY_TOL ? "agree" : "DISAGREE", same ? ", bit-identical" : "");
+        bad |= worst > VERIFY_TOL;
+    }
+    return bad;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -255,18 +291,22 @@ int cmd_verify(int argc, char **argv)
     int rc = backend_open(&b, &c);
     if (rc) return rc;
     engine e;
-    float *grads[3] = {NULL, NULL, NULL}, *params = NULL;
+    float *grads[3] = {NULL, NULL, NULL}, *plain[3] = {NULL, NULL, NULL}, *params = NULL;
     ops_status st = engine_open(&e, &c, &b);
-    if (st == OPS_OK) st = compute_grads(&e, &b, grads, &params);
+    if (st == OPS_OK) st = compute_grads(&e, &b, grads, plain, &params);
     if (st != OPS_OK) rc = backend_fail(&b, st, "while computing gradients");
     else {
         rc = compare_grads(&e, b.i->name, grads) ? CLI_EXIT_CHECK : CLI_EXIT_OK;
+        if (c.model.recompute == RECOMPUTE_BLOCKS && compare_recompute(&e, grads, plain)) rc = CLI_EXIT_CHECK;
         if (x.dump_dir && dump_all(x.dump_dir, &e, params, grads) != 0) {
             cli_error("--dump: writing '%s' failed: %s", x.dump_dir, strerror(errno));
             rc = CLI_EXIT_USAGE;
         } else if (x.dump_dir) printf("  dumped to %s\n", x.dump_dir);
     }
-    for (int s = 0; s < 3; s++) free(grads[s]);
+    for (int s = 0; s < 3; s++) {
+        free(grads[s]);
+        free(plain[s]);
+    }
     free(params);
     engine_close(&e);
     ops_close(&b);

@@ -26,6 +26,8 @@ const char *norm_name(norm_kind k)
     return n[k];
 }
 
+const char *recompute_name(recompute_kind r) { return r == RECOMPUTE_BLOCKS ? "blocks" : "none"; }
+
 const char *optimizer_name(optimizer_kind o) { return o == OPTIMIZER_SGD ? "sgd" : "adamw"; }
 
 int config_micro_batch_size(const run_config *c, int i)

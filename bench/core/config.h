@@ -41,6 +41,7 @@ const char *loss_norm_name(loss_norm_kind l);
 const char *model_name(model_kind k);
 const char *norm_name(norm_kind n);
 const char *optimizer_name(optimizer_kind o);
+const char *recompute_name(recompute_kind r);
 
 /* micro-batch sizes of the split, in order (k entries) */
 int config_micro_batch_size(const run_config *c, int i);

@@ -60,7 +60,8 @@ const char *model_validate(const model_config *c, const int *batch_sizes, int n_
 
 typedef struct {
     model *m;
-    int cap_layers, cap_values, cap_params;
+    int cap_layers, cap_values, cap_params, cap_blocks;
+    int block;          /* the block layers go to now, -1 outside */
     int failed;
 } builder;
 
@@ -89,9 +90,31 @@ static layer *add_layer(builder *bd, layer_kind kind, int in0, int in1)
     layer *l = &m->layers[m->n_layers++];
     memset(l, 0, sizeof *l);
     l->kind = kind;
+    l->block = bd->block;
     l->in[0] = in0;
     l->in[1] = in1;
     return l;
+}
+
+/* the layers added between begin_block and end_block form one block */
+static void begin_block(builder *bd)
+{
+    model *m = bd->m;
+    if (bd->failed) return;
+    if (m->n_blocks == bd->cap_blocks) {
+        bd->cap_blocks = bd->cap_blocks ? 2 * bd->cap_blocks : 16;
+        model_block *b = realloc(m->blocks, (size_t)bd->cap_blocks * sizeof *b);
+        if (!b) { bd->failed = 1; return; }
+        m->blocks = b;
+    }
+    m->blocks[m->n_blocks] = (model_block){m->n_layers, m->n_layers};
+    bd->block = m->n_blocks++;
+}
+
+static void end_block(builder *bd)
+{
+    if (!bd->failed) bd->m->blocks[bd->block].last = bd->m->n_layers - 1;
+    bd->block = -1;
 }
 
 static int add_param(builder *bd, const char *prefix, const char *suffix, int ndim, const int *shape)
@@ -186,8 +209,10 @@ static void build_mlp(builder *bd)
     char name[32];
     for (int i = 0; i < c->layers; i++) {
         snprintf(name, sizeof name, "layers.%d", i);
+        begin_block(bd);
         v = build_linear(bd, name, v, c->hidden);
         v = build_simple(bd, LAYER_RELU, v, -1);
+        end_block(bd);
     }
     build_linear(bd, "fc", v, MODEL_CLASSES);
 }
@@ -205,6 +230,7 @@ static void build_cnn(builder *bd)
         for (int blk = 0; blk < c->blocks; blk++) {
             int down = s > 0 && blk == 0;
             int x = v;
+            begin_block(bd);
 #define NAME(part) (snprintf(name, sizeof name, "stages.%d.%d.%s", s, blk, part), name)
             v = build_conv(bd, NAME("conv1"), x, ch, 3, down ? 2 : 1, 1);
             v = build_norm(bd, NAME("norm1"), v);
@@ -219,6 +245,7 @@ static void build_cnn(builder *bd)
 #undef NAME
             v = build_simple(bd, LAYER_ADD, v, shortcut);
             v = build_simple(bd, LAYER_RELU, v, -1);
+            end_block(bd);
         }
     }
     v = build_simple(bd, LAYER_AVGPOOL, v, -1);
@@ -229,7 +256,7 @@ int model_build(model *m, const model_config *c)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
-    builder bd = {m, 0, 0, 0, 0};
+    builder bd = {m, 0, 0, 0, 0, -1, 0};
     if (c->kind == MODEL_GPT) bd.failed = gpt_build(m) != 0;
     else if (c->kind == MODEL_MLP) build_mlp(&bd);
     else build_cnn(&bd);
@@ -245,6 +272,7 @@ void model_free(model *m)
     free(m->layers);
     free(m->values);
     free(m->params);
+    free(m->blocks);
     memset(m, 0, sizeof *m);
 }
 
@@ -275,22 +303,37 @@ static size_t norm_stat_floats(const norm_layer *nl, int n)
     return nl->kind == NORM_BATCH ? (size_t)nl->c : (size_t)n * nl->groups;
 }
 
+/* 1 when layer li's output and statistics go after its block's forward and
+ * come back in its recompute: every layer of a block but the last */
+static int layer_recomputed(const model *m, int li)
+{
+    const layer *l = &m->layers[li];
+    return m->cfg.recompute == RECOMPUTE_BLOCKS && l->block >= 0 && li != m->blocks[l->block].last;
+}
+
+/* bytes layer li's forward keeps: its output and a norm's statistics */
+static size_t layer_kept_bytes(const model *m, int li, int n)
+{
+    const layer *l = &m->layers[li];
+    size_t bytes = model_value_bytes(m, l->out, n);
+    if (l->kind == LAYER_NORM) bytes += 2 * ops_align(norm_stat_floats(&l->norm, n) * sizeof(float));
+    return bytes;
+}
+
 size_t model_act_bytes(const model *m, int n)
 {
     if (m->cfg.kind == MODEL_GPT) return gpt_act_bytes(m, n);
     size_t bytes = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        const layer *l = &m->layers[i];
-        bytes += model_value_bytes(m, l->out, n);
-        if (l->kind == LAYER_NORM) bytes += 2 * ops_align(norm_stat_floats(&l->norm, n) * sizeof(float));
-    }
+    for (int i = 0; i < m->n_layers; i++)
+        if (!layer_recomputed(m, i)) bytes += layer_kept_bytes(m, i, n);
     bytes += ops_align((size_t)n * MODEL_CLASSES * sizeof(float));     /* probs */
     bytes += ops_align((size_t)n * sizeof(float));                     /* losses */
     return bytes;
 }
 
 /* Walks backward over the shapes with model_backward's freeing rule: the
- * dlogits buffer comes first, probs and losses go; each layer allocates the
+ * dlogits buffer comes first, probs and losses go; a block's last layer
+ * first brings back what its recompute allocates; each layer allocates the
  * input gradients it is first to produce, then its output value, output
  * gradient and saved statistics go. The peak above the start of backward is
  * the transient. */
@@ -304,6 +347,11 @@ size_t model_grad_transient_bytes(const model *m, int n)
     if (!has_grad) return 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const layer *l = &m->layers[i];
+        if (l->block >= 0 && i == m->blocks[l->block].last) {
+            for (int r = m->blocks[l->block].first; r < i; r++)
+                if (layer_recomputed(m, r)) live += (long long)layer_kept_bytes(m, r, n);
+            if (live > peak) peak = live;
+        }
         for (int j = 0; j < 2; j++) {
             int v = l->in[j];
             if (v <= 0 || has_grad[v]) continue;
@@ -499,7 +547,11 @@ void model_acts_release(const model *m, ops_backend *b, model_acts *a)
     a->probs = a->losses = NULL;
 }
 
-static ops_status layer_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a, int li)
+/* again: a recompute, whose BatchNorm computes the same batch statistics
+ * but leaves the running ones as the first forward left them (momentum 0
+ * keeps them exactly: (1 - 0) * old + 0 * batch) */
+static ops_status layer_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a, int li,
+                                int again)
 {
     const layer *l = &m->layers[li];
     int n = a->n;
@@ -521,6 +573,7 @@ static ops_status layer_forward(const model *m, ops_backend *b, const model_stat
     case LAYER_NORM: {
         const norm_layer *nl = &l->norm;
         ops_norm_shape s = norm_shape(nl, n);
+        if (again) s.momentum = 0.0f;
         size_t stats = norm_stat_floats(nl, n);
         TRY(alloc_floats(b, stats, &a->norm_mean[li]));
         TRY(alloc_floats(b, stats, &a->norm_rstd[li]));
@@ -543,11 +596,42 @@ static ops_status layer_forward(const model *m, ops_backend *b, const model_stat
     return OPS_ERR_INVALID;
 }
 
+static void free_layer_kept(ops_backend *b, model_acts *a, const layer *l, int li)
+{
+    ops_free(b, a->val[l->out]);
+    ops_free(b, a->norm_mean[li]);
+    ops_free(b, a->norm_rstd[li]);
+    a->val[l->out] = a->norm_mean[li] = a->norm_rstd[li] = NULL;
+}
+
+/* with recompute blocks, what block bi computed inside goes as it ends */
+static void drop_block_inside(const model *m, ops_backend *b, model_acts *a, int bi)
+{
+    for (int r = m->blocks[bi].first; r < m->blocks[bi].last; r++)
+        if (layer_recomputed(m, r)) free_layer_kept(b, a, &m->layers[r], r);
+}
+
+/* block bi's inside again from its input, in phase recompute */
+static ops_status recompute_block(const model *m, ops_backend *b, const model_state *st, model_acts *a, int bi)
+{
+    int micro = b->micro_batch;
+    ops_set_phase(b, OPS_PHASE_RECOMPUTE, micro);
+    ops_status s = OPS_OK;
+    for (int r = m->blocks[bi].first; r < m->blocks[bi].last && s == OPS_OK; r++)
+        if (layer_recomputed(m, r)) s = layer_forward(m, b, st, a, r, 1);
+    ops_set_phase(b, OPS_PHASE_BACKWARD, micro);
+    return s;
+}
+
 ops_status model_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a)
 {
     if (m->cfg.kind == MODEL_GPT) return gpt_forward(m, b, st, a);
     a->val[0] = (float *)a->input;
-    for (int i = 0; i < m->n_layers; i++) TRY(layer_forward(m, b, st, a, i));
+    for (int i = 0; i < m->n_layers; i++) {
+        TRY(layer_forward(m, b, st, a, i, 0));
+        const layer *l = &m->layers[i];
+        if (l->block >= 0 && i == m->blocks[l->block].last) drop_block_inside(m, b, a, l->block);
+    }
     TRY(alloc_floats(b, (size_t)a->n * MODEL_CLASSES, &a->probs));
     TRY(alloc_floats(b, (size_t)a->n, &a->losses));
     return ops_softmax_xent_fwd(b, a->n, MODEL_CLASSES, a->val[m->n_values - 1], a->targets, a->probs, a->losses);
@@ -641,12 +725,12 @@ ops_status model_backward(const model *m, ops_backend *b, const model_state *st,
     a->probs = a->losses = NULL;
     for (int i = m->n_layers - 1; i >= 0 && s == OPS_OK; i--) {
         const layer *l = &m->layers[i];
-        s = layer_backward(m, b, st, a, dval, i);
+        if (m->cfg.recompute == RECOMPUTE_BLOCKS && l->block >= 0 && i == m->blocks[l->block].last)
+            s = recompute_block(m, b, st, a, l->block);
+        if (s == OPS_OK) s = layer_backward(m, b, st, a, dval, i);
         ops_free(b, dval[l->out]);
-        ops_free(b, a->val[l->out]);
-        ops_free(b, a->norm_mean[i]);
-        ops_free(b, a->norm_rstd[i]);
-        dval[l->out] = a->val[l->out] = a->norm_mean[i] = a->norm_rstd[i] = NULL;
+        dval[l->out] = NULL;
+        free_layer_kept(b, a, l, i);
     }
     for (int v = 1; v < m->n_values; v++) ops_free(b, dval[v]);
     free(dval);

@@ -26,6 +26,10 @@
 
 typedef enum { MODEL_MLP, MODEL_CNN, MODEL_GPT } model_kind;
 typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP } norm_kind;
+/* blocks: forward keeps each block's input (and output) only and backward
+ * recomputes the block's inside from it (design "Recomputation"). A block is
+ * an mlp Linear+ReLU layer, a cnn basic block, a gpt transformer block. */
+typedef enum { RECOMPUTE_NONE, RECOMPUTE_BLOCKS } recompute_kind;
 
 typedef struct {
     model_kind kind;
@@ -33,6 +37,9 @@ typedef struct {
     int width, stages, blocks;          /* cnn */
     norm_kind norm;                     /* cnn */
     int vocab, seq, d_model, heads;     /* gpt, with layers */
+    /* how the passes keep activations: not the architecture, but every pass
+     * and size function depends on it */
+    recompute_kind recompute;
 } model_config;
 
 typedef enum { LAYER_LINEAR, LAYER_CONV, LAYER_NORM, LAYER_RELU, LAYER_ADD, LAYER_AVGPOOL } layer_kind;
@@ -60,10 +67,12 @@ typedef struct {
     layer_kind kind;
     int in[2];          /* value ids; in[1] only for add */
     int out;            /* value id */
+    int block;          /* the block it belongs to, -1 for the stem and head */
     union { linear_layer linear; conv_layer conv; norm_layer norm; pool_layer pool; };
 } layer;
 
 typedef struct { int c, h, w; } value_shape;     /* per sample */
+typedef struct { int first, last; } model_block;  /* layers first..last; last's output is the block's */
 
 typedef struct {
     char name[64];
@@ -79,6 +88,8 @@ typedef struct {
     int n_layers;
     value_shape *values;
     int n_values;
+    model_block *blocks;    /* mlp, cnn */
+    int n_blocks;
     model_param *params;
     int n_params;
     size_t param_floats;    /* padded block size */
@@ -97,9 +108,13 @@ size_t model_targets_per_sample(const model *m);
 /* rows each sample contributes to a Linear layer: the length of the ones vector per sample */
 int model_rows_per_sample(const model *m);
 size_t model_value_bytes(const model *m, int value, int n);
-/* bytes one micro-batch of n samples keeps alive from its forward to its backward */
+/* bytes one micro-batch of n samples keeps alive from its forward to its
+ * backward (with recompute blocks: the stem's, the head's and each block's
+ * output only) */
 size_t model_act_bytes(const model *m, int n);
-/* largest bytes of activation gradients one layer's backward holds at once */
+/* the most bytes backward holds at once above the start of its own pass:
+ * activation gradients and, with recompute blocks, one block's recomputed
+ * inside (negative moments, after the head's values go, are not counted) */
 size_t model_grad_transient_bytes(const model *m, int n);
 /* conv workspace, the max over layers and directions, as the backend reports it */
 size_t model_workspace_bytes(const model *m, ops_backend *b, int n);

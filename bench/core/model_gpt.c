@@ -3,7 +3,11 @@
  *
  * What a micro-batch keeps from its forward to its backward is a list of
  * numbered slots (x0, then 13 per block, then ln_f, logits and the loss
- * statistics). Backward frees as autograd does: a block's output and
+ * statistics). With recompute blocks a block keeps only its output
+ * (S_RESID3, the next block's input) and backward recomputes the rest from
+ * the block's input first; the output itself is never recomputed: it is
+ * still held, so the recompute skips the MLP's projection GEMM that makes
+ * it. Backward frees as autograd does: a block's output and
  * internals go once its backward has used them; activation gradients are
  * allocated as they arise and freed when consumed. The residual stream's
  * gradient is one buffer, dres, that the LayerNorm backwards add into
@@ -128,6 +132,13 @@ void gpt_init_params(const model *m, uint64_t seed, float *params)
 
 int gpt_slot_count(const model *m) { return 1 + m->cfg.layers * S_BLOCK + S_TAIL; }
 
+/* 1 for a block's slots that recompute blocks drops after the forward */
+static int slot_recomputed(const model *m, int slot)
+{
+    int s = slot - 1;
+    return m->cfg.recompute == RECOMPUTE_BLOCKS && s >= 0 && s < m->cfg.layers * S_BLOCK && s % S_BLOCK != S_RESID3;
+}
+
 static size_t slot_floats(const model *m, int slot, int n)
 {
     const model_config *c = &m->cfg;
@@ -156,7 +167,8 @@ static size_t slot_bytes(const model *m, int slot, int n) { return ops_align(slo
 size_t gpt_act_bytes(const model *m, int n)
 {
     size_t bytes = 0;
-    for (int s = 0; s < gpt_slot_count(m); s++) bytes += slot_bytes(m, s, n);
+    for (int s = 0; s < gpt_slot_count(m); s++)
+        if (!slot_recomputed(m, s)) bytes += slot_bytes(m, s, n);
     return bytes;
 }
 
@@ -181,6 +193,8 @@ size_t gpt_grad_transient_bytes(const model *m, int n)
     walk_free(&w, rc);                                      /* dlnf */
     for (int s = S_LNF; s <= S_LNF_RSTD; s++) walk_free(&w, slot_bytes(m, tail_slot(m, s), n));
     for (int l = c->layers - 1; l >= 0; l--) {
+        for (int s = 0; s < S_BLOCK; s++)                   /* the recompute */
+            if (slot_recomputed(m, block_slot(l, s))) walk_alloc(&w, slot_bytes(m, block_slot(l, s), n));
         walk_alloc(&w, rc4);                                /* dfch_gelu */
         walk_free(&w, slot_bytes(m, block_slot(l, S_RESID3), n));
         walk_alloc(&w, rc4);                                /* dfch */
@@ -239,13 +253,16 @@ static ops_status linear_bwd(ops_backend *b, const model_state *st, int rows, in
     return ops_gemm(b, &dgx, dy, w, dx);
 }
 
-static ops_status block_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a, int l,
-                                const float *x)
+/* block l from its input x up to the MLP's activation (every slot but the
+ * output): the forward's first part, and all a recompute needs */
+static ops_status block_inside(const model *m, ops_backend *b, const model_state *st, model_acts *a, int l,
+                               const float *x)
 {
     const model_config *c = &m->cfg;
     int rows = a->n * c->seq, C = c->d_model;
     float **sv = a->saved;
-    for (int s = 0; s < S_BLOCK; s++) TRY(slot_alloc(m, b, a, block_slot(l, s)));
+    for (int s = 0; s < S_BLOCK; s++)
+        if (s != S_RESID3) TRY(slot_alloc(m, b, a, block_slot(l, s)));
 #define SV(s) sv[block_slot(l, s)]
 #define P(p) param(m, st, block_param(l, p))
     TRY(ops_layernorm_fwd(b, rows, C, MODEL_NORM_EPS, x, P(P_LN1_W), P(P_LN1_B), SV(S_LN1), SV(S_LN1_MEAN),
@@ -258,11 +275,42 @@ static ops_status block_forward(const model *m, ops_backend *b, const model_stat
     TRY(ops_layernorm_fwd(b, rows, C, MODEL_NORM_EPS, SV(S_RESID2), P(P_LN2_W), P(P_LN2_B), SV(S_LN2),
                           SV(S_LN2_MEAN), SV(S_LN2_RSTD)));
     TRY(linear_fwd(b, st, rows, C, 4 * C, SV(S_LN2), P(P_FC_W), P(P_FC_B), 0.0f, SV(S_FCH)));
-    TRY(ops_gelu_fwd(b, (size_t)rows * 4 * C, SV(S_FCH), SV(S_FCH_GELU)));
-    TRY(ops_copy(b, (size_t)rows * C, SV(S_RESID2), SV(S_RESID3)));
-    return linear_fwd(b, st, rows, 4 * C, C, SV(S_FCH_GELU), P(P_MPROJ_W), P(P_MPROJ_B), 1.0f, SV(S_RESID3));
+    return ops_gelu_fwd(b, (size_t)rows * 4 * C, SV(S_FCH), SV(S_FCH_GELU));
 #undef SV
 #undef P
+}
+
+static void drop_block_inside(const model *m, ops_backend *b, model_acts *a, int l)
+{
+    for (int s = 0; s < S_BLOCK; s++)
+        if (slot_recomputed(m, block_slot(l, s))) slot_free(b, a, block_slot(l, s));
+}
+
+static ops_status block_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a, int l,
+                                const float *x)
+{
+    int rows = a->n * m->cfg.seq, C = m->cfg.d_model;
+    float **sv = a->saved;
+    TRY(block_inside(m, b, st, a, l, x));
+    TRY(slot_alloc(m, b, a, block_slot(l, S_RESID3)));
+    float *out = sv[block_slot(l, S_RESID3)];
+    TRY(ops_copy(b, (size_t)rows * C, sv[block_slot(l, S_RESID2)], out));
+    TRY(linear_fwd(b, st, rows, 4 * C, C, sv[block_slot(l, S_FCH_GELU)], param(m, st, block_param(l, P_MPROJ_W)),
+                   param(m, st, block_param(l, P_MPROJ_B)), 1.0f, out));
+    drop_block_inside(m, b, a, l);
+    return OPS_OK;
+}
+
+/* with recompute blocks: block l's inside again, in phase recompute */
+static ops_status block_recompute(const model *m, ops_backend *b, const model_state *st, model_acts *a, int l,
+                                  const float *x)
+{
+    if (m->cfg.recompute != RECOMPUTE_BLOCKS) return OPS_OK;
+    int micro = b->micro_batch;
+    ops_set_phase(b, OPS_PHASE_RECOMPUTE, micro);
+    ops_status s = block_inside(m, b, st, a, l, x);
+    ops_set_phase(b, OPS_PHASE_BACKWARD, micro);
+    return s;
 }
 
 ops_status gpt_forward(const model *m, ops_backend *b, const model_state *st, model_acts *a)
@@ -393,9 +441,10 @@ ops_status gpt_backward(const model *m, ops_backend *b, const model_state *st, m
     float *dres = NULL;
     ops_status s = head_backward(m, b, st, a, w, &dres);
     for (int l = c->layers - 1; l >= 0 && s == OPS_OK; l--) {
-        s = mlp_backward(m, b, st, a, l, dres);
-        if (s == OPS_OK)
-            s = attn_backward(m, b, st, a, l, l == 0 ? a->saved[0] : a->saved[block_slot(l - 1, S_RESID3)], dres);
+        const float *x = l == 0 ? a->saved[0] : a->saved[block_slot(l - 1, S_RESID3)];
+        s = block_recompute(m, b, st, a, l, x);
+        if (s == OPS_OK) s = mlp_backward(m, b, st, a, l, dres);
+        if (s == OPS_OK) s = attn_backward(m, b, st, a, l, x, dres);
     }
     if (s == OPS_OK)
         s = ops_embedding_bwd(b, a->n, c->seq, c->d_model, c->vocab, a->tokens, dres, grad(m, st, 0), grad(m, st, 1));

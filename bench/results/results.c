@@ -81,6 +81,7 @@ static void key_columns(emitter *ep, const result_row *r)
     col_int(&e, "d_model", c->model.d_model, gpt);
     col_int(&e, "heads", c->model.heads, gpt);
     col_text(&e, "strategy", strategy_name(c->strategy));
+    col_text(&e, "recompute", recompute_name(c->model.recompute));
     col_text(&e, "loss_norm", loss_norm_name(c->loss_norm));
     col_int(&e, "micro_batch", c->micro_batch, 1);
     col_int(&e, "iter_size", c->iter_size, 1);

@@ -74,6 +74,11 @@ static int join_key(const rundir *d, const char *const *cells, const size_t *len
     return 0;
 }
 
+const char *rundir_absent_key_cell(const char *name)
+{
+    return !strcmp(name, "recompute") ? "none" : "";
+}
+
 int rundir_row_key(const rundir *d, const char *const *cells, const size_t *lens, char *out)
 {
     return join_key(d, cells, lens, 0, out);
@@ -247,8 +252,9 @@ static int read_steps(rundir *d, const strmap *rows, char *err, size_t err_len)
         const char *cells[RUNDIR_MAX_KEYS];
         size_t lens[RUNDIR_MAX_KEYS];
         for (size_t i = 0; i < d->n_keys; i++) {
-            cells[i] = cols[i] >= 0 ? csv_reader_field(&r, (size_t)cols[i], &lens[i]) : "";
-            if (cols[i] < 0) lens[i] = 0;
+            cells[i] = cols[i] >= 0 ? csv_reader_field(&r, (size_t)cols[i], &lens[i])
+                                    : rundir_absent_key_cell(d->key_names[i]);
+            if (cols[i] < 0) lens[i] = strlen(cells[i]);
         }
         if (join_key(d, cells, lens, 1, key)) {
             snprintf(err, err_len, "%s:%zu: key columns longer than %d bytes", path, r.record_line, KEY_MAX);
@@ -432,8 +438,9 @@ static int group_rows(rundir *d, strmap *rows, const char *path, char *err, size
         const char *cells[RUNDIR_MAX_KEYS];
         size_t lens[RUNDIR_MAX_KEYS], other, c;
         for (size_t i = 0; i < d->n_keys; i++) {
-            cells[i] = d->key_col[i] >= 0 ? csv_get(&d->results, r, (size_t)d->key_col[i], &lens[i]) : "";
-            if (d->key_col[i] < 0) lens[i] = 0;
+            cells[i] = d->key_col[i] >= 0 ? csv_get(&d->results, r, (size_t)d->key_col[i], &lens[i])
+                                          : rundir_absent_key_cell(d->key_names[i]);
+            if (d->key_col[i] < 0) lens[i] = strlen(cells[i]);
         }
         if (join_key(d, cells, lens, 0, key) || join_key(d, cells, lens, 1, rkey)) {
             snprintf(err, err_len, "%s:%zu: key columns longer than %d bytes", path, csv_row_line(&d->results, r),

@@ -94,6 +94,10 @@ long rundir_find(const rundir *d, const char *key);
  * directory: cells[i], lens[i] are key column key_names[i]'s text ("" where
  * that file lacks it; repeat's is ignored); out holds RUNDIR_KEY_MAX bytes.
  * 0, or -1 when the key is longer. */
+/* The cell of a key column a file lacks: the value every run had before the
+ * column existed ("none" for recompute, else empty), so older results keep
+ * their configurations' keys. */
+const char *rundir_absent_key_cell(const char *name);
 int rundir_row_key(const rundir *d, const char *const *cells, const size_t *lens, char *out);
 /* index of key column `name` in key_names (repeat included), or -1 */
 long rundir_key_index(const rundir *d, const char *name);

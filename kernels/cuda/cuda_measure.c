@@ -247,7 +247,8 @@ void cuda_measure_destroy(cuda_ctx *c)
 // phases: NVTX range, CUPTI external correlation id, driver memory sample
 
 /* ARGB per phase, for Nsight Systems' timeline */
-static const uint32_t phase_color[OPS_PHASE_COUNT] = {0xff9e9e9e, 0xff1f77b4, 0xffd62728, 0xff2ca02c};
+static const uint32_t phase_color[OPS_PHASE_COUNT] = {0xff9e9e9e, 0xff1f77b4, 0xffd62728, 0xff2ca02c,
+                                                          0xffff7f0e};
 
 void cuda_phase_changed(void *ctx, ops_phase phase, int micro_batch)
 {

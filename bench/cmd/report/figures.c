@@ -370,8 +370,8 @@ static void fig_pareto(const report *rp, figure *f, slice s, const report_config
 static void fig_phases(const report *rp, figure *f, slice s, const report_config **buf)
 {
     /* the figure's columns, bottom of the stack first */
-    static const ops_phase stack[OPS_PHASE_COUNT] = {OPS_PHASE_FORWARD, OPS_PHASE_BACKWARD, OPS_PHASE_OPTIMIZER,
-                                                     OPS_PHASE_OTHER};
+    static const ops_phase stack[OPS_PHASE_COUNT] = {OPS_PHASE_FORWARD, OPS_PHASE_RECOMPUTE, OPS_PHASE_BACKWARD,
+                                                     OPS_PHASE_OPTIMIZER, OPS_PHASE_OTHER};
     size_t n = slice_cfgs(rp, s, buf);
     int per_run = 0;
     sb_str(&f->data, "# series: time per step by phase (ms), one row per configuration\nconfiguration");

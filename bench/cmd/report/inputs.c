@@ -54,8 +54,9 @@ static int row_config(report *rp, stream *s, char *key, report_config **g)
     const char *cells[RUNDIR_MAX_KEYS];
     size_t lens[RUNDIR_MAX_KEYS];
     for (size_t i = 0; i < rp->run.n_keys; i++) {
-        cells[i] = s->key_col[i] >= 0 ? csv_reader_field(&s->r, (size_t)s->key_col[i], &lens[i]) : "";
-        if (s->key_col[i] < 0) lens[i] = 0;
+        cells[i] = s->key_col[i] >= 0 ? csv_reader_field(&s->r, (size_t)s->key_col[i], &lens[i])
+                                      : rundir_absent_key_cell(rp->run.key_names[i]);
+        if (s->key_col[i] < 0) lens[i] = strlen(cells[i]);
     }
     if (rundir_row_key(&rp->run, cells, lens, key)) {
         fmt_into(rp->err, sizeof rp->err, "%s:%zu: key columns longer than %d bytes", s->r.name, s->r.record_line,

@@ -33,7 +33,7 @@ typedef struct {
  * its id here before N_RUN_KEYS and its line in the table. */
 enum {
     K_BACKEND, K_MODEL, K_INPUT_DIM, K_HIDDEN, K_LAYERS, K_WIDTH, K_STAGES, K_BLOCKS, K_NORM, K_VOCAB, K_SEQ,
-    K_D_MODEL, K_HEADS, K_STRATEGY,
+    K_D_MODEL, K_HEADS, K_STRATEGY, K_RECOMPUTE,
     K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_ALLOCATOR, K_SEED, K_MEM_LIMIT, K_NOISE,
     K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
@@ -56,6 +56,7 @@ static const key_spec keys[N_KEYS] = {
     [K_D_MODEL] = {"d_model", FOR_GPT, -1},
     [K_HEADS] = {"heads", FOR_GPT, -1},
     [K_STRATEGY] = {"strategy", FOR_ALL, -1},
+    [K_RECOMPUTE] = {"recompute", FOR_ALL, -1},
     [K_LOSS_NORM] = {"loss_norm", FOR_ALL, -1},
     [K_MICRO] = {"micro_batch", FOR_ALL, -1},
     [K_ITER] = {"iter_size", FOR_ALL, -1},
