@@ -37,7 +37,7 @@ enum {
     K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_ALLOCATOR, K_SEED, K_MEM_LIMIT, K_NOISE,
     K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
-    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_TIMEOUT, K_SHUFFLE,
+    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_REPEAT_MAX, K_TIMEOUT, K_SHUFFLE,
     N_KEYS
 };
 
@@ -77,6 +77,7 @@ static const key_spec keys[N_KEYS] = {
     [K_STRATEGIES] = {"strategies", FOR_ALL, K_STRATEGY},
     [K_ENGINES] = {"engines", FOR_SWEEP, -1},
     [K_REPEAT] = {"repeat", FOR_SWEEP, -1},
+    [K_REPEAT_MAX] = {"repeat_max", FOR_SWEEP, -1},
     [K_TIMEOUT] = {"timeout", FOR_SWEEP, -1},
     [K_SHUFFLE] = {"shuffle", FOR_SWEEP, -1},
 };
@@ -214,7 +215,7 @@ static int parse_entry(profile_entry *e, const char *path, int lineno, const cha
         if (k == K_ENGINES) {
             if (strcmp(v, "accumbench") != 0 && strcmp(v, "torch") != 0)
                 FAIL("%s: engine '%s' is not available (available: accumbench, torch)", key, v);
-        } else if (k == K_REPEAT || k == K_TIMEOUT || k == K_SHUFFLE) {
+        } else if (k == K_REPEAT || k == K_REPEAT_MAX || k == K_TIMEOUT || k == K_SHUFFLE) {
             long n;
             double d;
             int rc = k == K_TIMEOUT ? parse_double(v, 0.0, 1e7, &d, why, sizeof why)
@@ -234,6 +235,7 @@ fail:
 static void apply_sweep_key(profile *p, const profile_entry *e)
 {
     if (e->key == K_REPEAT) p->repeat = atoi(e->items[0]);
+    if (e->key == K_REPEAT_MAX) p->repeat_max = atoi(e->items[0]);
     if (e->key == K_TIMEOUT) p->timeout_s = strtod(e->items[0], NULL);
     if (e->key == K_SHUFFLE) p->shuffle = atoi(e->items[0]);
     if (e->key == K_ENGINES) {
@@ -256,7 +258,7 @@ static int parse_line(profile *p, int *line_of, const char *path, int lineno, ch
     int k = find_key(key);
     if (k < 0)
         FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
-             "engines, repeat, timeout, shuffle)", key);
+             "engines, repeat, repeat_max, timeout, shuffle)", key);
     int base = key_base(k);
     if (line_of[base]) {
         const profile_entry *first = &p->entries[line_of[base] - 1];
@@ -334,6 +336,15 @@ int profile_parse(profile *p, const char *path, const char *name, const char *te
         return -1;
     }
     if (p->shuffle < 0) p->shuffle = p->repeat > 1;
+    if (!p->repeat_max) p->repeat_max = p->repeat;
+    if (p->repeat_max < p->repeat) {
+        int line = 0;
+        for (int i = 0; i < p->n_entries; i++)
+            if (p->entries[i].key == K_REPEAT_MAX) line = p->entries[i].line;
+        snprintf(err, err_len, "%s:%d: repeat_max: %d is below repeat (%d)", path, line, p->repeat_max, p->repeat);
+        profile_free(p);
+        return -1;
+    }
     p->seed = first_seed(p);
     return 0;
 }

@@ -4,7 +4,7 @@
  *
  * Keys are run's config flags in snake_case (micro_batch = --micro-batch),
  * the plural aliases `models` and `strategies`, and the sweep's own keys
- * `engines`, `repeat`, `timeout`, `shuffle`. A value may be a comma-separated
+ * `engines`, `repeat`, `repeat_max`, `timeout`, `shuffle`. A value may be a comma-separated
  * list; the lists of run flags form a cartesian product. Every value is
  * checked by run's own parser (cli_parse), so a profile accepts exactly what
  * the command line does. Errors are one line, "FILE:LINE: key: reason". */
@@ -35,6 +35,9 @@ typedef struct {
     profile_entry *entries;
     int n_entries;
     int repeat;                 /* runs of each configuration (1) */
+    /* up to this many when the first `repeat` disagree (sweep.c's extra
+     * rounds; default: repeat, none) */
+    int repeat_max;
     double timeout_s;           /* per configuration and repeat (600) */
     int shuffle;                /* shuffle each round of repeats (default: repeat > 1) */
     uint64_t seed;              /* the first configuration's run seed: seeds the shuffle */
