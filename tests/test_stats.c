@@ -136,8 +136,22 @@ static void test_rule_cases(void)
     CHECK(s.median == 6 && fabs(s.p10 - 2) < 1e-12 && fabs(s.p90 - 10) < 1e-12, "quantiles %g %g %g", s.median, s.p10, s.p90);
 }
 
+/* the repeats' stability rule: spread (max - min) / median against
+ * max(2 noise, 5%) */
+static void test_repeats_unstable(void)
+{
+    const double agree[3] = {100, 100, 104}, disagree[3] = {100, 100, 106}, pair[2] = {100, 170};
+    CHECK_CLOSE(stats_spread_rel(disagree, 3), 0.06, 1e-12, 0, "spread of 100, 100, 106");
+    CHECK(!stats_repeats_unstable(agree, 3, 0.01), "a 4%% spread is stable at noise 1%%");
+    CHECK(stats_repeats_unstable(disagree, 3, 0.01), "a 6%% spread is unstable at noise 1%%");
+    CHECK(!stats_repeats_unstable(disagree, 3, 0.05), "6%% is within twice a 5%% noise target");
+    CHECK(stats_repeats_unstable(pair, 2, 0.01) && !stats_repeats_unstable(pair, 1, 0.01),
+          "two repeats can disagree, one cannot");
+}
+
 int main(void)
 {
+    test_repeats_unstable();
     test_ci_coverage();
     test_sequences();
     test_rule_cases();

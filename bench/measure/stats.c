@@ -32,6 +32,23 @@ double stats_median(double *v, size_t n)
     return stats_quantile(v, n, 0.5);
 }
 
+double stats_spread_rel(const double *step_medians, size_t n)
+{
+    double *v = n >= 2 ? malloc(n * sizeof *v) : NULL;
+    if (!v) return NAN;
+    memcpy(v, step_medians, n * sizeof *v);
+    double med = stats_median(v, n);
+    double spread = med > 0 ? (v[n - 1] - v[0]) / med : NAN;
+    free(v);
+    return spread;
+}
+
+int stats_repeats_unstable(const double *step_medians, size_t n, double noise)
+{
+    double spread = stats_spread_rel(step_medians, n);
+    return !isnan(spread) && spread > fmax(2 * noise, STATS_UNSTABLE_FLOOR);
+}
+
 double stats_quantile(const double *sorted, size_t n, double q)
 {
     if (n == 0) return NAN;

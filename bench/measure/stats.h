@@ -29,6 +29,15 @@ const char *stop_reason_name(stop_reason r);
 /* the median of v[0..n) (sorts v in place); NAN when n == 0. The one median
  * of bench/: every figure that says "median" means this. */
 double stats_median(double *v, size_t n);
+
+/* Repeats of one configuration disagree (design "Throughput and noise"):
+ * the spread of their step medians, (max - min) / median, is above twice
+ * the noise target each run stopped at, or above STATS_UNSTABLE_FLOOR,
+ * whichever is larger. One process says nothing about the spread between
+ * processes: fewer than 2 repeats are never unstable. */
+#define STATS_UNSTABLE_FLOOR 0.05
+int stats_repeats_unstable(const double *step_medians, size_t n, double noise);
+double stats_spread_rel(const double *step_medians, size_t n);
 /* quantile q of sorted x by linear interpolation (numpy's default) */
 double stats_quantile(const double *sorted, size_t n, double q);
 /* ranks (0-based) bounding the 95% CI of the median; -1 when n is too small */

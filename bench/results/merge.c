@@ -44,6 +44,19 @@ static const char *first_record_cell(const csv_table *t, const char *name)
     return col >= 0 && t->nrows > 0 ? cell(t, 1, (size_t)col) : NULL;
 }
 
+int merge_fragment_cell(const char *dir, const char *column, char *out, size_t out_len)
+{
+    char p[4400], err[CSV_ERR_LEN];
+    csv_table t;
+    out[0] = '\0';
+    frag_path(dir, "results.csv", p, sizeof p);
+    if (csv_table_read(&t, p, MERGE_MAX_FRAGMENT_BYTES, err, sizeof err) != 0) return -1;
+    const char *cell = first_record_cell(&t, column);
+    if (cell) snprintf(out, out_len, "%s", cell);
+    csv_table_free(&t);
+    return cell ? 0 : -1;
+}
+
 void merge_fragment_status(const char *dir, char *status, size_t status_len, char *error, size_t error_len)
 {
     char p[4400], err[CSV_ERR_LEN];

@@ -43,6 +43,10 @@ int merge_fragment_complete(const char *dir);
  * status "?" when the file cannot be read. */
 void merge_fragment_status(const char *dir, char *status, size_t status_len, char *error, size_t error_len);
 
+/* One cell of a complete fragment's results.csv row; 0, or -1 (out empty)
+ * when the file or the column is missing. */
+int merge_fragment_cell(const char *dir, const char *column, char *out, size_t out_len);
+
 /* Rebuilds out_dir/name from the complete fragments among frags[0..n). A
  * results.csv is always written (a header alone when no fragment is
  * complete); another file only when some complete fragment has it. summary

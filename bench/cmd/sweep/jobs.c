@@ -137,10 +137,10 @@ static void progress_line(const sweep *s, const sweep_job *j, double started_ns)
     label(s, j, lab, sizeof lab);
     if (s->run_s_n) {
         double mean = s->run_s_sum / s->run_s_n;
-        double left = mean * (s->n_jobs - s->done) - (clock_now_ns() - started_ns) * 1e-9;
+        double left = mean * (s->n_planned - s->done) - (clock_now_ns() - started_ns) * 1e-9;
         fmt_duration(left > 0 ? left : 0, eta, sizeof eta);
     }
-    fprintf(stderr, "\r[%d/%d] %s  ETA %s\033[K", s->done, s->n_jobs, lab, eta);
+    fprintf(stderr, "\r[%d/%d] %s  ETA %s\033[K", s->done, s->n_planned, lab, eta);
     fflush(stderr);
 }
 
@@ -151,8 +151,8 @@ static void progress_done(const sweep *s, const sweep_job *j, const char *status
     label(s, j, lab, sizeof lab);
     if (s->tty) fputs("\r\033[K", stderr);
     if (!s->tty || strcmp(status, "ok") != 0)
-        fprintf(stderr, "[%d/%d] %-7s %7.1f s  %s%s%s\n", s->done, s->n_jobs, status, seconds, lab, why[0] ? ": " : "",
-                why);
+        fprintf(stderr, "[%d/%d] %-7s %7.1f s  %s%s%s\n", s->done, s->n_planned, status, seconds, lab,
+                why[0] ? ": " : "", why);
 }
 
 void sweep_progress_clear(const sweep *s)

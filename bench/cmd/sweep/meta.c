@@ -96,7 +96,8 @@ static void write_profile(jsonw *w, const sweep *s)
     jsonw_str(w, "path", s->prof.path);
     jsonw_int(w, "configurations", s->n_configs);
     jsonw_int(w, "repeat", s->prof.repeat);
-    jsonw_int(w, "runs", s->n_jobs);
+    jsonw_int(w, "repeat_max", s->prof.repeat_max);
+    jsonw_int(w, "runs", s->n_planned);
     jsonw_num(w, "timeout_s", s->prof.timeout_s);
     jsonw_int(w, "shuffle", s->prof.shuffle);
     if (s->prof.shuffle) jsonw_int(w, "shuffle_seed", (long long)s->shuffle_seed);

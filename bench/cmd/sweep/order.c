@@ -8,7 +8,9 @@
  * profile's seed, so the order is a function of the profile alone: --dry-run
  * prints the order the sweep will have, and --resume runs the missing runs
  * in the order the interrupted sweep would have run them. Every run takes
- * its place in the shuffle, done or skipped or not, for the same reason. */
+ * its place in the shuffle, done or skipped or not, for the same reason.
+ * Rounds `repeat` .. `repeat_max` - 1 are planned the same way; which of
+ * their runs happen is decided as each begins (extra.c). */
 #include "sweep.h"
 #include "rng.h"
 
@@ -20,7 +22,7 @@ static void fill_jobs(sweep *s, int n_engines, int torch)
     int n = 0;
     for (int c = 0; c < s->n_configs; c++)
         for (int e = n_engines == 2 ? 0 : torch; e <= torch; e++)
-            for (int r = 0; r < s->prof.repeat; r++, n++) {
+            for (int r = 0; r < s->prof.repeat_max; r++, n++) {
                 sweep_job *j = &s->jobs[n];
                 j->config = c;
                 j->repeat = r;
@@ -46,7 +48,7 @@ static void round_order(sweep *s)
     rng r;
     rng_seed(&r, s->shuffle_seed);
     int n = 0;
-    for (int round = 0; round < s->prof.repeat; round++) {
+    for (int round = 0; round < s->prof.repeat_max; round++) {
         int start = n;
         for (int i = 0; i < s->n_jobs; i++)
             if (s->jobs[i].repeat == round) s->order[n++] = i;
@@ -58,7 +60,7 @@ int sweep_jobs_plan(sweep *s)
 {
     int torch = (s->prof.engines & PROFILE_ENGINE_TORCH) != 0;
     int n_engines = torch + ((s->prof.engines & PROFILE_ENGINE_ACCUMBENCH) != 0);
-    s->n_jobs = s->n_configs * n_engines * s->prof.repeat;
+    s->n_jobs = s->n_configs * n_engines * s->prof.repeat_max;
     size_t n_alloc = (size_t)(s->n_jobs ? s->n_jobs : 1);
     s->jobs = calloc(n_alloc, sizeof *s->jobs);
     s->order = malloc(n_alloc * sizeof *s->order);

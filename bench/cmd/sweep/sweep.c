@@ -11,7 +11,8 @@
  * so every configuration ends with one row. After each run the sweep's CSVs
  * are rebuilt from the fragments (results/merge.h). --resume runs what has
  * no complete fragment. Repeats run in rounds, shuffled within a round
- * (order.c).
+ * (order.c); with `repeat_max`, configurations whose repeats disagree get
+ * more in extra rounds (extra.c).
  *
  * Child outcomes: a complete fragment is taken as written (ok, oom, error);
  * else timeout, crash (killed by a signal), error (exit 1 or 0), oom (exit 3).
@@ -80,13 +81,15 @@ static void sweep_usage(FILE *f)
           "timeout, and collects the rows in DIR/results.csv, steps.csv, kernels.csv, memory.csv and\n"
           "meta.json. Status per row: ok | oom | error | crash | timeout | skipped (reason in `error`).\n"
           "Repeats run in rounds: every configuration's repeat r, shuffled by the profile's seed, before\n"
-          "any repeat r + 1.\n\n"
+          "any repeat r + 1. With repeat_max, a configuration whose repeats disagree gets another in\n"
+          "each extra round, up to repeat_max.\n\n"
           "  --profile NAME|FILE  NAME is profiles/NAME.profile, looked for in $ACCUMBENCH_PROFILES,\n"
           "                       <executable's directory>/../profiles, the source tree's profiles/, ./profiles\n"
           "  --out DIR            where the results go (results/<profile>-<UTC time>)\n"
           "  --resume DIR         finish an interrupted sweep: runs what has no complete fragment\n"
           "  --dry-run            print one line per configuration x repeat in run order (id,\n"
-          "                       run|done|skipped: reason, the flags run gets) and exit\n",
+          "                       run|done|skipped: reason|extra, the flags run gets) and exit;\n"
+          "                       extra: a repeat past `repeat`, run only if the earlier ones disagree\n",
           f);
 }
 
@@ -205,8 +208,12 @@ static int dry_run(const sweep *s)
     for (int i = 0; i < s->n_jobs; i++) {
         const sweep_job *j = &s->jobs[s->order[i]];
         const profile_config *pc = &s->configs[j->config];
-        const char *what = pc->skipped ? "skipped: " : s->resume && sweep_job_complete(s, j) ? "done" : "run";
-        printf("%s\t%s%s\t%s\n", j->id, what, pc->skipped ? pc->reason : "", pc->flags);
+        const char *what = s->resume && sweep_job_complete(s, j) ? "done"
+                           : j->repeat >= s->prof.repeat    ? "extra"
+                           : pc->skipped                    ? "skipped: "
+                                                            : "run";
+        if (j->repeat >= s->prof.repeat && pc->skipped) continue;
+        printf("%s\t%s%s\t%s\n", j->id, what, pc->skipped && !strcmp(what, "skipped: ") ? pc->reason : "", pc->flags);
     }
     return CLI_EXIT_OK;
 }
@@ -320,15 +327,19 @@ typedef struct {
     char fatal[1024];
 } sweep_end;
 
-/* Rows for the skipped configurations now; the count done before a resume. */
+/* Rows for the skipped configurations now (one per repeat below `repeat`);
+ * the count done before a resume; the runs planned so far. */
 static int write_skipped(sweep *s, int *n_skipped, int *n_done_before)
 {
     *n_skipped = *n_done_before = 0;
+    s->n_planned = 0;
     for (int i = 0; i < s->n_jobs; i++) {
         const sweep_job *j = &s->jobs[i];
         const profile_config *pc = &s->configs[j->config];
-        if (sweep_job_complete(s, j)) (*n_done_before)++;
-        else if (pc->skipped) {
+        int base = j->repeat < s->prof.repeat, done = sweep_job_complete(s, j);
+        s->n_planned += base || done;
+        if (done) (*n_done_before)++;
+        else if (pc->skipped && base) {
             if (sweep_job_write_row(s, j, "skipped", pc->reason) != 0) {
                 cli_error("sweep: writing the fragment of %s failed: %s", j->id, strerror(errno));
                 return -1;
@@ -347,25 +358,35 @@ static void print_banner(const sweep *s, int n_skipped, int n_done_before)
             s->prof.engines == (PROFILE_ENGINE_ACCUMBENCH | PROFILE_ENGINE_TORCH) ? " x 2 engines"
             : s->prof.engines == PROFILE_ENGINE_TORCH                             ? " (engine torch)"
                                                                                    : "",
-            s->n_jobs);
+            s->n_planned);
+    if (s->prof.repeat_max > s->prof.repeat)
+        fprintf(stderr, " (up to %d repeats where they disagree)", s->prof.repeat_max);
     if (n_done_before) fprintf(stderr, ", %d done before", n_done_before);
     if (n_skipped) fprintf(stderr, ", %d skipped", n_skipped);
     fprintf(stderr, "; results in %s\n", s->dir);
     if (s->prof.shuffle)
-        fprintf(stderr, "accumbench sweep: %d rounds, each shuffled (seed %llu)\n", s->prof.repeat,
+        fprintf(stderr, "accumbench sweep: %d rounds%s, each shuffled (seed %llu)\n", s->prof.repeat,
+                s->prof.repeat_max > s->prof.repeat ? " and extra ones as needed" : "",
                 (unsigned long long)s->shuffle_seed);
 }
 
-/* Runs the pending jobs in run order, rebuilding the CSVs after each. */
+/* Runs the pending jobs in run order, rebuilding the CSVs after each; an
+ * extra round's runs are counted into the plan as the round begins. */
 static void run_all(sweep *s, rebuilder *rb, sweep_end *e)
 {
     if (rebuild(rb, s, 1, NULL) != 0) {
         e->write_failed = 1;
         return;
     }
+    int round = 0;
     for (int i = 0; i < s->n_jobs; i++) {
         const sweep_job *j = &s->jobs[s->order[i]];
+        if (j->repeat != round) {
+            round = j->repeat;
+            if (round >= s->prof.repeat) s->n_planned += sweep_round_new_runs(s, round);
+        }
         if (sweep_job_complete(s, j)) continue;     /* done before, or skipped (written above) */
+        if (!sweep_job_wanted(s, s->order[i])) continue;
         if (sweep_interrupted()) break;
         job_result jr = sweep_job_run(s, j, e->fatal, sizeof e->fatal);
         if (jr == JOB_INTERRUPTED) break;
@@ -394,7 +415,7 @@ static int finish(sweep *s, rebuilder *rb, sweep_end *e)
     if (e->fatal[0]) cli_error("%s", e->fatal);
     if (rb->n_left_out) cli_error("sweep: some fragments were left out of the CSVs (see above)");
 
-    printf("accumbench sweep: %d of %d runs done", s->done, s->n_jobs);
+    printf("accumbench sweep: %d of %d runs done", s->done, s->n_planned);
     int listed = 0;
     for (int k = 0; k < RESULT_STATUS_N; k++)
         if (sum.n_status[k])
@@ -405,7 +426,7 @@ static int finish(sweep *s, rebuilder *rb, sweep_end *e)
         return EXIT_INTERRUPTED;
     }
     if (e->fatal[0]) return e->bad_input ? CLI_EXIT_USAGE : CLI_EXIT_CHECK;
-    if (e->write_failed && s->done < s->n_jobs)
+    if (e->write_failed && s->done < s->n_planned)
         cli_error("sweep: stopped after a failed write; finished runs are kept; complete it with: "
                   "accumbench sweep --resume %s", s->dir);
     return e->write_failed || rb->n_left_out ? CLI_EXIT_CHECK : CLI_EXIT_OK;

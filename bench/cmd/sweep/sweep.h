@@ -25,8 +25,9 @@ typedef struct {
     profile prof;
     profile_config *configs;
     int n_configs;
-    sweep_job *jobs;            /* profile order: configuration, engine, repeat */
+    sweep_job *jobs;            /* profile order: configuration, engine, repeat (to repeat_max) */
     int n_jobs;
+    int n_planned;              /* the runs of rounds < repeat, and the extra ones decided so far */
     int *order;                 /* n_jobs indices into jobs: the run order */
     int resume;
     uint64_t shuffle_seed;      /* the profile's seed (meta.json says it) */
@@ -42,12 +43,21 @@ typedef struct {
 // ----------------------------------------------------------------------------
 // order.c
 
-/* The jobs in profile order, then the run order: round r holds repeat r of
+/* The jobs in profile order (repeats to repeat_max), then the run order: round r holds repeat r of
  * every configuration and engine, shuffled within the round when
  * prof.shuffle (seeded by shuffle_seed, so a dry run and a --resume see the
  * order the sweep had), and runs whole before round r + 1. 0, -1 out of
  * host memory. */
 int sweep_jobs_plan(sweep *s);
+
+// ----------------------------------------------------------------------------
+// extra.c
+
+/* 1 when job index ji runs: always in rounds < repeat; in a later round
+ * when its configuration's earlier repeats all ended ok and disagree */
+int sweep_job_wanted(const sweep *s, int ji);
+/* the runs round `round` will start: wanted and not complete */
+int sweep_round_new_runs(const sweep *s, int round);
 
 // ----------------------------------------------------------------------------
 // jobs.c

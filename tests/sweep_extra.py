@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""tests/sweep_extra.py — `repeat_max`: extra rounds for configurations whose
+repeats disagree, on the CPU backend.
+
+A sweep of three tiny configurations with repeat = 3 runs; then its
+fragments' step medians are rewritten so that configuration A's repeats
+disagree (1000, 1500, 2000 ns: spread 100%), B's disagree as much but one
+of them did not end ok (status error), and C's agree (spread 0.2%). With
+repeat_max raised to 4 in the directory's saved profile, --resume --dry-run
+lists the repeat-3 runs as `extra`, and --resume runs exactly A's repeat 3:
+results.csv then has 10 rows and meta.json counts 10 runs. A second
+--resume with nothing left to decide runs nothing.
+
+Usage: sweep_extra.py ACCUMBENCH WORKDIR"""
+import csv, io, json, os, shutil, subprocess, sys
+
+bin_, work = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg, flush=True)
+    if not cond:
+        failures.append(msg)
+
+
+def sweep(*args):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    return subprocess.run([bin_, "sweep", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def rewrite_fragment(path, **cells):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    for k, v in cells.items():
+        rows[1][head.index(k)] = v
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    with open(path, "w", newline="") as f:
+        f.write(buf.getvalue())
+
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+prof = os.path.join(work, "extra.profile")
+with open(prof, "w") as f:
+    f.write("backend = cpu\nmodels = mlp\ninput_dim = 32\nhidden = 16\nlayers = 1\nstrategies = accumulate\n"
+            "micro_batch = 2, 4, 8\niter_size = 1\nrepeat = 3\nwarmup = 1\nmin_steps = 3\nmax_steps = 3\n"
+            "min_time = 0\ntimeout = 60\n")
+out = os.path.join(work, "out")
+p = sweep("--profile", prof, "--out", out)
+check(p.returncode == 0, f"first sweep: exit 0 (got {p.returncode}: {p.stderr[-300:]!r})")
+
+frag = os.path.join(out, "fragments")
+ids = {}
+for d in sorted(os.listdir(frag)):
+    with open(os.path.join(frag, d, "results.csv"), newline="") as f:
+        r = next(csv.DictReader(f))
+    ids.setdefault(r["micro_batch"], d.rsplit("-r", 1)[0])
+check(sorted(ids) == ["2", "4", "8"] and len(os.listdir(frag)) == 9, "9 fragments, 3 configurations")
+a, b, c = ids["2"], ids["4"], ids["8"]
+for cfg, medians in ((a, (1000, 1500, 2000)), (b, (1000, 1500, 2000)), (c, (1000, 1001, 1002))):
+    for r, m in enumerate(medians):
+        rewrite_fragment(os.path.join(frag, f"{cfg}-r{r}", "results.csv"), step_median_ns=str(m))
+rewrite_fragment(os.path.join(frag, f"{b}-r1", "results.csv"), status="error")
+
+saved = os.path.join(out, "profile.txt")
+with open(saved) as f:
+    text = f.read()
+with open(saved, "w") as f:
+    f.write(text + "repeat_max = 4\n")
+
+p = sweep("--resume", out, "--dry-run")
+lines = [l.split("\t") for l in p.stdout.splitlines()]
+extra = sorted(l[0] for l in lines if l[1] == "extra")
+check(p.returncode == 0 and extra == sorted(f"{x}-r3" for x in (a, b, c)),
+      f"--dry-run: each configuration's repeat 3 is listed as extra: {extra}")
+
+p = sweep("--resume", out)
+ran = sorted(d for d in os.listdir(frag) if d.endswith("-r3"))
+check(p.returncode == 0 and ran == [f"{a}-r3"],
+      f"--resume ran only the configuration whose ok repeats disagree: {ran} (exit {p.returncode})")
+with open(os.path.join(out, "results.csv"), newline="") as f:
+    res = list(csv.DictReader(f))
+check(len(res) == 10 and sum(r["repeat"] == "3" for r in res) == 1, f"results.csv: 10 rows, one repeat 3 ({len(res)})")
+with open(os.path.join(out, "meta.json")) as f:
+    meta = json.load(f)
+prof_meta = meta.get("profile", meta)
+check(prof_meta.get("repeat_max") == 4 and prof_meta.get("runs") == 10,
+      f"meta.json: repeat_max 4, 10 runs ({prof_meta.get('repeat_max')}, {prof_meta.get('runs')})")
+check("[10/10]" in p.stderr, "progress counts the extra run into the plan: [10/10]")
+
+p = sweep("--resume", out)
+check(p.returncode == 0 and "10 of 10 runs done" in p.stdout and not any(d.endswith("-r4") for d in os.listdir(frag)),
+      f"a second --resume has nothing to run: {p.stdout.strip()!r}")
+
+print(f"{len(failures)} failure(s)" if failures else "all passed")
+sys.exit(1 if failures else 0)
