@@ -126,7 +126,9 @@ void rundir_config_name(const rundir *d, const rundir_config *c, char *buf, size
     }
     for (size_t i = 0; i < d->n_keys; i++) {
         const char *name = d->key_names[i];
-        int skip = i == d->repeat_key || !c->values[i][0];
+        /* a key at the value results had before it existed stays out of
+         * the name: names of older configurations do not change */
+        int skip = i == d->repeat_key || !strcmp(c->values[i], rundir_absent_key_cell(name));
         for (size_t k = 0; k < 2; k++) skip |= !strcmp(name, first[k]);
         for (size_t k = 0; k < 4; k++) skip |= !strcmp(name, split[k]);
         if (!skip) PUT("/%s:%s", name, c->values[i]);

@@ -105,8 +105,9 @@ long rundir_key_index(const rundir *d, const char *name);
 /* A stable name in google/benchmark's name/arg style, the same in every
  * directory: "mlp/accumulate/micro_batch:32/iter_size:4/effective_batch:128/
  * last_micro_batch:32/engine:accumbench/backend:cpu/input_dim:3072/…" —
- * model and strategy, then the split, then every other non-empty key column
- * but repeat, in column order. */
+ * model and strategy, then the split, then every other key column but
+ * repeat, in column order, unless empty or at its value from before it
+ * existed (recompute none). */
 void rundir_config_name(const rundir *d, const rundir_config *c, char *buf, size_t len);
 
 /* canonical text of one cell into out (see above) */
