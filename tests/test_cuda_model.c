@@ -195,7 +195,7 @@ static void compare_grads(const char *flags, double tol, const char *label)
 }
 
 // ----------------------------------------------------------------------------
-// gradients: small models, ResNet widths, find, TF32
+// gradients: small models, ResNet widths, find, TF32, recompute
 
 static void test_gradients(void)
 {
@@ -212,6 +212,12 @@ static void test_gradients(void)
     for (int i = 0; i < 2; i++) {
         snprintf(flags, sizeof flags, "%s %s --math tf32", models[i ? 3 : 0], split);
         compare_grads(flags, TF32_TOL, "");
+    }
+    /* --recompute blocks: the second forward inside backward (cuDNN
+     * BatchNorm with exponentialAverageFactor 0) against the CPU's */
+    for (size_t i = 0; i < N_MODELS; i += 3) {
+        snprintf(flags, sizeof flags, "%s %s --recompute blocks", models[i], split);
+        compare_grads(flags, GRAD_TOL, "");
     }
 }
 
