@@ -510,8 +510,8 @@ static void fig_timeline(figure *f, const timeline tl[REPORT_TIMELINES])
              "(one profiled step); the memory axis spans the step's own range, not from zero. %s.",
              f->what,
              panels == 4 ? " Below each, the same split with --recompute blocks: forward keeps only each block's "
-                           "input, so the pile is lower, and backward recomputes each block (Rk) before its "
-                           "backward, so the step is longer."
+                           "input, so the pile is lower, and backward recomputes each block (R, pink) before its "
+                           "backward, which lengthens the step."
                          : "",
              panels == 4 ? ", recompute (pink)" : "", r->label);
 }
