@@ -513,7 +513,7 @@ static void fig_timeline(figure *f, const timeline tl[REPORT_TIMELINES])
                            "input, so the pile is lower, and backward recomputes each block (R, pink) before its "
                            "backward, which lengthens the step."
                          : "",
-             panels == 4 ? ", recompute (pink)" : "", r->label);
+             panels == 4 || r->blocks ? ", recompute (pink)" : "", r->label);
 }
 
 void figures_build(const report *rp, const report_view *v, const timeline tl[REPORT_TIMELINES],
