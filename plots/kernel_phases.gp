@@ -1,6 +1,8 @@
 # plots/kernel_phases.gp — figure 4: kernel time per optimizer step (ms),
 # stacked by phase (forward, recompute, backward, optimizer, other), one bar per
-# configuration (strategy and split) at one effective batch.
+# configuration (strategy and split) at one effective batch. The key names
+# recompute only where a bar has some (a run with --recompute blocks, its
+# label ending in "recompute").
 #
 # Data (`accumbench report` writes it): one block, a `# series:` comment, a
 # header line naming the columns (its 2nd to 6th columns are the phase
@@ -17,6 +19,8 @@ set encoding utf8
 set datafile columnheaders
 
 array PHASE_RGB[5] = ["#56b4e9", "#cc79a7", "#e69f00", "#009e73", "#999999"]
+stats datafile using 3 nooutput
+RECOMPUTE = STATS_max > 0
 
 set title plottitle noenhanced
 set xlabel "configuration (strategy micro-batch×iter_size)" noenhanced
@@ -42,6 +46,7 @@ do for [fmt in "png svg"] {
         set terminal svg size 1100,640 font "DejaVu Sans,12" background "white" noenhanced
     }
     set output outbase . "." . fmt
-    plot for [c = 2:6] datafile using c:xtic(1) lc rgb PHASE_RGB[c - 1] title columnheader(c)
+    plot for [c = 2:6] datafile using c:xtic(1) lc rgb PHASE_RGB[c - 1] \
+        title (c == 3 && !RECOMPUTE ? "" : columnheader(c))
     set output
 }

@@ -3,16 +3,19 @@
 # with the same split, the background shaded by phase: retain's forwards
 # F1…Fk pile up every micro-batch's activations until the backwards Bk…B1
 # release them; accumulate's F1 B1 … Fk Bk return to the base each time.
+# Where the split also ran with --recompute blocks, four panels: each
+# strategy above its recompute run, whose backward shows the recompute (R)
+# bands.
 #
-# Data (`accumbench report` writes it): four blocks, separated by two blank
-# lines, each with a `# series:` comment and a header line whose 2nd column is
-# the series title:
-#   0  retain phase spans:     start_ms end_ms phase "label"
-#   1  retain live bytes:      time_ms MiB
-#   2  accumulate phase spans: start_ms end_ms phase "label"
-#   3  accumulate live bytes:  time_ms MiB
-# phase: 0 other, 1 forward, 2 backward, 3 optimizer, 4 recompute; label
-# "-" for none.
+# Data (`accumbench report` writes it): two blocks per panel, separated by two
+# blank lines, each with a `# series:` comment and a header line whose 2nd
+# column is the series title:
+#   2p      panel p's phase spans: start_ms end_ms phase "label"
+#   2p + 1  panel p's live bytes:  time_ms MiB
+# panels retain, accumulate; or retain, retain recompute, accumulate,
+# accumulate recompute (the first half of the panels are retain's, drawn in
+# its colour). phase: 0 other, 1 forward, 2 backward, 3 optimizer,
+# 4 recompute; label "-" for none.
 #
 #   gnuplot -e "datafile='DIR/plots/data/memory_timeline.dat'; outbase='out'" memory_timeline.gp
 # writes out.png (pngcairo, else png) and out.svg; plottitle='...' sets the title.
@@ -26,21 +29,29 @@ set datafile columnheaders
 array PHASE_RGB[5] = [0xdddddd, 0xcfe6f5, 0xfbe0bd, 0xc6ead9, 0xf0cce0]
 array PHASE_NAME[5] = ["other", "forward", "backward", "optimizer", "recompute"]
 
-# the y axis spans the live bytes of both steps (not from zero: parameters,
-# gradients and optimizer state can dwarf what a micro-batch adds)
-stats datafile index 1 using 2 nooutput
-ymax = STATS_max
-ymin = STATS_min
-stats datafile index 3 using 2 nooutput
-ymax = STATS_max > ymax ? STATS_max : ymax
-ymin = STATS_min < ymin ? STATS_min : ymin
+stats datafile using 1 nooutput
+NP = STATS_blocks / 2
+# the y axis spans the live bytes of every panel's step (not from zero:
+# parameters, gradients and optimizer state can dwarf what a micro-batch
+# adds), the x axis the longest step; the key names recompute only where a
+# span is one
+ymax = -1e300
+ymin = 1e300
+xmax = 0
+recompute = 0
+do for [p = 0:NP - 1] {
+    stats datafile index (2 * p + 1) using 2 nooutput
+    ymax = STATS_max > ymax ? STATS_max : ymax
+    ymin = STATS_min < ymin ? STATS_min : ymin
+    stats datafile index (2 * p) using 2 nooutput
+    xmax = STATS_max > xmax ? STATS_max : xmax
+    stats datafile index (2 * p) using 3 nooutput
+    recompute = STATS_max >= 4 ? 1 : recompute
+}
+NPHASE = recompute ? 5 : 4
 yspan = ymax > ymin ? ymax - ymin : (ymax > 0 ? ymax : 1)
 ybot = ymin - 0.08 * yspan
 ybot = ybot < 0 ? 0 : ybot
-stats datafile index 0 using 2 nooutput
-xmax = STATS_max
-stats datafile index 2 using 2 nooutput
-xmax = STATS_max > xmax ? STATS_max : xmax
 ytop = ymax + 0.22 * yspan
 ylab = ymax + 0.11 * yspan
 
@@ -53,27 +64,30 @@ set key outside right top vertical noenhanced spacing 1.2
 set border 3
 set tics nomirror
 set grid ytics lc rgb "#bbbbbb" front
+# four panels: one plot width for all, so the steps' lengths compare
+if (NP > 2) { set lmargin at screen 0.09; set rmargin at screen 0.76 }
 
+H = NP > 2 ? 390 * NP + 40 : 820
 pngterm = strstrt(GPVAL_TERMINALS, "pngcairo") ? "pngcairo" : "png"
 do for [fmt in "png svg"] {
     if (fmt eq "png") {
-        if (pngterm eq "pngcairo") { set terminal pngcairo size 1100,820 font "DejaVu Sans,11" noenhanced }
-        else { set terminal png size 1100,820 noenhanced }
+        if (pngterm eq "pngcairo") { set terminal pngcairo size 1100,H font "DejaVu Sans,11" noenhanced }
+        else { set terminal png size 1100,H noenhanced }
     } else {
-        set terminal svg size 1100,820 font "DejaVu Sans,12" background "white" noenhanced
+        set terminal svg size 1100,H font "DejaVu Sans,12" background "white" noenhanced
     }
     set output outbase . "." . fmt
-    set multiplot layout 2,1 title plottitle noenhanced
-    do for [panel = 0:1] {
+    set multiplot layout NP,1 title plottitle noenhanced
+    do for [panel = 0:NP - 1] {
         spans = 2 * panel
         line = 2 * panel + 1
         plot datafile index spans using (($1 + $2) / 2):((ybot + ytop) / 2):(($2 - $1) / 2):((ytop - ybot) / 2):(PHASE_RGB[int($3) + 1]) \
                  with boxxyerror lc rgb variable notitle, \
-             for [p = 1:5] keyentry with boxes fs solid 1.0 lc rgb PHASE_RGB[p] \
+             for [p = 1:NPHASE] keyentry with boxes fs solid 1.0 lc rgb PHASE_RGB[p] \
                  title (panel == 0 ? PHASE_NAME[p] : ""), \
              datafile index spans using (($1 + $2) / 2):(ylab):(strcol(4) eq "-" ? "" : strcol(4)) with labels \
                  font ",9" notitle, \
-             datafile index line using 1:2 with steps lw 2 lc rgb (panel == 0 ? "#d55e00" : "#0072b2") \
+             datafile index line using 1:2 with steps lw 2 lc rgb (panel < NP / 2 ? "#d55e00" : "#0072b2") \
                  title columnheader(2)
     }
     unset multiplot

@@ -476,6 +476,16 @@ def check_plots(exe, work):
     peak = max(float(r[1]) for r in b6[1][1])
     check(abs(peak - analytic("retain", 8, 8) / MIB) < 1e-3, "figure 6 retain peak %.4f MiB" % peak)
 
+    # no recompute = blocks rows: no word of recomputation in any figure or the summary
+    for name in FIGURES:
+        if name != "kernel_phases":
+            with open(os.path.join(data, name + ".dat")) as f:
+                check("recompute" not in f.read(), "%s.dat: nothing on recompute" % name)
+    check(all(float(r[2]) == 0 for r in b4[0][1]), "figure 4: the recompute column (3rd) is 0 in every bar")
+    for name in ("kernel_phases", "memory_timeline"):
+        with open(os.path.join(plots, name + ".svg")) as f:
+            check("<title>recompute</title>" not in f.read(), "%s.svg: no recompute key entry" % name)
+
     # units on the axes
     for name, words in (("memory_vs_iter_size", ["MiB", "iter_size", "log2"]),
                         ("throughput_vs_micro_batch", ["samples/s", "micro-batch", "log2", "effective batch 64"]),
@@ -491,6 +501,7 @@ def check_plots(exe, work):
     ratio = analytic("retain", 8, 8) / analytic("accumulate", 8, 8)
     check("| 8 | 8 |" in md and ("%.3f" % ratio) in md, "summary.md: ratio %.3f at micro-batch 8 × 8" % ratio)
     check("## Throughput at effective batch 64" in md, "summary.md: throughput at effective batch 64")
+    check("Recomputation" not in md and "recompute" not in md, "summary.md: no Recomputation section")
     for s in ("full", "retain", "accumulate"):
         check(re.search(r"^\| %s \|" % s, md, re.M), "summary.md lists %s" % s)
 
@@ -1191,9 +1202,381 @@ def check_allocators(exe, work):
         check("Allocator: pool vs arena" not in f.read(), "no allocator table without both allocators")
 
 
+# ----------------------------------------------------------------------------
+# recomputation: the same configurations with recompute = none and blocks
+
+ACT_BLOCKS = 4 * (H * L + 10)       # held per sample with blocks: each block's input
+BLOCK_INSIDE = 4 * 2 * H            # one block's internals per sample, recomputed in backward
+R_CONFIGS = [("full", eb, 1) for eb in (16, 32)] + \
+    [(s, m, k) for s in ("retain", "accumulate") for m in (8, 16) for k in (1, 2, 4)]
+R_NONE_OOM = ("retain", 16, 4)      # out of memory without recomputation, fits with it
+R_BLOCKS_ONLY = ("accumulate", 32, 1)   # ran only with blocks: its own series, no twin row
+R_UNSTABLE = ("accumulate", 8, 2)   # blocks repeats disagree; its none twin is stable
+# per repeat: step time and tracked-byte offsets; the medians are the 1.0 and +4096 ones
+R_STEP = {"none": (1.02, 0.99, 1.0), "blocks": (0.985, 1.0, 1.03)}    # spreads 3% and 4.5%: stable
+R_MEM = (8192, 0, 4096)
+
+
+def r_analytic(s, m, k, rc):
+    if rc == "none":
+        return analytic(s, m, k)
+    held = m * k if s == "retain" else m
+    return BASE + held * ACT_BLOCKS + m * (TRANSIENT + BLOCK_INSIDE)
+
+
+def r_step(s, m, k, rc, rep):
+    t = step_ns(s, m, k) * (1.3 if rc == "blocks" else 1.0)     # one forward more
+    if rc == "blocks" and (s, m, k) == R_UNSTABLE:
+        return t * (1.0, 1.2, 0.9)[rep]
+    return t * R_STEP[rc][rep]
+
+
+def memory_rows_blocks(key, s, m, k):
+    """live bytes of a step with recompute = blocks: forward keeps each
+    block's input, backward recomputes the block (phase recompute) and then
+    frees it"""
+    rows, live, t = [], BASE, 0.0
+    inputs = [m * ACT_BLOCKS // 3] * 3
+
+    def ev(delta, phase, mb, dt):
+        nonlocal live, t
+        live += delta
+        t += dt
+        rows.append([key[h] for h in KEYS] + ["%.0f" % t, live, phase, mb])
+
+    def fwd(i):
+        for a in inputs:
+            ev(a, "forward", i, 40e3 * m)
+
+    def bwd(i):
+        for a in inputs:
+            ev(m * BLOCK_INSIDE, "recompute", i, 40e3 * m)
+            ev(m * TRANSIENT, "backward", i, 60e3 * m)
+            ev(-m * (BLOCK_INSIDE + TRANSIENT) - a, "backward", i, 50e3 * m)
+
+    ev(0, "other", 0, 1e3)
+    order = [("f", i) for i in range(1, k + 1)] + [("b", i) for i in range(k, 0, -1)] if s == "retain" else \
+        [x for i in range(1, k + 1) for x in (("f", i), ("b", i))]
+    for what, i in order:
+        (fwd if what == "f" else bwd)(i)
+    ev(4096, "optimizer", 0, 1.2e6)
+    ev(-4096, "optimizer", 0, 5e3)
+    return rows
+
+
+def make_recompute_results(d):
+    """three repeats of each configuration under both settings, in rounds"""
+    os.makedirs(d, exist_ok=True)
+    results, steps, kernels, memory = [], [], [], []
+    runs = [(c, rc) for c in R_CONFIGS for rc in ("none", "blocks")] + [(R_BLOCKS_ONLY, "blocks")]
+    for rep in range(3):
+        for (s, m, k), rc in runs:
+            key = dict(key_row(s, m, k, rep), recompute=rc)
+            a = r_analytic(s, m, k, rc)
+            r = dict(key, mem_analytic_bytes=a, data_bytes=4 * D * 256)
+            if ((s, m, k), rc) == (R_NONE_OOM, "none"):
+                r.update(status="oom", steps_timed=0, error="out of memory")
+                results.append(r)
+                continue
+            t = r_step(s, m, k, rc, rep)
+            r.update({"status": "ok", "steps_timed": 12, "stop_reason": "noise", "step_median_ns": "%.0f" % t,
+                      "samples_per_s": repr(m * k * 1e9 / t), "steps_per_s": repr(1e9 / t),
+                      "mem_tracked_bytes": a + R_MEM[rep], "rss_delta_bytes": a + 917504})
+            results.append(r)
+            for i in range(16):
+                kind = "warmup" if i < 3 else "timed" if i < 13 else "profiled"
+                steps.append(dict(key, step=i, kind=kind, step_ns="%.0f" % t))
+            krows = kernel_rows(key, s, m, k)
+            if rc == "blocks":      # the blocks' forward gemms again, inside backward
+                krows.append(dict(krows[0], phase="recompute", calls=12 * k, total_ns="%.0f" % (3 * 90e3 * m * k),
+                                  name="cpu_gemm"))
+            kernels.extend(krows)
+            if rep == 0:
+                memory.extend((memory_rows_blocks if rc == "blocks" else memory_rows)(key, s, m, k))
+    write_set(d, results, steps, kernels, memory)
+    return results
+
+
+def recompute_cfgs(rows):
+    """(strategy, recompute, m, k) → medians over ok repeats, as the report takes them"""
+    out = {}
+    for r in rows:
+        out.setdefault((r["strategy"], r["recompute"], int(r["micro_batch"]), int(r["iter_size"])), []).append(r)
+    want = {}
+    for c, rs in out.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        t = [float(r["step_median_ns"]) for r in ok]
+        want[c] = {"ok": bool(ok), "oom": any(r["status"] == "oom" for r in rs), "eb": int(rs[0]["effective_batch"]),
+                   "mem": median([float(r["mem_tracked_bytes"]) for r in ok]),
+                   "analytic": median([float(r["mem_analytic_bytes"]) for r in rs]),
+                   "step": median(t), "sps": median([float(r["samples_per_s"]) for r in ok]),
+                   "unstable": len(t) >= 2 and (max(t) - min(t)) / median(t) > 0.05}
+    return want
+
+
+def r_title(s, rc, rest=""):
+    return s + rest + (", recompute blocks" if rc == "blocks" else "")
+
+
+def check_recompute_memory(d, cf, what):
+    """figure 1 and 5: a series per (strategy, micro-batch, recompute), blocks
+    dotted in its twin's colour and marks; every point the median here"""
+    data = os.path.join(d, "plots", "data")
+    b1 = dict(read_blocks(os.path.join(data, "memory_vs_iter_size.dat")))
+    want = {}
+    for (s, rc, m, k), e in cf.items():
+        if s != "full" and (e["ok"] or e["oom"]):
+            want.setdefault(r_title(s, rc, ", micro-batch %d" % m), []).append((k, e))
+    check(set(b1) == set(want), "%s figure 1 series %s, want %s" % (what, sorted(b1), sorted(want)))
+    for t, ks in want.items():
+        got = {int(r[0]): r for r in b1.get(t, [])}
+        check(sorted(got) == sorted(k for k, _ in ks), "%s figure 1 %s: iter_sizes %s" % (what, t, sorted(got)))
+        for k, e in ks:
+            r = got.get(k)
+            if not r:
+                continue
+            mib = e["mem"] / MIB if e["ok"] else math.nan
+            check(close(num(r[1].replace("NaN", "")), mib, 1e-8) and close(float(r[2]), e["analytic"] / MIB, 1e-8),
+                  "%s figure 1 %s k=%d: %s MiB (analytic %s), want %s" % (what, t, k, r[1], r[2], mib))
+            check(r[4] == ("0" if e["ok"] else "1"), "%s figure 1 %s k=%d: oom mark %s" % (what, t, k, r[4]))
+            check(r[7] == ("3" if "recompute" in t else "1"), "%s figure 1 %s: dash %s" % (what, t, r[7]))
+        twin = t.replace(", recompute blocks", "")
+        if twin != t and t in b1 and twin in b1:
+            check(b1[t][0][5:7] == b1[twin][0][5:7], "%s figure 1 %s: colour and mark of %s" % (what, t, twin))
+    sp = svg_points(os.path.join(d, "plots", "memory_vs_iter_size.svg"))
+    for t, ks in want.items():
+        n_ok = sum(e["ok"] for _, e in ks)
+        check(sp.get(t) == n_ok, "%s figure 1 SVG draws %s points of %s, want %d" % (what, sp.get(t), t, n_ok))
+    b5 = dict(read_blocks(os.path.join(data, "peak_ratio.dat")))
+    want5 = {}
+    for (s, rc, m, k), e in cf.items():
+        a = cf.get(("accumulate", rc, m, k))
+        if s == "retain" and e["ok"] and a and a["ok"]:
+            want5.setdefault(r_title("micro-batch %d" % m, rc), {})[k] = e["mem"] / a["mem"]
+    got5 = {t: {int(r[0]): float(r[1]) for r in rws} for t, rws in b5.items()}
+    check(set(got5) == set(want5) and all(set(got5[t]) == set(want5[t]) and
+                                          all(close(got5[t][k], v, 1e-8) for k, v in want5[t].items())
+                                          for t in want5),
+          "%s figure 5: %s, want %s" % (what, got5, want5))
+
+
+def pareto_front_of(pts):
+    return sorted(p for p in pts if not any(q[0] <= p[0] and q[1] >= p[1] and q != p for q in pts))
+
+
+def check_recompute_slice(d, cf, eb, what):
+    """figures 2, 3 and 4 at effective batch eb: a series (bar) per strategy
+    and recompute setting; blocks with marks of their own; the Pareto front
+    over both settings; each blocks bar's recompute segment"""
+    data = os.path.join(d, "plots", "data")
+    want = {}
+    for (s, rc, m, k), e in cf.items():
+        if e["ok"] and e["eb"] == eb:
+            want.setdefault(r_title(s, rc), {})["%d×%d" % (m, k)] = e
+    for name in ("throughput_vs_micro_batch", "memory_vs_throughput"):
+        blocks = read_blocks(os.path.join(data, name + ".dat"))
+        series = {t: r for t, r in blocks if t != "Pareto front"}
+        got = {t: {("%s×%s" % (r[0], r[2]) if name.startswith("throughput") else r[2]): r for r in rws}
+               for t, rws in series.items()}
+        check({t: sorted(g) for t, g in got.items()} == {t: sorted(w) for t, w in want.items()},
+              "%s %s series %s, want %s" % (what, name, {t: sorted(g) for t, g in got.items()},
+                                            {t: sorted(w) for t, w in want.items()}))
+        marks = {t: {r[4] for r in rws} for t, rws in series.items()}      # the point-type column
+        none_marks = set().union(*[m for t, m in marks.items() if "recompute" not in t] or [set()])
+        for t, rws in series.items():
+            mem = name == "memory_vs_throughput"
+            for r in rws:
+                e = want.get(t, {}).get("%s×%s" % (r[0], r[2]) if not mem else r[2])
+                if e:
+                    check(close(float(r[1]), e["sps"], 1e-8) and (not mem or close(float(r[0]), e["mem"] / MIB, 1e-8)),
+                          "%s %s %s %s: %s, want %s samples/s" % (what, name, t, r[2], r[1], e["sps"]))
+            if "recompute" in t:
+                check(not (marks[t] & none_marks), "%s %s %s: marks %s apart from none's %s" %
+                      (what, name, t, marks[t], none_marks))
+                if not mem:
+                    check(all(r[5] == "3" for r in rws), "%s %s %s: dotted" % (what, name, t))
+        if name == "memory_vs_throughput":
+            split = {(e["mem"] / MIB, e["sps"]): "%s %s%s" % (t.split(",")[0], sp, " recompute" * ("recompute" in t))
+                     for t, w in want.items() for sp, e in w.items()}
+            front = pareto_front_of(list(split))
+            got_front = sorted((float(r[0]), float(r[1]), r[2]) for r in blocks[-1][1])
+            check(blocks[-1][0] == "Pareto front" and len(got_front) == len(front) and
+                  all(close(a[0], b[0], 1e-8) and close(a[1], b[1], 1e-8) and a[2] == split[b]
+                      for a, b in zip(got_front, front)),
+                  "%s Pareto front over both settings %s, want %s" % (what, got_front,
+                                                                      [(p, split[p]) for p in front]))
+            check(any("recompute" in split[p] for p in front) and any("recompute" not in split[p] for p in front),
+                  "%s the front holds splits of both settings (the test's premise)" % what)
+    b4 = read_blocks(os.path.join(data, "kernel_phases.dat"))
+    bars = {r[0]: r for r in b4[0][1]} if b4 else {}
+    want4 = {("full %d" % m if s == "full" else "%s %d×%d" % (s, m, k)) + (" recompute" if rc == "blocks" else ""):
+             (s, rc, m, k) for (s, rc, m, k), e in cf.items() if e["ok"] and e["eb"] == eb}
+    check(set(bars) == set(want4), "%s figure 4 bars %s, want %s" % (what, sorted(bars), sorted(want4)))
+    for label, (s, rc, m, k) in want4.items():
+        r = bars.get(label)
+        want_r = 0.09 * m * k if rc == "blocks" else 0.0
+        check(r is not None and b4[0][0] and close(float(r[2]), want_r, 1e-8),
+              "%s figure 4 %s: recompute %s ms, want %s" % (what, label, r and r[2], want_r))
+    with open(os.path.join(d, "plots", "kernel_phases.svg")) as f:
+        check("<title>recompute</title>" in f.read(), "%s figure 4's key names recompute" % what)
+
+
+def check_recompute_timeline(d, split, what):
+    """figure 6: four panels, each strategy above its recompute run: every
+    memory.csv event of the split; R (phase 4) spans only in the blocks panels"""
+    b6 = read_blocks(os.path.join(d, "plots", "data", "memory_timeline.dat"))
+    with open(os.path.join(d, "memory.csv"), newline="") as f:
+        mrows = list(csv.reader(f))
+    col = {h: i for i, h in reversed(list(enumerate(mrows[0])))}
+    panels = [("retain", "none"), ("retain", "blocks"), ("accumulate", "none"), ("accumulate", "blocks")]
+    check(len(b6) == 8, "%s figure 6: four panels (%d blocks)" % (what, len(b6)))
+    peaks = []
+    for p, (s, rc) in enumerate(panels[:len(b6) // 2]):
+        ev = [r for r in mrows[1:] if r[col["strategy"]] == s and r[col["recompute"]] == rc and
+              (int(r[col["micro_batch"]]), int(r[col["iter_size"]])) == split]
+        spans, line = b6[2 * p][1], b6[2 * p + 1]
+        check(line[0] == r_title(s, rc) and len(line[1]) == len(ev),
+              "%s figure 6 panel %d: %s with %d events, want %s with %d" % (what, p, line[0], len(line[1]),
+                                                                          r_title(s, rc), len(ev)))
+        check(all(close(float(a[1]), float(b[col["bytes"] + 0]) / MIB, 1e-8) for a, b in zip(line[1], ev)),
+              "%s figure 6 panel %d: live bytes are memory.csv's" % (what, p))
+        n_r = sum(1 for r in spans if r[2] == "4")
+        want_r = sum(1 for i, r in enumerate(ev) if r[-2] == "recompute" and (i == 0 or ev[i - 1][-2:] != r[-2:]))
+        check(n_r == want_r and (n_r > 0) == (rc == "blocks"), "%s figure 6 panel %d: %d R spans, want %d" %
+              (what, p, n_r, want_r))
+        peaks.append(max(float(r[1]) for r in line[1]))
+    check(len(peaks) == 4 and peaks[1] < peaks[0] and peaks[3] < peaks[2],
+          "%s figure 6: the recompute panels peak lower %s" % (what, peaks))
+    w, h, _ = png_info(os.path.join(d, "plots", "memory_timeline.png"))
+    check(h > 820, "%s figure 6 PNG is taller for four panels (%dx%d)" % (what, w, h))
+
+
+def md_table(md, heading):
+    m = re.search(r"^## %s\n(.*?)(?=^## |\Z)" % re.escape(heading), md, re.M | re.S)
+    if not m:
+        return None, []
+    return m.group(1), [[x.strip() for x in l.strip().strip("|").split("|")] for l in m.group(1).split("\n")
+                        if l.startswith("|")][2:]
+
+
+def check_recompute_summary(d, cf, label, what):
+    """summary.md's Recomputation section: a row per split run both ways,
+    every number the medians here; the words' ranges; report.html the same"""
+    with open(os.path.join(d, "summary.md")) as f:
+        md = f.read()
+    text, rows = md_table(md, "Recomputation")
+    check(text is not None, "%s summary.md has a Recomputation section" % what)
+    want = {(s, m, k): (e, cf[(s, "blocks", m, k)]) for (s, rc, m, k), e in cf.items()
+            if rc == "none" and (s, "blocks", m, k) in cf}
+    got = {(r[1], int(r[2].split("×")[0]), int(r[2].split("×")[1])): r for r in rows}
+    check(set(got) == set(want), "%s Recomputation rows %s, want %s" % (what, sorted(got), sorted(want)))
+    f2 = lambda v: "" if math.isnan(v) else "%.2f" % (v / MIB)
+    g4 = lambda v: "" if math.isnan(v) else "%.4g" % (v * 1e-6)
+    peaks, steps = [], []
+    for c, (a, b) in want.items():
+        r = got.get(c)
+        both = a["ok"] and b["ok"]
+        pr, sr = (b["mem"] / a["mem"], b["step"] / a["step"]) if both else (math.nan, math.nan)
+        if both:
+            peaks.append(pr)
+            steps.append(sr)
+        cells = [label, c[0], "%d × %d" % c[1:], f2(a["mem"]), f2(b["mem"]), fmt(pr, "%.3f"), g4(a["step"]),
+                 g4(b["step"]), fmt(sr, "%.3f")]
+        check(r is not None and r[:9] == cells, "%s Recomputation %s: %s, want %s" % (what, c, r and r[:9], cells))
+    rng = lambda lo, hi: "%.3f×" % lo if abs(hi - lo) < 0.0005 else "%.3f–%.3f×" % (lo, hi)
+    words = "%s: with --recompute blocks the tracked peak is %s and the step time %s those without it, over %d splits" \
+        % (label, rng(min(peaks), max(peaks)), rng(min(steps), max(steps)), len(peaks))
+    check(words in (text or ""), "%s Recomputation words: %r" % (what, words))
+    return md, len(want)
+
+
+def check_recompute(exe, work):
+    require_gnuplot()
+    shutil.rmtree(work, ignore_errors=True)
+    d = os.path.join(work, "both")
+    rows = make_recompute_results(d)
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0 and err.strip() == "" and "6 figures" in out, "report exit %d, %r, stderr %r" % (rc, out, err))
+    cf = recompute_cfgs(rows)
+    label = "mlp %d→%d×%d, cpu, sgd" % (D, H, L)
+    check_recompute_memory(d, cf, "synthetic")
+    eb = expected_slice({(s, m, k): e for (s, rc, m, k), e in cf.items() if rc == "none"})
+    check(eb == 32, "the slice is effective batch 32 (got %s)" % eb)
+    check_recompute_slice(d, cf, eb, "synthetic")
+    check_recompute_timeline(d, (8, 4), "synthetic")
+    md, nrows = check_recompute_summary(d, cf, label, "synthetic")
+    check("%s: ran out of memory without recomputation and fit with it: retain 16 × 4." % label in md,
+          "summary.md names the split that fits only with recomputation")
+
+    # identity: never a none and a blocks row in one table row or median
+    with open(os.path.join(d, "configs.csv"), newline="") as f:
+        got = {(r["strategy"], r["recompute"], int(r["micro_batch"]), int(r["iter_size"])): r for r in csv.DictReader(f)}
+    check(set(got) == set(cf), "configs.csv: one row per (strategy, recompute, split): %d, want %d" % (len(got), len(cf)))
+    for c, e in cf.items():
+        g = got.get(c)
+        check(g is not None and close(num(g["step_median_ns"]), e["step"]) and close(num(g["mem_tracked_bytes"]), e["mem"])
+              and g["unstable"] == str(int(e["unstable"])), "configs.csv %s: medians of its own repeats" % (c,))
+    _, unstable = md_table(md, "Unstable configurations")
+    check([(r[0], r[1], r[2]) for r in unstable] == [(label + ", recompute blocks", R_UNSTABLE[0], "%d × %d" % R_UNSTABLE[1:])],
+          "summary.md's unstable table names the blocks configuration alone: %s" % unstable)
+    with open(os.path.join(d, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    t = re.search(r'<table class="summary" id="recompute">(.*?)</table>', html, re.S)
+    check(t is not None and t.group(1).count("<tr class=") == nrows, "report.html: the Recomputation table, %d rows" % nrows)
+    res = re.search(r'<table id="results">(.*?)</table>', html, re.S)
+    n_blocks = sum(r["recompute"] == "blocks" for r in rows)
+    check(res is not None and res.group(1).count("<td>%s, recompute blocks</td>" % label) == n_blocks and
+          res.group(1).count("<td>%s</td>" % label) == len(rows) - n_blocks,
+          "report.html's results table tells each row's setting (%d blocks rows)" % n_blocks)
+    check_recompute_sweep(exe, work)
+
+
+def check_recompute_sweep(exe, work):
+    """a real sweep on the CPU, recompute = none, blocks (a tiny mlp, one
+    repeat, three steps): the report draws both settings from the engine's
+    own CSVs"""
+    prof = os.path.join(work, "recompute.profile")
+    with open(prof, "w") as f:
+        f.write("backend = cpu\nmodels = mlp\ninput_dim = 256\nhidden = 128\nlayers = 3\n"
+                "strategies = retain, accumulate\nrecompute = none, blocks\nmicro_batch = 8\niter_size = 1, 2\n"
+                "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 60\n")
+    d = os.path.join(work, "sweep")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    p = subprocess.run([exe, "sweep", "--profile", prof, "--out", d], capture_output=True, text=True, env=env,
+                       timeout=120)
+    check(p.returncode == 0, "sweep with recompute = none, blocks: exit %d: %s" % (p.returncode, p.stderr[-600:]))
+    if p.returncode != 0:
+        return
+    rows = load(d)
+    check(len(rows) == 8 and all(r["status"] == "ok" for r in rows) and
+          sum(r["recompute"] == "blocks" for r in rows) == 4, "sweep: 8 ok rows, 4 with blocks")
+    rc, out, err = run([exe, "report", d])
+    check(rc == 0 and err.strip() == "", "sweep: report exit %d, stderr %r" % (rc, err))
+    cf = recompute_cfgs(rows)
+    check_recompute_memory(d, cf, "sweep")
+    check(cf[("retain", "blocks", 8, 2)]["mem"] < cf[("retain", "none", 8, 2)]["mem"],
+          "sweep: retain 8×2 holds less with blocks (block inputs only)")
+    b4 = read_blocks(os.path.join(d, "plots", "data", "kernel_phases.dat"))
+    with open(os.path.join(d, "kernels.csv"), newline="") as f:
+        krows = list(csv.DictReader(f))
+    with open(os.path.join(d, "steps.csv"), newline="") as f:
+        srows = list(csv.DictReader(f))
+    for bar in (b4[0][1] if b4 else []):
+        parts = bar[0].replace("×", " ").split()
+        key = (parts[0], "blocks" if parts[-1] == "recompute" else "none", int(parts[1]), int(parts[2]))
+        sel = lambda r: (r["strategy"], r["recompute"], int(r["micro_batch"]), int(r["iter_size"])) == key
+        nprof = sum(1 for r in srows if sel(r) and r["kind"] == "profiled")
+        ms = sum(float(r["total_ns"]) for r in krows if sel(r) and r["phase"] == "recompute") / nprof * 1e-6
+        check(close(float(bar[2]), ms, 1e-8) and (ms > 0) == (key[1] == "blocks"),
+              "sweep figure 4 %s: recompute %s ms, want %s" % (bar[0], bar[2], ms))
+    check(b4 and len(b4[0][1]) == 4, "sweep figure 4: 4 bars at effective batch 16")
+    check_recompute_timeline(d, (8, 2), "sweep")
+    check_recompute_summary(d, cf, "mlp 256→128×3, cpu, sgd", "sweep")
+
+
 def main():
     parts = {"plots": check_plots, "html": check_html, "engines": check_engines, "stability": check_stability,
-             "allocators": check_allocators}
+             "allocators": check_allocators, "recompute": check_recompute}
     if len(sys.argv) != 4 or sys.argv[1] not in parts:
         print(__doc__, file=sys.stderr)
         return 2

@@ -129,7 +129,9 @@ static int parse_rows(report *rp)
 // ----------------------------------------------------------------------------
 // configurations
 
-static void model_label(const csv_table *t, size_t row, char *out, size_t len)
+/* the model in words; every table and title that names a configuration
+ * tells recompute = blocks from none by it */
+static void model_label(const csv_table *t, size_t row, int blocks, char *out, size_t len)
 {
 #define COL(name) cell(t, row, csv_column(t, name, 0))
     const char *model = COL("model");
@@ -144,17 +146,20 @@ static void model_label(const csv_table *t, size_t row, char *out, size_t len)
                  COL("d_model"), COL("heads"), COL("layers"), COL("backend"), COL("optimizer"));
     else snprintf(out, len, "%s, %s, %s", model, COL("backend"), COL("optimizer"));
 #undef COL
+    size_t n = strlen(out);
+    if (blocks && n < len) snprintf(out + n, len - n, ", recompute blocks");
 }
 
-typedef enum { JOIN_GROUP, JOIN_PAIR, JOIN_PGROUP, JOIN_N } join_kind;
+typedef enum { JOIN_GROUP, JOIN_PAIR, JOIN_PGROUP, JOIN_MGROUP, JOIN_RTWIN, JOIN_N } join_kind;
 
 /* the key columns a join leaves out (repeat is never in a configuration) */
 static int join_skips(join_kind kind, const char *name)
 {
-    if (kind != JOIN_GROUP && !strcmp(name, "engine")) return 1;
-    if (kind == JOIN_PAIR) return 0;
     static const char *const split[] = {"strategy", "micro_batch", "iter_size", "effective_batch",
                                         "last_micro_batch"};
+    if (!strcmp(name, "engine")) return kind == JOIN_PAIR || kind == JOIN_PGROUP || kind == JOIN_MGROUP;
+    if (!strcmp(name, "recompute")) return kind == JOIN_MGROUP || kind == JOIN_RTWIN;
+    if (kind == JOIN_PAIR || kind == JOIN_RTWIN) return 0;
     for (size_t i = 0; i < sizeof split / sizeof split[0]; i++)
         if (!strcmp(name, split[i])) return 1;
     return 0;
@@ -186,10 +191,12 @@ static int assign_ids(report *rp)
     int rc = 0;
     for (size_t c = 0; c < rp->ncfgs && !rc; c++) {
         report_config *g = &rp->cfgs[c];
-        g->group = intern(rp, &ids[JOIN_GROUP], JOIN_GROUP, g->rc, &b);
-        g->pair = intern(rp, &ids[JOIN_PAIR], JOIN_PAIR, g->rc, &b);
-        g->pgroup = intern(rp, &ids[JOIN_PGROUP], JOIN_PGROUP, g->rc, &b);
-        rc = g->group < 0 || g->pair < 0 || g->pgroup < 0;
+        long *out[JOIN_N] = {[JOIN_GROUP] = &g->group, [JOIN_PAIR] = &g->pair, [JOIN_PGROUP] = &g->pgroup,
+                             [JOIN_MGROUP] = &g->mgroup, [JOIN_RTWIN] = &g->rtwin};
+        for (int k = 0; k < JOIN_N; k++) {
+            *out[k] = intern(rp, &ids[k], (join_kind)k, g->rc, &b);
+            rc |= *out[k] < 0;
+        }
     }
     sb_free(&b);
     for (int k = 0; k < JOIN_N; k++) strmap_free(&ids[k]);
@@ -246,7 +253,10 @@ static void init_config(report *rp, size_t c, report_config *g)
     g->engine = w->engine;
     g->backend = cell(&rp->run.results, rc->first_row, csv_column(&rp->run.results, "backend", 0));
     g->strategy = w->strategy;
-    model_label(&rp->run.results, rc->first_row, g->label, sizeof g->label);
+    long ri = rundir_key_index(&rp->run, "recompute");
+    g->blocks = ri >= 0 && !strcmp(rc->values[ri], "blocks");
+    rp->have_blocks |= g->blocks;
+    model_label(&rp->run.results, rc->first_row, g->blocks, g->label, sizeof g->label);
     g->mb = w->micro_batch;
     g->k = w->iter_size;
     g->eb = w->effective_batch;

@@ -2,7 +2,11 @@
  * title and caption. Styles: retain in warm colours, accumulate in cool ones,
  * full black; one point shape per micro-batch (filled for retain, open for
  * accumulate). A second engine (torch) keeps its strategy's colours and draws
- * dash-dot lines with * (retain, full) and + (accumulate) marks. */
+ * dash-dot lines with * (retain, full) and + (accumulate) marks. A series
+ * with recompute = blocks keeps the colours of the same series without it
+ * and draws dotted lines (dash-dot-dot for a second engine); where a series
+ * is a whole strategy (throughput, Pareto) it has marks of its own:
+ * triangles (x and square for a second engine). */
 #include "figures.h"
 
 #include <math.h>
@@ -16,6 +20,8 @@ static const int filled_pt[] = {7, 5, 9, 13, 11, 15};
 static const int open_pt[] = {6, 4, 8, 12, 10, 14};
 #define NSTYLE 6
 #define ENGINE_DT 4             /* gnuplot dash type of every engine but the primary: dash-dot */
+#define BLOCKS_DT 3             /* recompute = blocks: dotted */
+#define ENGINE_BLOCKS_DT 5      /* recompute = blocks in another engine: dash-dot-dot */
 #define MAX_MB 64
 
 void figures_init(figure figs[FIG_COUNT])
@@ -71,7 +77,25 @@ static int series_pt(const char *s, int i, int eng)
     return !strcmp(s, "accumulate") ? open_pt[i % NSTYLE] : filled_pt[i % NSTYLE];
 }
 
-static int series_dt(int eng) { return eng ? ENGINE_DT : 1; }
+/* a strategy's marks where one series is the whole strategy */
+static int strategy_pt(const char *s, int eng, int blocks)
+{
+    int acc = !strcmp(s, "accumulate");
+    if (!blocks) return series_pt(s, 0, eng);
+    if (eng) return acc ? 4 : 2;
+    return acc ? 8 : 9;
+}
+
+static int series_dt(int eng, int blocks)
+{
+    if (eng) return blocks ? ENGINE_BLOCKS_DT : ENGINE_DT;
+    return blocks ? BLOCKS_DT : 1;
+}
+
+/* what a series' title adds for recompute = blocks */
+static const char *blocks_words(int blocks) { return blocks ? ", recompute blocks" : ""; }
+/* and a split's short label */
+static const char *blocks_mark(int blocks) { return blocks ? " recompute" : ""; }
 
 /* a series' title: `what`, and with several engines in the results the
  * engine before it and, where it draws RSS growth, " (RSS Δ)" after */
@@ -138,8 +162,13 @@ static void sb_range(sbuf *b, const report_config *g)
 // ----------------------------------------------------------------------------
 // memory against iter_size, and the retain / accumulate ratio
 
+static const char *const blocks_caption =
+    " Dotted (dash-dot-dot for a second engine): recompute blocks, the same strategy and micro-batch in the same "
+    "colour and marks, run with --recompute blocks: forward keeps only each block's input and backward recomputes "
+    "the block before its backward.";
+
 static void memory_rows(const report *rp, figure *f, const report_config *const *cf, size_t n, int s, int m,
-                        int eng)
+                        int eng, int blocks)
 {
     static const char *const strategies[] = {"retain", "accumulate"};
     (void)rp;
@@ -152,7 +181,7 @@ static void memory_rows(const report *rp, figure *f, const report_config *const 
         sb_num(&f->data, analytic / MIB);
         sb_num(&f->data, oom ? (isnan(analytic) ? 0.0 : analytic / MIB) : NAN);
         sb_printf(&f->data, " %d %u %d %d\n", oom, strategy_rgb(strategies[s], m), series_pt(strategies[s], m, eng),
-                  series_dt(eng));
+                  series_dt(eng, blocks));
         f->npoints += !isnan(measured);
     }
 }
@@ -160,12 +189,13 @@ static void memory_rows(const report *rp, figure *f, const report_config *const 
 static void fig_memory(const report *rp, figure *f, long group, const report_config **buf)
 {
     static const char *const strategies[] = {"retain", "accumulate"};
-    long groups[REPORT_MAX_ENGINES];
-    int ng = engine_groups(rp, group, groups), blocks = 0, noom = 0, any_rss = 0;
+    long groups[2 * REPORT_MAX_ENGINES];
+    int ng = figure_groups(rp, group, groups), blocks = 0, noom = 0, any_rss = 0, any_blocks = 0;
     long long mbs[MAX_MB];
     size_t nmb = group_micro_batches(rp, group, 1, mbs, MAX_MB);
     for (int e = 0; e < ng; e++) {
-        int eng = report_group_rep(rp, groups[e])->eng;
+        const report_config *gr = report_group_rep(rp, groups[e]);
+        int eng = gr->eng;
         for (int s = 0; s < 2; s++)
             for (size_t m = 0; m < nmb; m++) {
                 size_t n = series_cfgs(rp, groups[e], strategies[s], mbs[m], buf);
@@ -176,12 +206,13 @@ static void fig_memory(const report *rp, figure *f, long group, const report_con
                     noom += !buf[i]->n_ok && buf[i]->n_oom;
                 }
                 any_rss |= rss;
-                char what[64], title[160], columns[256];
-                snprintf(what, sizeof what, "%s, micro-batch %lld", strategies[s], mbs[m]);
+                any_blocks |= gr->blocks;
+                char what[96], title[192], columns[288];
+                snprintf(what, sizeof what, "%s, micro-batch %lld%s", strategies[s], mbs[m], blocks_words(gr->blocks));
                 series_title(rp, title, sizeof title, eng, what, rss);
                 snprintf(columns, sizeof columns, "iter_size \"%s\" analytic_MiB oom_MiB is_oom rgb point dash", title);
                 series_open(f, &blocks, title, columns);
-                memory_rows(rp, f, buf, n, s, (int)m, eng);
+                memory_rows(rp, f, buf, n, s, (int)m, eng, gr->blocks);
                 f->engines |= eng > 0;
             }
     }
@@ -194,9 +225,9 @@ static void fig_memory(const report *rp, figure *f, long group, const report_con
         snprintf(f->memlabel, sizeof f->memlabel, "peak memory (MiB): tracked; RSS growth where marked RSS Δ");
     snprintf(f->caption, sizeof f->caption,
              "%s Solid: the tracked high-water (mem_tracked_bytes); dashed: the analytic model "
-             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).%s",
+             "(mem_analytic_bytes)%s. Model: %s (the one with the largest retain/accumulate peak ratio).%s%s",
              f->what, noom ? "; crosses: configurations that ran out of memory, drawn at their analytic need" : "",
-             label, eng_text);
+             label, any_blocks ? blocks_caption : "", eng_text);
 }
 
 /* one micro-batch's ratio rows: each iter_size both ran, never RSS over a
@@ -204,6 +235,7 @@ static void fig_memory(const report *rp, figure *f, long group, const report_con
 static int ratio_rows(const report *rp, figure *f, int *blocks, const report_config *const *rs, size_t nr,
                       const report_config *const *as, size_t na, int m, int eng)
 {
+    int recompute = nr ? rs[0]->blocks : 0;
     int header = 0, rss = 0;
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < na; j++) {
@@ -212,8 +244,8 @@ static int ratio_rows(const report *rp, figure *f, int *blocks, const report_con
                 r->mem_fig_rss != a->mem_fig_rss)
                 continue;
             if (!header++) {
-                char what[64], title[160], columns[256];
-                snprintf(what, sizeof what, "micro-batch %lld", r->mb);
+                char what[96], title[192], columns[288];
+                snprintf(what, sizeof what, "micro-batch %lld%s", r->mb, blocks_words(recompute));
                 series_title(rp, title, sizeof title, eng, what, r->mem_fig_rss);
                 snprintf(columns, sizeof columns, "iter_size \"%s\" analytic_ratio rgb point dash", title);
                 series_open(f, blocks, title, columns);
@@ -224,7 +256,7 @@ static int ratio_rows(const report *rp, figure *f, int *blocks, const report_con
             sb_num(&f->data, r->mem_fig / a->mem_fig);
             sb_num(&f->data, !isnan(ra) && !isnan(aa) && aa > 0 ? ra / aa : NAN);
             sb_printf(&f->data, " %u %d %d\n", strategy_rgb("retain", m), series_pt("retain", m, eng),
-                      series_dt(eng));
+                      series_dt(eng, recompute));
             f->npoints++;
             f->engines |= eng > 0;
         }
@@ -234,16 +266,18 @@ static int ratio_rows(const report *rp, figure *f, int *blocks, const report_con
 static void fig_ratio(const report *rp, figure *f, long group, const report_config **buf,
                       const report_config **buf2)
 {
-    long groups[REPORT_MAX_ENGINES];
-    int ng = engine_groups(rp, group, groups), blocks = 0, any_rss = 0;
+    long groups[2 * REPORT_MAX_ENGINES];
+    int ng = figure_groups(rp, group, groups), blocks = 0, any_rss = 0, any_blocks = 0;
     long long mbs[MAX_MB];
     size_t nmb = group_micro_batches(rp, group, 1, mbs, MAX_MB);
     for (int e = 0; e < ng; e++) {
-        int eng = report_group_rep(rp, groups[e])->eng;
+        const report_config *gr = report_group_rep(rp, groups[e]);
         for (size_t m = 0; m < nmb; m++) {
             size_t nr = series_cfgs(rp, groups[e], "retain", mbs[m], buf);
             size_t na = series_cfgs(rp, groups[e], "accumulate", mbs[m], buf2);
-            any_rss |= ratio_rows(rp, f, &blocks, buf, nr, buf2, na, (int)m, eng);
+            int before = f->npoints;
+            any_rss |= ratio_rows(rp, f, &blocks, buf, nr, buf2, na, (int)m, gr->eng);
+            any_blocks |= gr->blocks && f->npoints > before;
         }
     }
     char eng_text[1024], and[160];
@@ -255,8 +289,8 @@ static void fig_ratio(const report *rp, figure *f, long group, const report_conf
     snprintf(f->title, sizeof f->title, "Peak memory ratio retain / accumulate%s: %s",
              engines_and(rp, and, sizeof and), label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Solid: measured tracked peaks; dashed: the analytic model. Model: %s.%s", f->what, label,
-             eng_text);
+             "%s Solid: measured tracked peaks; dashed: the analytic model. Model: %s.%s%s", f->what, label,
+             any_blocks ? " Dotted: both strategies run with --recompute blocks." : "", eng_text);
 }
 
 // ----------------------------------------------------------------------------
@@ -265,23 +299,31 @@ static void fig_ratio(const report *rp, figure *f, long group, const report_conf
 static const char *const range_words =
     " Bars: the range (min–max) of the repeats' samples/s, one value per process.";
 
+/* a new series at g in a list sorted by slice_cfgs: engine, recompute, strategy */
+static int new_series(const report_config *g, const report_config *last)
+{
+    return !last || g->eng != last->eng || g->blocks != last->blocks || strcmp(g->strategy, last->strategy);
+}
+
 static void fig_throughput(const report *rp, figure *f, slice s, const report_config **buf)
 {
     size_t n = slice_cfgs_all(rp, s, buf);
-    int blocks = 0;
+    int blocks = 0, any_blocks = 0;
     for (size_t i = 0; i < n; i++) {
         const report_config *g = buf[i];
-        if (i == 0 || g->eng != buf[i - 1]->eng || strcmp(g->strategy, buf[i - 1]->strategy)) {
-            char title[160], columns[320];
-            series_title(rp, title, sizeof title, g->eng, g->strategy, 0);
+        any_blocks |= g->blocks;
+        if (new_series(g, i ? buf[i - 1] : NULL)) {
+            char what[96], title[192], columns[320];
+            snprintf(what, sizeof what, "%s%s", g->strategy, blocks_words(g->blocks));
+            series_title(rp, title, sizeof title, g->eng, what, 0);
             snprintf(columns, sizeof columns,
                      "micro_batch \"%s\" iter_size rgb point dash samples_per_s_min samples_per_s_max", title);
             series_open(f, &blocks, title, columns);
         }
         sb_printf(&f->data, "%lld", g->mb);
         sb_num(&f->data, g->sps);
-        sb_printf(&f->data, " %lld %u %d %d", g->k, strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng),
-                  series_dt(g->eng));
+        sb_printf(&f->data, " %lld %u %d %d", g->k, strategy_rgb(g->strategy, 0),
+                  strategy_pt(g->strategy, g->eng, g->blocks), series_dt(g->eng, g->blocks));
         sb_range(&f->data, g);
         sb_str(&f->data, "\n");
         f->npoints++;
@@ -294,8 +336,12 @@ static void fig_throughput(const report *rp, figure *f, slice s, const report_co
              engines_and(rp, and, sizeof and), label);
     snprintf(f->caption, sizeof f->caption,
              "%s Median over repeats of samples/s.%s Effective batch %lld, %s: the slice with the most strategies "
-             "and splits.%s",
-             f->what, range_words, s.eb, label, eng_text);
+             "and splits.%s%s",
+             f->what, range_words, s.eb, label,
+             any_blocks ? " Dotted lines with marks of their own: the same strategies run with --recompute blocks "
+                          "(each block's forward recomputed in backward)."
+                        : "",
+             eng_text);
 }
 
 /* the Pareto front of the primary engine: less memory and more samples/s
@@ -320,30 +366,32 @@ static void pareto_front(const report *rp, figure *f, const report_config **buf,
     for (size_t i = 0; i < m; i++) {
         if (buf[i]->sps <= best) continue;
         best = buf[i]->sps;
-        sb_printf(&f->data, "%.9g %.9g \"%s %lld×%lld\"\n", buf[i]->mem_fig / MIB, buf[i]->sps, buf[i]->strategy,
-                  buf[i]->mb, buf[i]->k);
+        sb_printf(&f->data, "%.9g %.9g \"%s %lld×%lld%s\"\n", buf[i]->mem_fig / MIB, buf[i]->sps, buf[i]->strategy,
+                  buf[i]->mb, buf[i]->k, blocks_mark(buf[i]->blocks));
     }
 }
 
 static void fig_pareto(const report *rp, figure *f, slice s, const report_config **buf)
 {
     size_t n = slice_cfgs_all(rp, s, buf);
-    int blocks = 0, any_rss = 0;
+    int blocks = 0, any_rss = 0, any_blocks = 0;
     const report_config *last = NULL;
     for (size_t i = 0; i < n; i++) {
         const report_config *g = buf[i];
         if (isnan(g->mem_fig)) continue;
-        if (!last || g->eng != last->eng || strcmp(g->strategy, last->strategy)) {
+        any_blocks |= g->blocks;
+        if (new_series(g, last)) {
             last = g;
-            char title[160], columns[320];
-            series_title(rp, title, sizeof title, g->eng, g->strategy, g->mem_fig_rss);
+            char what[96], title[192], columns[320];
+            snprintf(what, sizeof what, "%s%s", g->strategy, blocks_words(g->blocks));
+            series_title(rp, title, sizeof title, g->eng, what, g->mem_fig_rss);
             snprintf(columns, sizeof columns, "memory_MiB \"%s\" split rgb point samples_per_s_min samples_per_s_max",
                      title);
             series_open(f, &blocks, title, columns);
         }
         any_rss |= g->mem_fig_rss;
         sb_printf(&f->data, "%.9g %.9g \"%lld×%lld\" %u %d", g->mem_fig / MIB, g->sps, g->mb, g->k,
-                  strategy_rgb(g->strategy, 0), series_pt(g->strategy, 0, g->eng));
+                  strategy_rgb(g->strategy, 0), strategy_pt(g->strategy, g->eng, g->blocks));
         sb_range(&f->data, g);
         sb_str(&f->data, "\n");
         f->npoints++;
@@ -358,10 +406,13 @@ static void fig_pareto(const report *rp, figure *f, slice s, const report_config
     snprintf(f->title, sizeof f->title, "Memory vs throughput at effective batch %lld%s: %s", s.eb,
              engines_and(rp, and, sizeof and), label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Each point is one split (micro-batch×iter_size); the line joins the Pareto front%s%s.%s "
+             "%s Each point is one split (micro-batch×iter_size); the line joins the Pareto front%s%s.%s%s "
              "Effective batch %lld, %s.%s",
-             f->what, rp->nengines > 1 ? " of " : "", rp->nengines > 1 ? rp->engines[0] : "", range_words, s.eb,
-             label, eng_text);
+             f->what, rp->nengines > 1 ? " of " : "", rp->nengines > 1 ? rp->engines[0] : "",
+             any_blocks ? " Triangles (x and squares for a second engine): splits run with --recompute blocks; the "
+                          "front is taken over both settings, its labels mark them recompute."
+                        : "",
+             range_words, s.eb, label, eng_text);
 }
 
 // ----------------------------------------------------------------------------
@@ -372,8 +423,8 @@ static void fig_phases(const report *rp, figure *f, slice s, const report_config
     /* the figure's columns, bottom of the stack first */
     static const ops_phase stack[OPS_PHASE_COUNT] = {OPS_PHASE_FORWARD, OPS_PHASE_RECOMPUTE, OPS_PHASE_BACKWARD,
                                                      OPS_PHASE_OPTIMIZER, OPS_PHASE_OTHER};
-    size_t n = slice_cfgs(rp, s, buf);
-    int per_run = 0;
+    size_t n = slice_cfgs(rp, s, 1, buf);
+    int per_run = 0, any_blocks = 0;
     sb_str(&f->data, "# series: time per step by phase (ms), one row per configuration\nconfiguration");
     for (int p = 0; p < OPS_PHASE_COUNT; p++) sb_printf(&f->data, " %s", ops_phase_name(stack[p]));
     sb_str(&f->data, "\n");
@@ -382,8 +433,9 @@ static void fig_phases(const report *rp, figure *f, slice s, const report_config
         if (!g->has_kernels) continue;
         double steps = g->profiled_steps > 0 ? g->profiled_steps : 1;
         per_run |= g->profiled_steps <= 0;
-        if (!strcmp(g->strategy, "full")) sb_printf(&f->data, "\"full %lld\"", g->mb);
-        else sb_printf(&f->data, "\"%s %lld×%lld\"", g->strategy, g->mb, g->k);
+        any_blocks |= g->blocks;
+        if (!strcmp(g->strategy, "full")) sb_printf(&f->data, "\"full %lld%s\"", g->mb, blocks_mark(g->blocks));
+        else sb_printf(&f->data, "\"%s %lld×%lld%s\"", g->strategy, g->mb, g->k, blocks_mark(g->blocks));
         for (int p = 0; p < OPS_PHASE_COUNT; p++) sb_printf(&f->data, " %.9g", g->kernel_ns[stack[p]] / steps * 1e-6);
         sb_str(&f->data, "\n");
         f->npoints++;
@@ -391,9 +443,12 @@ static void fig_phases(const report *rp, figure *f, slice s, const report_config
     const char *label = report_group_rep(rp, s.group)->label;
     snprintf(f->title, sizeof f->title, "Kernel time per step by phase at effective batch %lld: %s", s.eb, label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Sum of kernel (CPU: op) times per %s, from kernels.csv; effective batch %lld, %s%s%s.", f->what,
+             "%s Sum of kernel (CPU: op) times per %s, from kernels.csv; effective batch %lld, %s%s%s.%s", f->what,
              per_run ? "profiled run (steps.csv has no profiled steps to divide by)" : "profiled step", s.eb, label,
-             rp->nengines > 1 ? "; engine " : "", rp->nengines > 1 ? rp->engines[0] : "");
+             rp->nengines > 1 ? "; engine " : "", rp->nengines > 1 ? rp->engines[0] : "",
+             any_blocks ? " Bars marked recompute ran with --recompute blocks: their recompute segment is each "
+                          "block's forward run again inside backward, the time recomputation costs."
+                        : "");
 }
 
 // ----------------------------------------------------------------------------
@@ -403,6 +458,7 @@ static const char *phase_label(char *buf, size_t len, ops_phase phase, int mb)
 {
     if (phase == OPS_PHASE_FORWARD) snprintf(buf, len, "F%d", mb);
     else if (phase == OPS_PHASE_BACKWARD) snprintf(buf, len, "B%d", mb);
+    else if (phase == OPS_PHASE_RECOMPUTE) snprintf(buf, len, "R%d", mb);
     else if (phase == OPS_PHASE_OPTIMIZER) snprintf(buf, len, "opt");
     else snprintf(buf, len, "-");
     return buf;
@@ -426,30 +482,42 @@ static void timeline_blocks(figure *f, const timeline *tl, const char *what, int
         i = j;
     }
     sb_printf(&f->data, "\n\n# series: %s live bytes (time_ms MiB)\n", what);
-    sb_printf(&f->data, "time_ms \"%s\"\n", tl->want->strategy);
+    sb_printf(&f->data, "time_ms \"%s%s\"\n", tl->want->strategy, blocks_words(tl->want->blocks));
     for (size_t i = 0; i < tl->n; i++) sb_printf(&f->data, "%.9g %.9g\n", v[i].t_ms, v[i].mib);
     f->npoints += (int)tl->n;
 }
 
-static void fig_timeline(figure *f, const timeline tl[2])
+/* two panels, retain over accumulate; four where both ran with recompute =
+ * blocks too, each beside its twin: retain, retain blocks, accumulate,
+ * accumulate blocks (the script colours the first half as retain) */
+static void fig_timeline(figure *f, const timeline tl[REPORT_TIMELINES])
 {
+    static const int two[] = {0, 1}, four[] = {0, 2, 1, 3};
+    int panels = tl[2].n && tl[3].n ? 4 : 2;
+    const int *order = panels == 4 ? four : two;
     const report_config *r = tl[0].want;
-    for (int i = 0; i < 2; i++) {
-        char what[96];
-        snprintf(what, sizeof what, "%s, micro-batch %lld × iter_size %lld", tl[i].want->strategy, tl[i].want->mb,
-                 tl[i].want->k);
-        timeline_blocks(f, &tl[i], what, i == 0);
+    for (int i = 0; i < panels; i++) {
+        const report_config *g = tl[order[i]].want;
+        char what[128];
+        snprintf(what, sizeof what, "%s, micro-batch %lld × iter_size %lld%s", g->strategy, g->mb, g->k,
+                 blocks_words(g->blocks));
+        timeline_blocks(f, &tl[order[i]], what, i == 0);
     }
     snprintf(f->title, sizeof f->title, "Live memory through one step, micro-batch %lld × iter_size %lld: %s", r->mb,
              r->k, r->label);
     snprintf(f->caption, sizeof f->caption,
-             "%s Shading: forward (blue), backward (orange), optimizer (green), other (grey); from memory.csv "
+             "%s%s Shading: forward (blue), backward (orange), optimizer (green), other (grey)%s; from memory.csv "
              "(one profiled step); the memory axis spans the step's own range, not from zero. %s.",
-             f->what, r->label);
+             f->what,
+             panels == 4 ? " Below each, the same split with --recompute blocks: forward keeps only each block's "
+                           "input, so the pile is lower, and backward recomputes each block (R, pink) before its "
+                           "backward, which lengthens the step."
+                         : "",
+             panels == 4 || r->blocks ? ", recompute (pink)" : "", r->label);
 }
 
-void figures_build(const report *rp, const report_view *v, const timeline tl[2], figure figs[FIG_COUNT],
-                   const report_config **buf, const report_config **buf2)
+void figures_build(const report *rp, const report_view *v, const timeline tl[REPORT_TIMELINES],
+                   figure figs[FIG_COUNT], const report_config **buf, const report_config **buf2)
 {
     if (v->ra_group >= 0) {
         fig_memory(rp, &figs[FIG_MEMORY], v->ra_group, buf);

@@ -29,10 +29,10 @@ enum { FIG_MEMORY, FIG_THROUGHPUT, FIG_PARETO, FIG_PHASES, FIG_RATIO, FIG_TIMELI
 
 /* names, captions and reasons of the six figures */
 void figures_init(figure figs[FIG_COUNT]);
-/* every figure's data and words, from the view (tl: the timeline's two
- * configurations' events); buf and buf2 hold ncfgs */
-void figures_build(const report *rp, const report_view *v, const timeline tl[2], figure figs[FIG_COUNT],
-                   const report_config **buf, const report_config **buf2);
+/* every figure's data and words, from the view (tl: the events of the
+ * timeline's configurations, v->pair's); buf and buf2 hold ncfgs */
+void figures_build(const report *rp, const report_view *v, const timeline tl[REPORT_TIMELINES],
+                   figure figs[FIG_COUNT], const report_config **buf, const report_config **buf2);
 void figures_free(figure figs[FIG_COUNT]);
 
 /* gnuplot.c: NULL when figures can be drawn (plots_dir then holds the

@@ -21,7 +21,7 @@
 typedef struct {
     report rp;
     report_view view;
-    timeline tl[2];
+    timeline tl[REPORT_TIMELINES];
     figure figs[FIG_COUNT];
     doc summary;
     const report_config **buf, **buf2;  /* scratch lists of configurations */
@@ -47,7 +47,7 @@ static int read_inputs(report_job *j)
     if (!rp->have_memory) report_note(rp, "No memory.csv: no memory timeline.");
     if (rp->have_algos) report_note(rp, "algos.csv (the convolution algorithms chosen) is not summarised here.");
     report_choose_timeline(rp, &j->view);
-    for (int i = 0; i < 2 && j->view.pair[0]; i++) {
+    for (int i = 0; i < REPORT_TIMELINES && j->view.pair[i]; i++) {
         j->tl[i].want = j->view.pair[i];
         if (report_read_timeline(rp, &j->tl[i])) return -1;
     }
@@ -166,7 +166,7 @@ int cmd_report(int argc, char **argv)
     if (rc) cli_error("%s", j->rp.err);
     figures_free(j->figs);
     doc_free(&j->summary);
-    for (int i = 0; i < 2; i++) free(j->tl[i].v);
+    for (int i = 0; i < REPORT_TIMELINES; i++) free(j->tl[i].v);
     free(j->buf);
     free(j->buf2);
     report_free(&j->rp);

@@ -13,7 +13,12 @@
  * across strategies and splits (the key less strategy, micro_batch,
  * iter_size, effective_batch, last_micro_batch); `pgroup` and `pair` are the
  * group and the configuration less the engine, pairing one engine's runs
- * with another's. Sizes are bytes here; printers convert. */
+ * with another's. Recomputation (the key column `recompute`) is part of every
+ * one of those ids, so no series, table row or median holds rows of both
+ * settings; `mgroup` (the pgroup less recompute) and `rtwin` (the
+ * configuration less recompute) tie a `recompute = blocks` run to the same
+ * model, setting and split without it, which the figures draw beside it.
+ * Sizes are bytes here; printers convert. */
 #ifndef ACCUMBENCH_REPORT_H
 #define ACCUMBENCH_REPORT_H
 
@@ -28,6 +33,7 @@
 #define MIB 1048576.0
 #define REPORT_MAX_ENGINES 4
 #define REPORT_NONE ((size_t)-1)
+#define REPORT_TIMELINES 4
 /* a configuration is unstable when its repeats' spread exceeds
  * max(2 * noise, this) (design "Throughput and noise") */
 #define REPORT_UNSTABLE_FLOOR 0.05
@@ -61,9 +67,11 @@ typedef struct {
     const rundir_config *rc;    /* rundir's aggregate of the same configuration */
     size_t first_row;
     const char *engine, *backend, *strategy;
-    char label[192];            /* the model in words, for titles */
+    char label[192];            /* the model in words, for titles; ", recompute blocks" for blocks */
     int eng;                    /* index into report.engines: 0 is the primary engine */
+    int blocks;                 /* recompute = blocks */
     long group, pgroup, pair;   /* ids: equal ids, equal keys */
+    long mgroup, rtwin;         /* the pgroup and the configuration less recompute */
     long long mb, k, eb;
     int n, n_ok, n_oom;
     /* over the ok repeats' step_median_ns (rundir): median and range, NAN
@@ -100,6 +108,7 @@ typedef struct {
      * draw the other engines' configurations of the same model beside them. */
     const char *engines[REPORT_MAX_ENGINES];
     int nengines;
+    int have_blocks;            /* results.csv has recompute = blocks rows */
     size_t n_repeated;          /* configurations with >= 2 ok repeats */
     size_t n_unstable;
     int noise_from_results;     /* results.csv has a noise column */
@@ -165,7 +174,9 @@ typedef struct {
     slice common;               /* the summary's throughput table */
     const report_config *top[8];        /* top-kernels tables */
     size_t ntop;
-    const report_config *pair[2];       /* the timeline: retain, accumulate */
+    /* the timeline: retain, accumulate, and their twins with recompute =
+     * blocks (NULL unless both have memory.csv rows) */
+    const report_config *pair[REPORT_TIMELINES];
 } report_view;
 
 /* Everything but the timeline, chosen before kernels.csv is read (it keeps
@@ -175,17 +186,28 @@ void report_choose(report *rp, report_view *v, const report_config **buf);
 void report_choose_timeline(const report *rp, report_view *v);
 int strategy_rank(const char *s);
 int is_retain_or_accumulate(const report_config *g);
-/* ok configurations of a slice (primary engine / every engine), sorted by
- * engine, strategy, micro-batch; out holds ncfgs */
-size_t slice_cfgs(const report *rp, slice s, const report_config **out);
+/* ok configurations of a slice, sorted by engine, recompute, strategy,
+ * micro-batch: the primary engine's group (with_blocks: and its twin group
+ * with recompute = blocks), or every engine's and both recompute settings
+ * (_all); out holds ncfgs */
+size_t slice_cfgs(const report *rp, slice s, int with_blocks, const report_config **out);
 size_t slice_cfgs_all(const report *rp, slice s, const report_config **out);
 /* the configurations of (group, strategy, micro-batch) that ran, by iter_size */
 size_t series_cfgs(const report *rp, long group, const char *strategy, long long mb, const report_config **out);
 /* distinct micro-batches of a group's retain/accumulate configurations,
- * ascending; all_engines: of the group's model in every engine */
+ * ascending; all_engines: of the group's model and setting in every engine
+ * and both recompute settings */
 size_t group_micro_batches(const report *rp, long group, int all_engines, long long *mbs, size_t cap);
 /* the group, then each other engine's group of the same model and setting */
 int engine_groups(const report *rp, long group, long *out);
+/* engine_groups, each followed by its twin group with recompute = blocks
+ * where one ran; out holds 2 * REPORT_MAX_ENGINES */
+int figure_groups(const report *rp, long group, long *out);
+/* the group of the same engine, model and setting with recompute = blocks;
+ * -1 when none ran or group is a blocks group itself */
+long blocks_group(const report *rp, long group);
+/* g's configuration with the other recompute setting, or NULL */
+const report_config *recompute_twin(const report *rp, const report_config *g);
 /* engine eng's configuration of g's pair key; NULL if it did not run it */
 report_config *paired_cfg(const report *rp, const report_config *g, int eng);
 

@@ -21,6 +21,37 @@ int is_retain_or_accumulate(const report_config *g)
 
 static int ran(const report_config *g) { return g->n_ok || g->n_oom; }
 
+const report_config *recompute_twin(const report *rp, const report_config *g)
+{
+    for (size_t i = 0; i < rp->ncfgs; i++)
+        if (rp->cfgs[i].rtwin == g->rtwin && rp->cfgs[i].blocks != g->blocks) return &rp->cfgs[i];
+    return NULL;
+}
+
+long blocks_group(const report *rp, long group)
+{
+    const report_config *r = report_group_rep(rp, group);
+    if (r->blocks) return -1;
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *g = &rp->cfgs[i];
+        if (g->blocks && g->mgroup == r->mgroup && !strcmp(g->engine, r->engine)) return g->group;
+    }
+    return -1;
+}
+
+/* whether g's group is one a figure starts from: not a blocks group whose
+ * model and setting also ran without recomputation (that one is drawn
+ * beside its twin, never alone) */
+static int is_base(const report *rp, const report_config *g)
+{
+    if (!g->blocks) return 1;
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *c = &rp->cfgs[i];
+        if (!c->blocks && c->mgroup == g->mgroup && !strcmp(c->engine, g->engine)) return 0;
+    }
+    return 1;
+}
+
 /* the largest tracked-peak ratio retain / accumulate over r's matching splits */
 static double retain_ratio(const report *rp, const report_config *r)
 {
@@ -46,7 +77,7 @@ static long pick_ra_group(const report *rp)
     double best_ratio = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *a = &rp->cfgs[i];
-        if (a->eng || !is_retain_or_accumulate(a) || !ran(a)) continue;
+        if (a->eng || !is_retain_or_accumulate(a) || !ran(a) || !is_base(rp, a)) continue;
         size_t n = 0;
         double ratio = 0;
         for (size_t j = 0; j < rp->ncfgs; j++) {
@@ -98,7 +129,7 @@ static slice pick_slice(const report *rp, long only_group, int all_strategies)
     long long best_score[3] = {-1, -1, -1};
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *a = &rp->cfgs[i];
-        if (a->eng || !a->n_ok || isnan(a->sps)) continue;
+        if (a->eng || !a->n_ok || isnan(a->sps) || !is_base(rp, a)) continue;
         if (only_group >= 0 && a->group != only_group) continue;
         long long score[3];
         score_slice(rp, a, all_strategies, score);
@@ -121,11 +152,12 @@ report_config *paired_cfg(const report *rp, const report_config *g, int eng)
     return NULL;
 }
 
-/* by engine, strategy, then micro-batch and iter_size */
+/* by engine, recompute (none first), strategy, then micro-batch and iter_size */
 static int cmp_cfg_ptr(const void *a, const void *b)
 {
     const report_config *x = *(const report_config *const *)a, *y = *(const report_config *const *)b;
     if (x->eng != y->eng) return x->eng - y->eng;
+    if (x->blocks != y->blocks) return x->blocks - y->blocks;
     int sx = strategy_rank(x->strategy), sy = strategy_rank(y->strategy);
     if (sx != sy) return sx - sy;
     int s = strcmp(x->strategy, y->strategy);
@@ -134,12 +166,14 @@ static int cmp_cfg_ptr(const void *a, const void *b)
     return x->k < y->k ? -1 : x->k > y->k;
 }
 
-size_t slice_cfgs(const report *rp, slice s, const report_config **out)
+size_t slice_cfgs(const report *rp, slice s, int with_blocks, const report_config **out)
 {
+    long twin = with_blocks ? blocks_group(rp, s.group) : -1;
     size_t n = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *g = &rp->cfgs[i];
-        if (g->n_ok && !isnan(g->sps) && g->eb == s.eb && g->group == s.group) out[n++] = g;
+        if (g->n_ok && !isnan(g->sps) && g->eb == s.eb && (g->group == s.group || (twin >= 0 && g->group == twin)))
+            out[n++] = g;
     }
     qsort(out, n, sizeof *out, cmp_cfg_ptr);
     return n;
@@ -147,11 +181,11 @@ size_t slice_cfgs(const report *rp, slice s, const report_config **out)
 
 size_t slice_cfgs_all(const report *rp, slice s, const report_config **out)
 {
-    long pgroup = report_group_rep(rp, s.group)->pgroup;
+    long mgroup = report_group_rep(rp, s.group)->mgroup;
     size_t n = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *g = &rp->cfgs[i];
-        if (g->n_ok && !isnan(g->sps) && g->eb == s.eb && g->pgroup == pgroup) out[n++] = g;
+        if (g->n_ok && !isnan(g->sps) && g->eb == s.eb && g->mgroup == mgroup) out[n++] = g;
     }
     qsort(out, n, sizeof *out, cmp_cfg_ptr);
     return n;
@@ -176,12 +210,12 @@ static int cmp_ll(const void *a, const void *b)
 
 size_t group_micro_batches(const report *rp, long group, int all_engines, long long *mbs, size_t cap)
 {
-    long pgroup = report_group_rep(rp, group)->pgroup;
+    long mgroup = report_group_rep(rp, group)->mgroup;
     size_t n = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *g = &rp->cfgs[i];
         if (!is_retain_or_accumulate(g) || !ran(g)) continue;
-        if (all_engines ? g->pgroup != pgroup : g->group != group) continue;
+        if (all_engines ? g->mgroup != mgroup : g->group != group) continue;
         size_t j = 0;
         while (j < n && mbs[j] != g->mb) j++;
         if (j == n && n < cap) mbs[n++] = g->mb;
@@ -206,6 +240,18 @@ int engine_groups(const report *rp, long group, long *out)
     return n;
 }
 
+int figure_groups(const report *rp, long group, long *out)
+{
+    long eg[REPORT_MAX_ENGINES];
+    int ne = engine_groups(rp, group, eg), n = 0;
+    for (int e = 0; e < ne; e++) {
+        long twin = blocks_group(rp, eg[e]);
+        out[n++] = eg[e];
+        if (twin >= 0) out[n++] = twin;
+    }
+    return n;
+}
+
 // ----------------------------------------------------------------------------
 // the view
 
@@ -214,7 +260,7 @@ int engine_groups(const report *rp, long group, long *out)
 static void pick_top_kernels(report *rp, report_view *v, const report_config **buf)
 {
     if (v->sl.group < 0) return;
-    size_t n = slice_cfgs(rp, v->sl, buf);
+    size_t n = slice_cfgs(rp, v->sl, 0, buf);
     for (size_t i = 0; i < n && v->ntop < 8; i++) {
         if (i && !strcmp(buf[i]->strategy, buf[i - 1]->strategy)) continue;
         const report_config *pick = buf[i];
@@ -229,22 +275,45 @@ static void pick_top_kernels(report *rp, report_view *v, const report_config **b
     }
 }
 
-/* the timeline: a retain/accumulate pair of one split with memory.csv rows,
- * in the memory figures' group if it can, largest iter_size, then micro-batch */
+/* c's twin with recompute = blocks when it has memory.csv rows, else NULL */
+static const report_config *blocks_timeline(const report *rp, const report_config *c)
+{
+    const report_config *t = c->blocks ? NULL : recompute_twin(rp, c);
+    return t && t->has_memory ? t : NULL;
+}
+
+/* whether a timeline pair whose retain is r beats the best so far: first
+ * one whose twins with recompute = blocks have rows too, then one in the
+ * memory figures' group, then the largest iter_size, then micro-batch */
+static int timeline_better(const report_view *v, const report_config *r, int twins, int best_twins)
+{
+    const report_config *best = v->pair[0];
+    if (!best) return 1;
+    if (twins != best_twins) return twins > best_twins;
+    int in_ra = r->group == v->ra_group, best_in_ra = best->group == v->ra_group;
+    if (in_ra != best_in_ra) return in_ra > best_in_ra;
+    return r->k > best->k || (r->k == best->k && r->mb > best->mb);
+}
+
+/* the timeline: a retain/accumulate pair of one split with memory.csv rows
+ * (timeline_better's choice), and their twins with recompute = blocks */
 void report_choose_timeline(const report *rp, report_view *v)
 {
+    int best_twins = 0;
     for (size_t i = 0; i < rp->ncfgs; i++) {
         const report_config *r = &rp->cfgs[i];
-        if (r->eng || strcmp(r->strategy, "retain") || !r->has_memory) continue;
+        if (r->eng || strcmp(r->strategy, "retain") || !r->has_memory || !is_base(rp, r)) continue;
         for (size_t j = 0; j < rp->ncfgs; j++) {
-            const report_config *a = &rp->cfgs[j], *best = v->pair[0];
+            const report_config *a = &rp->cfgs[j];
             if (strcmp(a->strategy, "accumulate") || !a->has_memory || a->mb != r->mb || a->k != r->k ||
                 a->group != r->group)
                 continue;
-            int in_ra = r->group == v->ra_group, best_in_ra = best && best->group == v->ra_group;
-            if (!best || in_ra > best_in_ra ||
-                (in_ra == best_in_ra && (r->k > best->k || (r->k == best->k && r->mb > best->mb))))
-                v->pair[0] = r, v->pair[1] = a;
+            const report_config *rt = blocks_timeline(rp, r), *at = blocks_timeline(rp, a);
+            int twins = rt && at;
+            if (!timeline_better(v, r, twins, best_twins)) continue;
+            v->pair[0] = r, v->pair[1] = a;
+            v->pair[2] = twins ? rt : NULL, v->pair[3] = twins ? at : NULL;
+            best_twins = twins;
         }
     }
 }

@@ -106,7 +106,7 @@ static void summary_throughput(const report *rp, doc *d, slice sl, const report_
         doc_text(d, "No configuration ran ok, so no throughput.");
         return;
     }
-    size_t n = slice_cfgs(rp, sl, buf);
+    size_t n = slice_cfgs(rp, sl, 0, buf);
     char prefix[96];
     doc_heading(d, "Throughput at effective batch %lld", sl.eb);
     doc_text(d,
@@ -302,6 +302,131 @@ static void summary_allocators(const report *rp, doc *d)
 }
 
 // ----------------------------------------------------------------------------
+// recomputation: blocks against none
+
+/* each configuration without recomputation whose twin with recompute =
+ * blocks ran, both ok: the peak and step ratios' range over one model */
+typedef struct {
+    double peak_lo, peak_hi, step_lo, step_hi;
+    int n;
+    char fits_only[512];        /* splits that ran out of memory without it and fit with it */
+    size_t nfits;
+} recompute_range;
+
+static const report_config *blocks_twin(const report *rp, const report_config *a)
+{
+    if (a->blocks) return NULL;
+    const report_config *b = recompute_twin(rp, a);
+    return b && (a->n_ok || a->n_oom || b->n_ok || b->n_oom) ? b : NULL;
+}
+
+static void range_add(recompute_range *r, const report_config *a, const report_config *b)
+{
+    if (!a->n_ok && a->n_oom && b->n_ok) {
+        size_t n = strlen(r->fits_only);
+        if (n < sizeof r->fits_only)
+            snprintf(r->fits_only + n, sizeof r->fits_only - n, "%s%s %lld × %lld", r->nfits ? ", " : "",
+                     a->strategy, a->mb, a->k);
+        r->nfits++;
+    }
+    double peak = b->mem[MEM_TRACKED] / a->mem[MEM_TRACKED], step = b->step_ns / a->step_ns;
+    if (!a->n_ok || !b->n_ok || !(peak > 0) || !(step > 0)) return;
+    if (!r->n++) r->peak_lo = r->peak_hi = peak, r->step_lo = r->step_hi = step;
+    r->peak_lo = fmin(r->peak_lo, peak), r->peak_hi = fmax(r->peak_hi, peak);
+    r->step_lo = fmin(r->step_lo, step), r->step_hi = fmax(r->step_hi, step);
+}
+
+/* "0.43–0.71×", or "0.43×" for one value */
+static const char *ratio_range(char *buf, size_t len, double lo, double hi)
+{
+    if (fabs(hi - lo) < 0.0005) snprintf(buf, len, "%.3f×", lo);
+    else snprintf(buf, len, "%.3f–%.3f×", lo, hi);
+    return buf;
+}
+
+/* one paragraph per model and setting (and engine): what recomputation
+ * bought and cost there, and when to use it */
+static void recompute_words(const report *rp, doc *d, const report_config *first)
+{
+    recompute_range r = {0};
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *a = &rp->cfgs[i], *b = blocks_twin(rp, a);
+        if (b && a->group == first->group) range_add(&r, a, b);
+    }
+    char prefix[96] = "", peak[48], step[48];
+    if (rp->nengines > 1) snprintf(prefix, sizeof prefix, "%s: ", first->engine);
+    if (r.n)
+        doc_text(d,
+                 "%s%s: with --recompute blocks the tracked peak is %s and the step time %s those without it, "
+                 "over %d split%s. Use it when a split does not fit your memory without it%s",
+                 prefix, first->label, ratio_range(peak, sizeof peak, r.peak_lo, r.peak_hi),
+                 ratio_range(step, sizeof step, r.step_lo, r.step_hi), r.n, r.n == 1 ? "" : "s",
+                 r.step_lo > 1 ? "; where it fits, leave it off: every split here was slower with it."
+                               : "; where it fits, it was not slower on every split here.");
+    if (r.nfits)
+        doc_text(d, "%s%s: ran out of memory without recomputation and fit with it: %s.", prefix, first->label,
+                 r.fits_only);
+}
+
+static void recompute_row(const report *rp, doc *d, const report_config *a, const report_config *b)
+{
+    char sa[64], sbs[64];
+    cfg_status(rp, a, sa, sizeof sa);
+    cfg_status(rp, b, sbs, sizeof sbs);
+    doc_row_begin(d, a->n_ok && b->n_ok ? "ok" : "bad");
+    if (rp->nengines > 1) doc_cell(d, "%s", a->engine);
+    doc_cell(d, "%s", a->label);
+    doc_cell(d, "%s", a->strategy);
+    doc_cell(d, "%lld × %lld", a->mb, a->k);
+    doc_num(d, a->mem[MEM_TRACKED] / MIB, "%.2f");
+    doc_num(d, b->mem[MEM_TRACKED] / MIB, "%.2f");
+    doc_num(d, a->n_ok && b->n_ok ? b->mem[MEM_TRACKED] / a->mem[MEM_TRACKED] : NAN, "%.3f");
+    doc_num(d, a->step_ns * 1e-6, "%.4g");
+    doc_num(d, b->step_ns * 1e-6, "%.4g");
+    doc_num(d, a->n_ok && b->n_ok ? b->step_ns / a->step_ns : NAN, "%.3f");
+    doc_cell(d, "%s", sa);
+    doc_cell(d, "%s", sbs);
+}
+
+/* Where results hold recompute = blocks rows: per model and setting, what
+ * recomputation saved and cost, in words; then one row per configuration
+ * run both ways (medians over the ok repeats). */
+static void summary_recompute(const report *rp, doc *d)
+{
+    if (!rp->have_blocks) return;
+    doc_heading(d, "Recomputation");
+    doc_text(d, "--recompute blocks keeps only each block's input through forward and recomputes the block inside "
+                "backward (phase recompute): less memory for more time. Ratios are blocks / none of the medians "
+                "over the ok repeats; below 1 is a saving.");
+    size_t nrows = 0;
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *a = &rp->cfgs[i];
+        if (!blocks_twin(rp, a)) continue;
+        nrows++;
+        size_t j = 0;   /* the group's first configuration run both ways says its words */
+        while (j < i && !(rp->cfgs[j].group == a->group && blocks_twin(rp, &rp->cfgs[j]))) j++;
+        if (j == i) recompute_words(rp, d, a);
+    }
+    if (!nrows) {
+        doc_text(d, "No configuration ran both with and without recomputation, so nothing to compare.");
+        return;
+    }
+    doc_table_begin(d, "recompute", "summary", 1);
+    if (rp->nengines > 1) doc_col_add(d, COL_TEXT, "engine");
+    static const col_spec cols[] = {{COL_TEXT, "model"},           {COL_TEXT, "strategy"},
+                                    {COL_NUM, "micro-batch × iter_size"},
+                                    {COL_NUM, "none MiB"},         {COL_NUM, "blocks MiB"},
+                                    {COL_NUM, "peak blocks / none"}, {COL_NUM, "none step ms"},
+                                    {COL_NUM, "blocks step ms"},   {COL_NUM, "step blocks / none"},
+                                    {COL_TEXT, "none status"},     {COL_TEXT, "blocks status"}};
+    doc_columns(d, cols, sizeof cols / sizeof cols[0]);
+    for (size_t i = 0; i < rp->ncfgs; i++) {
+        const report_config *a = &rp->cfgs[i], *b = blocks_twin(rp, a);
+        if (b) recompute_row(rp, d, a, b);
+    }
+}
+
+// ----------------------------------------------------------------------------
 // unstable configurations
 
 static void summary_unstable(const report *rp, doc *d)
@@ -340,6 +465,7 @@ void summary_build(const report *rp, const report_view *v, doc *d, const report_
     summary_stability(rp, d);
     summary_memory(rp, d, v->ra_group, buf, buf2);
     summary_throughput(rp, d, v->common, buf);
+    summary_recompute(rp, d);
     summary_engines(rp, d);
     summary_allocators(rp, d);
     summary_unstable(rp, d);
