@@ -46,8 +46,10 @@ double stats_spread_rel(const double *step_medians, size_t n)
 int stats_repeats_unstable(const double *step_medians, size_t n, double noise)
 {
     double spread = stats_spread_rel(step_medians, n);
-    return !isnan(spread) && spread > fmax(2 * noise, STATS_UNSTABLE_FLOOR);
+    return !isnan(spread) && spread > stats_unstable_limit(noise);
 }
+
+double stats_unstable_limit(double noise) { return fmax(2 * noise, STATS_UNSTABLE_FLOOR); }
 
 double stats_quantile(const double *sorted, size_t n, double q)
 {

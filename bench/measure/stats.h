@@ -37,6 +37,8 @@ double stats_median(double *v, size_t n);
  * processes: fewer than 2 repeats are never unstable. */
 #define STATS_UNSTABLE_FLOOR 0.05
 int stats_repeats_unstable(const double *step_medians, size_t n, double noise);
+/* the spread above which repeats run at noise target `noise` disagree */
+double stats_unstable_limit(double noise);
 double stats_spread_rel(const double *step_medians, size_t n);
 /* quantile q of sorted x by linear interpolation (numpy's default) */
 double stats_quantile(const double *sorted, size_t n, double q);

@@ -238,8 +238,7 @@ static void judge_stability(report *rp, report_config *g)
     g->noise = rp->noise_from_results && !isnan(first->noise) ? first->noise : rp->default_noise;
     /* one process says nothing about the spread between processes */
     g->spread_rel = g->n_ok >= 2 && g->step_ns > 0 ? (g->step_max_ns - g->step_min_ns) / g->step_ns : NAN;
-    double limit = fmax(2 * g->noise, REPORT_UNSTABLE_FLOOR);
-    g->unstable = g->n_ok >= 2 && g->spread_rel > limit;
+    g->unstable = g->n_ok >= 2 && g->spread_rel > stats_unstable_limit(g->noise);
     rp->n_repeated += g->n_ok >= 2;
     rp->n_unstable += g->unstable;
 }

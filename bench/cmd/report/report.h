@@ -34,9 +34,6 @@
 #define REPORT_MAX_ENGINES 4
 #define REPORT_NONE ((size_t)-1)
 #define REPORT_TIMELINES 4
-/* a configuration is unstable when its repeats' spread exceeds
- * max(2 * noise, this) (design "Throughput and noise") */
-#define REPORT_UNSTABLE_FLOOR 0.05
 
 enum { MEM_TRACKED, MEM_RESERVED, MEM_DEVICE, MEM_DRIVER, MEM_RSS, MEM_DATA, MEM_ANALYTIC, MEM_COUNT };
 extern const char *const report_mem_columns[MEM_COUNT];    /* results.csv's names */
@@ -86,7 +83,7 @@ typedef struct {
     int mem_fig_rss;
     double grad_err;            /* the largest grad_rel_err over the repeats; NAN if none */
     double noise;               /* the noise setting the stability test uses */
-    int unstable;               /* spread_rel > max(2 * noise, REPORT_UNSTABLE_FLOOR) */
+    int unstable;               /* spread_rel > stats_unstable_limit(noise) (measure/stats.h) */
     /* kernels.csv (inputs.c) */
     double kernel_ns[OPS_PHASE_COUNT], profiled_steps;
     int has_kernels, has_memory, want_top;

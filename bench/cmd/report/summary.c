@@ -4,6 +4,7 @@
  * other engine side by side with the primary one, and the unstable
  * configurations. Figures are medians over ok repeats, as in the plots. */
 #include "summary.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,7 +39,7 @@ static void summary_stability(const report *rp, doc *d)
              "Repeats: %zu of %zu configurations ran ok in two or more processes; %zu unstable: the spread of "
              "their repeats' median step times, (max − min) / median, exceeds max(2 × noise, %.0f%%), noise being "
              "%s.%s",
-             rp->n_repeated, rp->ncfgs, rp->n_unstable, 100 * REPORT_UNSTABLE_FLOOR, noise,
+             rp->n_repeated, rp->ncfgs, rp->n_unstable, 100 * STATS_UNSTABLE_FLOOR, noise,
              rp->n_unstable ? " They are listed under \"Unstable configurations\"; their figures are less certain "
                               "than their own confidence intervals say."
                             : "");
@@ -435,7 +436,7 @@ static void summary_unstable(const report *rp, doc *d)
     doc_heading(d, "Unstable configurations");
     doc_text(d, "Configurations whose repeats disagree by more than max(2 × noise, %.0f%%) of their median step "
                 "time (configs.csv has every configuration).",
-             100 * REPORT_UNSTABLE_FLOOR);
+             100 * STATS_UNSTABLE_FLOOR);
     static const col_spec cols[] = {{COL_TEXT, "model"},      {COL_TEXT, "strategy"},
                                     {COL_NUM, "micro-batch × iter_size"},
                                     {COL_NUM, "repeats ok"},  {COL_NUM, "step ms (median)"},
