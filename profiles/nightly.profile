@@ -1,8 +1,7 @@
 # nightly — the regression profile scripts/nightly.sh runs, and `compare`
-# checks against a baseline: `default`'s models at a few configurations
-# each, five repeats each, since
-# compare's unit is the process (a configuration's repeat medians), not the
-# steps of one process.
+# checks against a baseline: `default`'s models at a few configurations,
+# five repeats each, since compare's unit is the process (a configuration's
+# repeat medians), not the steps of one process.
 #
 # The default MLP under the three strategies (full at 256, retain and
 # accumulate at 64 x 4); ResNet-18 for CIFAR with BatchNorm, retain and
