@@ -31,7 +31,7 @@
             pinned (FNV-1a of the flags: resuming older sweeps depends on it).
 
 Usage: sweep.py ACCUMBENCH WORKDIR profiles|faults|resume|rounds"""
-import csv, io, json, os, random, shutil, signal, subprocess, sys, time
+import csv, io, json, os, random, re, shutil, signal, subprocess, sys, time
 
 bin_, work, what = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -232,6 +232,14 @@ def test_profiles():
         need = 5 if name == "nightly" else 2 if name.startswith("gpu-") else 3
         check(said == [str(repeats)] and repeats >= need,
               f"profile {name}: repeat = {said} runs {repeats} repeats, at least {need}")
+        # the header's "N configurations ... = M runs" is what the profile expands to
+        with open(os.path.join(REPO, "profiles", name + ".profile")) as f:
+            header = " ".join(l.lstrip("# ").rstrip() for l in f if l.startswith("#"))
+        n_configs = len({i.rsplit("-r", 1)[0].split("-")[0] for i in ids})
+        told = re.search(r"(\d+) configurations.*?= (\d+) runs", header)
+        check(told is not None and (int(told.group(1)), int(told.group(2))) == (n_configs, len(lines)),
+              f"profile {name}: its header says {told.groups() if told else 'no count'}, "
+              f"it expands to {n_configs} configurations, {len(lines)} runs")
 
     valid = write("valid.profile", """# a valid profile: comments, blank lines, spaced lists
 backend = cpu   # trailing comment
@@ -277,7 +285,6 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
           f"keys that apply to no configuration: one warning per key, rc 0: {warns}")
 
     # every config flag run takes is a profile key (run --help lists them)
-    import re
     helptext = subprocess.run([bin_, "run", "--help"], capture_output=True, text=True).stdout
     not_config = {"help", "json", "kernels", "out", "print-config"}
     flags = sorted(set(re.findall(r"--([a-z][a-z-]*)", helptext)) - not_config)
