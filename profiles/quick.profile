@@ -1,25 +1,35 @@
 # quick — the CPU profile: what `make bench` runs where no GPU is usable.
 #
 # A small MLP, a small CIFAR ResNet (BatchNorm and GroupNorm) and a tiny GPT
-# under the three strategies, micro-batch 8 and 16, iter_size 1, 2, 4. On the
-# CPU backend it shows the thread's mechanism: retain's tracked peak grows by
-# one micro-batch of activations per extra micro-batch, accumulate stays
-# flat, full grows with the effective batch (8 ... 64); the GPT's attention
-# probabilities make retain's growth steepest.
+# under the three strategies, iter_size 1, 2, 4; the MLP and the ResNet at
+# micro-batch 8 and 16, the GPT at micro-batch 8 with and without activation
+# recomputation (recompute = none, blocks). On the CPU backend it shows the
+# thread's mechanism: retain's tracked peak grows by one micro-batch of
+# activations per extra micro-batch, accumulate stays flat, full grows with
+# the effective batch (8 ... 64); the GPT's attention probabilities make
+# retain's growth steepest, and recompute = blocks cuts its peak to the
+# blocks' inputs (retain at 8 x 4: 17.2 -> 5.4 MiB) for about one more
+# forward per step.
 #
-# 64 configurations (full keeps one per effective batch; keys that do not
-# apply to a model, such as norm for mlp, do not multiply it) x 3 repeats =
-# 192 runs, in 3 rounds: every configuration's repeat r, shuffled, before any
-# repeat r + 1 (the process is the unit: a configuration's figure is the
-# median of its repeats). iter_size 8 was dropped to make room for the
-# repeats: its runs were the slowest (effective batch up to 128).
+# 66 configurations x 3 repeats = 198 runs, in 3 rounds: every
+# configuration's repeat r, shuffled, before any repeat r + 1 (the process
+# is the unit: a configuration's figure is the median of its repeats).
+# Per model (keys that do not apply to a model, such as norm for mlp, do not
+# multiply it; full keeps one configuration per effective batch): mlp 16,
+# cnn 2 norms x 16, gpt 2 x 9 (its micro-batch 16 made room for recompute).
+# iter_size 8 was dropped to make room for the repeats: its runs were the
+# slowest (effective batch up to 128). repeat_max = 6: a configuration whose
+# 3 repeats disagree gets up to 3 more runs (the sweep decides which).
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
 # profiled steps. Duration on an idle 2-vCPU VM: 140-250 s for the sweep in
-# four runs, under 1 s for the report (measured 2026-12-04). The 2 s cap bounds it under
-# load: 192 x (2 s + under 0.5 s of setup and untimed steps) = 8 minutes at
-# the very worst.
+# four runs of the 192-run profile before recompute (measured 2026-12-04;
+# the 6 runs more, and the recompute runs' steps, shorter than the
+# micro-batch-16 ones they replace, leave that about the same), under 1 s
+# for the report; the extra repeats add about 1 s each. The 2 s cap bounds
+# it under load: 198 x (2 s + under 0.5 s of setup and untimed steps) =
+# 8 minutes at the very worst, before extra repeats.
 
 backend = cpu
 engines = accumbench
@@ -29,11 +39,14 @@ models = mlp, cnn, gpt
 hidden = 256
 layers = 3
 
-# gpt: a tiny GPT-2 (vocab 256, 32 tokens, width 64, 4 heads)
+# gpt: a tiny GPT-2 (vocab 256, 32 tokens, width 64, 4 heads), micro-batch 8,
+# each configuration without and with recomputation of its blocks
 vocab = 256
 seq = 32
 d_model = 64
 heads = 4
+gpt.micro_batch = 8
+gpt.recompute = none, blocks
 
 # cnn: ResNet with 3 stages of one basic block, widths 8, 16, 32
 width = 8
@@ -46,6 +59,7 @@ micro_batch = 8, 16
 iter_size = 1, 2, 4
 
 repeat = 3
+repeat_max = 6
 warmup = 2
 min_steps = 10
 max_steps = 500

@@ -1,6 +1,6 @@
 # nightly-tiny — the nightly profile shrunk for tests/nightly.sh: a small MLP
-# on the CPU, two strategies, five repeats each as in nightly (10 runs, about
-# a second).
+# on the CPU, two strategies, five repeats each and up to nine where they
+# disagree, as in nightly (10 runs, at most 18; about a second).
 backend = cpu
 engines = accumbench
 models = mlp
@@ -11,6 +11,7 @@ strategies = accumulate, retain
 micro_batch = 8
 iter_size = 2
 repeat = 5
+repeat_max = 9
 warmup = 1
 min_steps = 10
 max_steps = 10

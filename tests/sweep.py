@@ -4,7 +4,10 @@
   profiles  every shipped profile (profiles/*.profile) expands without
             warnings; a valid file with
             comments, spaced lists, inapplicable axes, full's collapse and
-            skipped combinations expands to the expected lines; a table of
+            skipped combinations expands to the expected lines; per-model
+            keys (MODEL.KEY) change only their model's product; profiles
+            without them keep the configuration ids recorded in
+            tests/fixtures/profile-ids; a table of
             invalid files each exits 2 with one stderr line naming FILE:LINE;
             name lookup, --out under a regular file, backend = cuda without a
             GPU (exit 2, no CPU fallback); engine torch without a Python
@@ -28,7 +31,7 @@
             pinned (FNV-1a of the flags: resuming older sweeps depends on it).
 
 Usage: sweep.py ACCUMBENCH WORKDIR profiles|faults|resume|rounds"""
-import csv, io, json, os, random, shutil, signal, subprocess, sys, time
+import csv, io, json, os, random, re, shutil, signal, subprocess, sys, time
 
 bin_, work, what = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -138,6 +141,76 @@ def test_torch_python():
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IDS = os.path.join(REPO, "tests", "fixtures", "profile-ids")
+
+
+def test_unchanged_ids():
+    """profiles without per-model keys keep the configuration ids recorded
+    before per-model keys existed (a resumed sweep finds its fragments by
+    them): the same set, and each id the FNV-1a of the flags printed with it"""
+    names = sorted(f[:-len(".profile")] for f in os.listdir(IDS) if f.endswith(".profile"))
+    check(len(names) >= 9, f"recorded profiles in {IDS}: {names}")
+    for name in names:
+        with open(os.path.join(IDS, name + ".ids")) as f:
+            want = f.read().split()
+        p, lines = dry_lines("--profile", os.path.join(IDS, name + ".profile"))
+        got = sorted({l[0].rsplit("-r", 1)[0] for l in lines})
+        check(p.returncode == 0 and got == want,
+              f"{name}: the {len(want)} recorded configuration ids (missing {sorted(set(want) - set(got))[:3]}, "
+              f"new {sorted(set(got) - set(want))[:3]}, rc {p.returncode})")
+        check(all(l[0].split("-")[0] == f"{fnv1a(l[2]):016x}" for l in lines),
+              f"{name}: every id is the FNV-1a of its flags")
+
+
+def flag_dict(flags):
+    f = flags.split()
+    return dict(zip(f[::2], f[1::2]))
+
+
+def test_per_model_keys():
+    """MODEL.KEY replaces KEY for that model only; the product is per model"""
+    base = """backend = cpu
+models = mlp, cnn, gpt
+input_dim = 64
+hidden = 16
+layers = 2
+width = 4
+stages = 2
+blocks = 1
+vocab = 64
+seq = 8
+d_model = 16
+heads = 2
+strategies = retain, accumulate
+micro_batch = 4
+iter_size = 2
+"""
+    per_model = base + """gpt.layers = 1
+gpt.micro_batch = 1, 2
+cnn.recompute = none, blocks
+cnn.strategies = accumulate
+"""
+    p, lines = dry_lines("--profile", write("per_model.profile", per_model))
+    got = sorted((d["--model"], d["--strategy"], d.get("--recompute"), d["--micro-batch"], d["--iter-size"],
+                  d.get("--layers")) for d in (flag_dict(l[2]) for l in lines))
+    want = sorted([("mlp", s, None, "4", "2", "2") for s in ("retain", "accumulate")]
+                  + [("cnn", "accumulate", r, "4", "2", None) for r in ("none", "blocks")]
+                  + [("gpt", s, None, m, "2", "1") for s in ("retain", "accumulate") for m in ("1", "2")])
+    check(p.returncode == 0 and p.stderr == "" and all(l[1] == "run" for l in lines) and got == want,
+          f"per-model keys: mlp 2 x 1, cnn 1 strategy x 2 recompute, gpt 2 x 2 micro-batches at layers 1: "
+          f"rc {p.returncode}, {p.stderr.strip()!r}, {got}")
+    # a model without MODEL.KEY lines keeps the ids it has in the flat profile
+    _, flat = dry_lines("--profile", write("flat_models.profile", base))
+    mlp_ids = lambda ls: sorted(l[0] for l in ls if "--model mlp" in l[2])
+    check(mlp_ids(lines) == mlp_ids(flat) and len(mlp_ids(flat)) == 2,
+          "per-model keys: mlp's configurations and ids are those of the profile without them")
+    # a flat key every model replaces does nothing: a warning, not an error
+    p, lines = dry_lines("--profile", write("overridden.profile", "backend = cpu\nmodels = mlp, gpt\nlayers = 3\n"
+                                            "mlp.layers = 1\ngpt.layers = 2\n"))
+    warns = p.stderr.splitlines()
+    check(p.returncode == 0 and len(lines) == 2 and len(warns) == 1
+          and "overridden.profile:3: layers: every model it applies to has its own MODEL.KEY" in warns[0],
+          f"a flat key every model overrides: one warning, rc 0: {warns}")
 
 
 def test_profiles():
@@ -159,6 +232,14 @@ def test_profiles():
         need = 5 if name == "nightly" else 2 if name.startswith("gpu-") else 3
         check(said == [str(repeats)] and repeats >= need,
               f"profile {name}: repeat = {said} runs {repeats} repeats, at least {need}")
+        # the header's "N configurations ... = M runs" is what the profile expands to
+        with open(os.path.join(REPO, "profiles", name + ".profile")) as f:
+            header = " ".join(l.lstrip("# ").rstrip() for l in f if l.startswith("#"))
+        n_configs = len({i.rsplit("-r", 1)[0].split("-")[0] for i in ids})
+        told = re.search(r"(\d+) configurations.*?= (\d+) runs", header)
+        check(told is not None and (int(told.group(1)), int(told.group(2))) == (n_configs, len(lines)),
+              f"profile {name}: its header says {told.groups() if told else 'no count'}, "
+              f"it expands to {n_configs} configurations, {len(lines)} runs")
 
     valid = write("valid.profile", """# a valid profile: comments, blank lines, spaced lists
 backend = cpu   # trailing comment
@@ -204,7 +285,6 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
           f"keys that apply to no configuration: one warning per key, rc 0: {warns}")
 
     # every config flag run takes is a profile key (run --help lists them)
-    import re
     helptext = subprocess.run([bin_, "run", "--help"], capture_output=True, text=True).stdout
     not_config = {"help", "json", "kernels", "out", "print-config"}
     flags = sorted(set(re.findall(r"--([a-z][a-z-]*)", helptext)) - not_config)
@@ -236,6 +316,26 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
         ("timeout = 0\n", 1, "timeout: must be a number"),
         ("shuffle = 2\n", 1, "shuffle: must be an integer in 0..1"),
         ("max_steps = 0\n", 1, "max_steps: must be an integer"),
+        # per-model keys
+        ("gpt.layers = 2\n", 1, "gpt.layers: model gpt is not among the profile's models (mlp, run's default"),
+        ("models = mlp, cnn\n\ngpt.layers = 2\n", 3, "gpt.layers: model gpt is not among the profile's models (mlp, cnn)"),
+        ("gpt.layers = 2\nmodels = mlp\n", 1, "gpt.layers: model gpt is not among"),
+        ("models = cnn\nresnet.width = 8\n", 2, "resnet.width: 'resnet' is not a model"),
+        ("models = mlp, cnn\nmlp.norm = group\n", 2, "mlp.norm: norm does not apply to model mlp"),
+        ("models = mlp, gpt\ngpt.hidden = 8\n", 2, "gpt.hidden: hidden does not apply to model gpt"),
+        ("models = gpt\ngpt.repeat = 2\n", 2, "gpt.repeat: repeat is set for the whole profile, not per model"),
+        ("models = gpt\ngpt.models = gpt\n", 2, "gpt.models: models is set for the whole profile"),
+        ("models = gpt\ngpt.backend = cpu\n", 2, "gpt.backend: backend is set for the whole profile"),
+        ("models = gpt\ngpt.shape = 2\n", 2, "gpt.shape: unknown key"),
+        ("models = gpt\ngpt.micro_batch = 2\ngpt.micro_batch = 4\n", 3,
+         "gpt.micro_batch: given more than once (first on line 2)"),
+        ("models = cnn\ncnn.strategy = full\ncnn.strategies = retain\n", 3,
+         "cnn.strategies: names the same axis as 'cnn.strategy' on line 2"),
+        ("models = gpt\ngpt.recompute = none, some\n", 2, "gpt.recompute: must be one of none|blocks"),
+        ("models = gpt\ngpt.heads = 0\n", 2, "gpt.heads: must be an integer"),
+        ("models = mlp, gpt\nmicro_batch = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\nseed = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\n"
+         "gpt.warmup = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\ngpt.iter_size = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\n"
+         "gpt.min_time = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\n", 6, "gpt.min_time: the lists' product exceeds 100000"),
     ]
     for i, (text, line, msg) in enumerate(bad):
         path = write(f"bad{i}.profile", text)
@@ -262,6 +362,8 @@ effective_batch = 16, 20   # 20 = 8 + 8 + 4: a ragged last micro-batch
     p = sweep("--profile", valid, "--resume", work)
     check(p.returncode == 2, "--profile with --resume: exit 2")
 
+    test_per_model_keys()
+    test_unchanged_ids()
     test_torch_python()
 
     info = subprocess.run([bin_, "info"], capture_output=True, text=True).stdout

@@ -1,5 +1,6 @@
 /* bench/cmd/sweep/profile.c — see profile.h. The key table below names the keys and
- * which models or backends each applies to; what a value may be is never
+ * which models or backends each applies to (so which MODEL.KEY lines are
+ * valid, and which axes multiply a model's product); what a value may be is never
  * restated here: each value, and then each whole configuration, goes through
  * cli_parse as the argv `run` would get. A value is checked alone (with a
  * neutral partner flag where run checks it against another, e.g.
@@ -84,6 +85,56 @@ static const key_spec keys[N_KEYS] = {
 
 static int key_base(int k) { return keys[k].alias_of >= 0 ? keys[k].alias_of : k; }
 
+/* the models a MODEL.KEY prefix may name; a model added to model.h gets its line here */
+static const model_kind model_kinds[] = {MODEL_MLP, MODEL_CNN, MODEL_GPT};
+#define N_MODELS ((int)(sizeof model_kinds / sizeof model_kinds[0]))
+
+/* the model_kind named by the len bytes at name, or -1 */
+static int model_of(const char *name, size_t len)
+{
+    for (int i = 0; i < N_MODELS; i++) {
+        const char *n = model_name(model_kinds[i]);
+        if (strlen(n) == len && !strncmp(n, name, len)) return (int)model_kinds[i];
+    }
+    return -1;
+}
+
+static model_kind default_model(void)
+{
+    run_config d;
+    cli_defaults(&d);
+    return d.model.kind;
+}
+
+/* the models a key applies to, a bit per model_kind; 0 for keys of every model */
+static unsigned scope_models(key_scope s)
+{
+    switch (s) {
+    case FOR_MLP: return 1u << MODEL_MLP;
+    case FOR_CNN: return 1u << MODEL_CNN;
+    case FOR_GPT: return 1u << MODEL_GPT;
+    case FOR_MLP_GPT: return 1u << MODEL_MLP | 1u << MODEL_GPT;
+    default: return 0;
+    }
+}
+
+static int key_applies(int k, int m)
+{
+    unsigned mask = scope_models(keys[k].scope);
+    return !mask || (mask & 1u << m);
+}
+
+/* the names of the models in mask, ", "-separated */
+static const char *models_text(unsigned mask, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_MODELS; i++)
+        if (mask & 1u << model_kinds[i] && at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "", model_name(model_kinds[i]));
+    return buf;
+}
+
 static void key_flag(int k, char *flag, size_t len)
 {
     const char *n = keys[key_base(k)].name;
@@ -129,13 +180,43 @@ static int args_parse(const arg_list *a, run_config *c, char *err, size_t err_le
     return 0;
 }
 
-/* The seed of the profile's first configuration: its first `seed` value,
- * else run's default. Values were checked when parsed, so this parses. */
+/* The run key `base`'s entry for model m: its MODEL.KEY line, else the
+ * flat one (m = -1: the flat one); NULL when neither is given. */
+static const profile_entry *entry_for(const profile *p, int base, int m)
+{
+    const profile_entry *flat = NULL;
+    for (int i = 0; i < p->n_entries; i++) {
+        const profile_entry *e = &p->entries[i];
+        if (key_base(e->key) != base) continue;
+        if (m >= 0 && e->model == m) return e;
+        if (e->model < 0) flat = e;
+    }
+    return flat;
+}
+
+/* the model_kind of models' item i (checked when parsed), or run's default without `models` */
+static int model_at(const profile_entry *models, int i)
+{
+    return models ? model_of(models->items[i], strlen(models->items[i])) : (int)default_model();
+}
+
+/* The models the profile runs, a bit per model_kind. */
+static unsigned models_run(const profile *p)
+{
+    const profile_entry *models = entry_for(p, K_MODEL, -1);
+    unsigned used = 0;
+    for (int i = 0; i < (models ? models->n_items : 1); i++) used |= 1u << model_at(models, i);
+    return used;
+}
+
+/* The seed of the profile's first configuration: its first model's first
+ * `seed` value, else run's default. Values were checked when parsed, so this
+ * parses. */
 static uint64_t first_seed(const profile *p)
 {
     arg_list a = {0};
-    for (int i = 0; i < p->n_entries; i++)
-        if (p->entries[i].key == K_SEED) args_add(&a, "--seed", p->entries[i].items[0]);
+    const profile_entry *seed = entry_for(p, K_SEED, model_at(entry_for(p, K_MODEL, -1), 0));
+    if (seed) args_add(&a, "--seed", seed->items[0]);
     run_config c;
     char err[512];
     return args_parse(&a, &c, err, sizeof err) == 0 ? c.seed : 0;
@@ -245,47 +326,110 @@ static void apply_sweep_key(profile *p, const profile_entry *e)
     }
 }
 
-/* One line (comment stripped) into the next entry. line_of: by base key,
- * 1 + the entry that gave it. */
-static int parse_line(profile *p, int *line_of, const char *path, int lineno, char *line, char *err,
+/* the key as the profile wrote it: KEY or MODEL.KEY */
+static const char *entry_name(const profile_entry *e, char *buf, size_t len)
+{
+    if (e->model < 0) return keys[e->key].name;
+    snprintf(buf, len, "%s.%s", model_name((model_kind)e->model), keys[e->key].name);
+    return buf;
+}
+
+/* KEY or MODEL.KEY → *k (its index) and *m (the model; -1: every model) */
+static int parse_key(const char *path, int lineno, const char *key, int *k, int *m, char *err, size_t err_len)
+{
+    const char *dot = strchr(key, '.'), *name = dot ? dot + 1 : key;
+    char all[64];
+    *m = dot ? model_of(key, (size_t)(dot - key)) : -1;
+    if (dot && *m < 0)
+        FAIL("%s: '%.*s' is not a model (a per-model key is MODEL.KEY, MODEL one of %s)", key, (int)(dot - key), key,
+             models_text(~0u, all, sizeof all));
+    *k = find_key(name);
+    if (*k < 0)
+        FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
+             "engines, repeat, repeat_max, timeout, shuffle; MODEL.KEY for one model)", key);
+    int base = key_base(*k);
+    if (*m >= 0 && (base >= N_RUN_KEYS || base == K_MODEL || base == K_BACKEND))
+        FAIL("%s: %s is set for the whole profile, not per model", key, name);
+    if (*m >= 0 && !key_applies(*k, *m)) FAIL("%s: %s does not apply to model %s", key, name, model_name(*m));
+    return 0;
+fail:
+    return -1;
+}
+
+/* One line (comment stripped) into the next entry. line_of: by model + 1
+ * and base key, 1 + the entry that gave it. */
+static int parse_line(profile *p, int (*line_of)[N_KEYS], const char *path, int lineno, char *line, char *err,
                       size_t err_len)
 {
     char *eq = strchr(line, '=');
     if (!eq) FAIL("expected 'key = value' (got '%.60s')", line);
     *eq = '\0';
-    char *key = trim(line), *value = trim(eq + 1);
+    char *key = trim(line), *value = trim(eq + 1), buf[64];
     if (!*key) FAIL("expected a key before '='");
-    int k = find_key(key);
-    if (k < 0)
-        FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
-             "engines, repeat, repeat_max, timeout, shuffle)", key);
-    int base = key_base(k);
-    if (line_of[base]) {
-        const profile_entry *first = &p->entries[line_of[base] - 1];
-        if (strcmp(keys[first->key].name, key) != 0)
-            FAIL("%s: names the same axis as '%s' on line %d; give one of them", key, keys[first->key].name,
-                 first->line);
+    int k, m;
+    if (parse_key(path, lineno, key, &k, &m, err, err_len)) return -1;
+    int *given = &line_of[m + 1][key_base(k)];
+    if (*given) {
+        const profile_entry *first = &p->entries[*given - 1];
+        if (first->key != k)
+            FAIL("%s: names the same axis as '%s' on line %d; give one of them", key,
+                 entry_name(first, buf, sizeof buf), first->line);
         FAIL("%s: given more than once (first on line %d)", key, first->line);
     }
     profile_entry *e = &p->entries[p->n_entries];
     memset(e, 0, sizeof *e);
     e->key = k;
+    e->model = m;
     e->line = lineno;
     if (parse_entry(e, path, lineno, key, value, err, err_len)) return -1;
-    line_of[base] = ++p->n_entries;
+    *given = ++p->n_entries;
     apply_sweep_key(p, e);
     return 0;
 fail:
     return -1;
 }
 
+/* Each MODEL.KEY names one of the models the profile runs. */
+static int check_models(const profile *p, const char *path, char *err, size_t err_len)
+{
+    unsigned used = models_run(p);
+    const char *none_given = entry_for(p, K_MODEL, -1) ? "" : ", run's default: the profile gives no models";
+    char buf[64], names[64];
+    for (int i = 0; i < p->n_entries; i++) {
+        const profile_entry *e = &p->entries[i];
+        int lineno = e->line;
+        if (e->model >= 0 && !(used & 1u << e->model))
+            FAIL("%s: model %s is not among the profile's models (%s%s)", entry_name(e, buf, sizeof buf),
+                 model_name((model_kind)e->model), models_text(used, names, sizeof names), none_given);
+    }
+    return 0;
+fail:
+    return -1;
+}
+
+/* The configurations before duplicates are removed, summed over the models
+ * (each the product of the lists that apply to it), checked as the entries
+ * come: the error names the line that takes the sum past the limit. */
 static int check_product(const profile *p, const char *path, char *err, size_t err_len)
 {
-    long product = 1;
+    const profile_entry *models = entry_for(p, K_MODEL, -1), *backends = entry_for(p, K_BACKEND, -1);
+    long per_model[N_MODELS];
+    for (int j = 0; j < N_MODELS; j++) per_model[j] = backends ? backends->n_items : 1;
+    unsigned used = models_run(p);
+    char buf[64];
     for (int i = 0; i < p->n_entries; i++) {
-        int lineno = p->entries[i].line;
-        if (key_base(p->entries[i].key) < N_RUN_KEYS && (product *= p->entries[i].n_items) > PROFILE_MAX_PRODUCT)
-            FAIL("%s: the lists' product exceeds %ld configurations", keys[p->entries[i].key].name,
+        const profile_entry *e = &p->entries[i];
+        int base = key_base(e->key), lineno = e->line;
+        if (base >= N_RUN_KEYS || e == models || e == backends) continue;
+        long total = 0;
+        for (int j = 0; j < N_MODELS; j++) {
+            int m = (int)model_kinds[j];
+            if (!(used & 1u << m)) continue;
+            if (key_applies(base, m) && entry_for(p, base, m) == e) per_model[j] *= e->n_items;
+            total += per_model[j];
+        }
+        if (total > PROFILE_MAX_PRODUCT)
+            FAIL("%s: the lists' product exceeds %ld configurations", entry_name(e, buf, sizeof buf),
                  PROFILE_MAX_PRODUCT);
     }
     return 0;
@@ -296,7 +440,7 @@ fail:
 /* the lines of copy (modified in place) */
 static int parse_lines(profile *p, const char *path, char *copy, char *err, size_t err_len)
 {
-    int line_of[N_KEYS] = {0}, lineno = 0;
+    int line_of[N_MODELS + 1][N_KEYS] = {{0}}, lineno = 0;
     for (char *next = copy; next;) {
         char *line = next, *nl = strchr(line, '\n');
         next = nl ? nl + 1 : NULL;
@@ -321,14 +465,15 @@ int profile_parse(profile *p, const char *path, const char *name, const char *te
     p->engines = PROFILE_ENGINE_ACCUMBENCH;
     size_t text_len = strlen(text);
     p->text = malloc(text_len + 1);
-    p->entries = calloc(N_KEYS, sizeof *p->entries);
+    p->entries = calloc((size_t)(N_MODELS + 1) * N_KEYS, sizeof *p->entries);
     char *copy = malloc(text_len + 1);
     int rc = -1;
     if (!p->text || !p->entries || !copy) snprintf(err, err_len, "%s: out of host memory", path);
     else {
         memcpy(p->text, text, text_len + 1);
         memcpy(copy, text, text_len + 1);
-        rc = parse_lines(p, path, copy, err, err_len) || check_product(p, path, err, err_len) ? -1 : 0;
+        rc = parse_lines(p, path, copy, err, err_len) || check_models(p, path, err, err_len)
+                     || check_product(p, path, err, err_len) ? -1 : 0;
     }
     free(copy);
     if (rc) {
@@ -398,13 +543,6 @@ void profile_free(profile *p)
 // ----------------------------------------------------------------------------
 // expansion
 
-static const profile_entry *entry_for(const profile *p, int base)
-{
-    for (int i = 0; i < p->n_entries; i++)
-        if (key_base(p->entries[i].key) == base) return &p->entries[i];
-    return NULL;
-}
-
 /* values by run key (NULL: not given) → argv in key order */
 static void build_args(const char *const *val, arg_list *a)
 {
@@ -417,24 +555,6 @@ static void build_args(const char *const *val, arg_list *a)
     }
 }
 
-/* the models a key applies to, a bit per model_kind; 0 for keys of every model */
-static unsigned scope_models(key_scope s)
-{
-    switch (s) {
-    case FOR_MLP: return 1u << MODEL_MLP;
-    case FOR_CNN: return 1u << MODEL_CNN;
-    case FOR_GPT: return 1u << MODEL_GPT;
-    case FOR_MLP_GPT: return 1u << MODEL_MLP | 1u << MODEL_GPT;
-    default: return 0;
-    }
-}
-
-static int key_applies(int k, model_kind m)
-{
-    unsigned mask = scope_models(keys[k].scope);
-    return !mask || (mask & 1u << m);
-}
-
 static const char *scope_text(key_scope s)
 {
     switch (s) {
@@ -445,34 +565,42 @@ static const char *scope_text(key_scope s)
     }
 }
 
+/* 1 when each model the profile runs that flat entry e applies to has its
+ * own MODEL.KEY for it */
+static int overridden_everywhere(const profile *p, const profile_entry *e, unsigned used)
+{
+    for (int j = 0; j < N_MODELS; j++) {
+        int m = (int)model_kinds[j];
+        if (used & 1u << m && key_applies(e->key, m) && entry_for(p, key_base(e->key), m) == e) return 0;
+    }
+    return 1;
+}
+
 /* Warns about keys that apply to none of the models (or, for GPU settings,
- * to none of the backends) the profile names. */
+ * to none of the backends) the profile names, and about flat keys every
+ * model overrides. */
 static void warn_unused(const profile *p)
 {
-    run_config d;
-    cli_defaults(&d);
-    const profile_entry *models = entry_for(p, K_MODEL), *backends = entry_for(p, K_BACKEND);
-    unsigned used = models ? 0 : 1u << d.model.kind;
+    const profile_entry *backends = entry_for(p, K_BACKEND, -1);
+    unsigned used = models_run(p);
     int gpu_possible = !backends;
-    for (int i = 0; models && i < models->n_items; i++) {
-        static const model_kind kinds[] = {MODEL_MLP, MODEL_CNN, MODEL_GPT};
-        for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
-            if (!strcmp(models->items[i], model_name(kinds[j]))) used |= 1u << kinds[j];
-    }
     /* a GPU backend: one this build lacks, or one whose tensors are not in host memory */
     for (int i = 0; backends && i < backends->n_items; i++) {
         const ops_backend_i *b = ops_backend_find(backends->items[i]);
         gpu_possible |= !b || !b->host_memory;
     }
+    char buf[64];
     for (int i = 0; i < p->n_entries; i++) {
         const profile_entry *e = &p->entries[i];
         key_scope s = keys[e->key].scope;
         unsigned mask = scope_models(s);
         const char *what = NULL;
-        if (mask && !(mask & used)) what = scope_text(s);
+        if (e->model < 0 && mask && !(mask & used)) what = scope_text(s);
+        else if (e->model < 0 && key_base(e->key) < N_RUN_KEYS && overridden_everywhere(p, e, used))
+            what = "every model it applies to has its own MODEL.KEY";
         if (s == FOR_GPU && !gpu_possible) what = "has no effect on backend cpu";
         if (what) fprintf(stderr, "accumbench: warning: %s:%d: %s: %s (ignored)\n", p->path, e->line,
-                          keys[e->key].name, what);
+                          entry_name(e, buf, sizeof buf), what);
     }
 }
 
@@ -483,7 +611,11 @@ static int pack_args(const arg_list *a, profile_config *pc)
     for (int i = 0; i < a->argc; i++) bytes += strlen(a->argv[i]) + 1;
     pc->argv = malloc((size_t)(a->argc + 1) * sizeof(char *) + bytes);
     pc->flags = malloc(bytes + 1);
-    if (!pc->argv || !pc->flags) return -1;
+    if (!pc->argv || !pc->flags) {
+        free(pc->argv);
+        free(pc->flags);
+        return -1;
+    }
     char *dst = (char *)(pc->argv + a->argc + 1), *f = pc->flags;
     *f = '\0';
     for (int i = 0; i < a->argc; i++) {
@@ -500,18 +632,19 @@ static int pack_args(const arg_list *a, profile_config *pc)
     return 0;
 }
 
-/* One point of the product → *pc (its own argv and flags). */
-static int expand_one(const char *const *val_all, profile_config *pc)
+/* One point of a model's product (values only of keys that apply to the
+ * model) → *pc (its own argv and flags); 0 ok, -1 out of host memory. */
+static int expand_one(const char *const *point, profile_config *pc)
 {
     const char *val[N_RUN_KEYS];
     arg_list a;
     run_config c0;
     char err[512], num[3][24];
     memset(pc, 0, sizeof *pc);
-    /* which model and strategy this point is (all flags, whatever applies) */
-    build_args(val_all, &a);
+    memcpy(val, point, sizeof val);
+    /* which strategy this point is */
+    build_args(val, &a);
     args_parse(&a, &c0, err, sizeof err);
-    for (int k = 0; k < N_RUN_KEYS; k++) val[k] = key_applies(k, c0.model.kind) ? val_all[k] : NULL;
     /* full runs the whole effective batch as one: the split given is moot */
     if (c0.strategy == STRATEGY_FULL && val[K_EFFECTIVE]) {
         val[K_MICRO] = val[K_EFFECTIVE];
@@ -545,35 +678,52 @@ void profile_configs_free(profile_config *v, int n)
     free(v);
 }
 
-int profile_expand(const profile *p, profile_config **out, int *n)
+typedef struct {
+    profile_config *v;
+    int n, cap;
+} config_list;
+
+/* Appends *pc to l, or frees it when l holds the same flags; 0 ok, -1 out of host memory. */
+static int list_add(config_list *l, profile_config *pc)
 {
-    const profile_entry *axis[N_RUN_KEYS];
+    for (int j = 0; j < l->n; j++)
+        if (l->v[j].hash == pc->hash && !strcmp(l->v[j].flags, pc->flags)) {
+            free(pc->argv);
+            free(pc->flags);
+            return 0;
+        }
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        profile_config *nv = realloc(l->v, (size_t)cap * sizeof *nv);
+        if (!nv) {
+            free(pc->argv);
+            free(pc->flags);
+            return -1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *pc;
+    return 0;
+}
+
+/* Model m's product into l: point holds its backend and model values; the
+ * keys that apply to m take m's MODEL.KEY list, else the flat one. */
+static int expand_model(const profile *p, int m, const char **point, config_list *l)
+{
+    const profile_entry *axis[N_RUN_KEYS] = {0};
     long total = 1;
     for (int k = 0; k < N_RUN_KEYS; k++) {
-        axis[k] = entry_for(p, k);
+        if (k == K_BACKEND || k == K_MODEL || !key_applies(k, m)) continue;
+        axis[k] = entry_for(p, k, m);
         if (axis[k]) total *= axis[k]->n_items;
     }
-    warn_unused(p);
-    profile_config *v = NULL, pc;
-    int count = 0, cap = 0, pos[N_RUN_KEYS] = {0};
+    int pos[N_RUN_KEYS] = {0};
     for (long t = 0; t < total; t++) {
-        const char *val[N_RUN_KEYS];
-        for (int k = 0; k < N_RUN_KEYS; k++) val[k] = axis[k] ? axis[k]->items[pos[k]] : NULL;
-        if (expand_one(val, &pc) != 0) goto oom;
-        int dup = 0;
-        for (int j = 0; j < count && !dup; j++) dup = v[j].hash == pc.hash && !strcmp(v[j].flags, pc.flags);
-        if (dup) {
-            free(pc.argv);
-            free(pc.flags);
-        } else {
-            if (count == cap) {
-                cap = cap ? 2 * cap : 64;
-                profile_config *nv = realloc(v, (size_t)cap * sizeof *nv);
-                if (!nv) goto oom;
-                v = nv;
-            }
-            v[count++] = pc;
-        }
+        for (int k = 0; k < N_RUN_KEYS; k++)
+            if (axis[k]) point[k] = axis[k]->items[pos[k]];
+        profile_config pc;
+        if (expand_one(point, &pc) != 0 || list_add(l, &pc) != 0) return -1;
         /* odometer: the last key varies fastest */
         for (int k = N_RUN_KEYS - 1; k >= 0; k--) {
             if (!axis[k]) continue;
@@ -581,12 +731,25 @@ int profile_expand(const profile *p, profile_config **out, int *n)
             pos[k] = 0;
         }
     }
-    *out = v;
-    *n = count;
     return 0;
-oom:
-    free(pc.argv);
-    free(pc.flags);
-    profile_configs_free(v, count);
-    return -1;
+}
+
+int profile_expand(const profile *p, profile_config **out, int *n)
+{
+    warn_unused(p);
+    const profile_entry *backends = entry_for(p, K_BACKEND, -1), *models = entry_for(p, K_MODEL, -1);
+    config_list l = {0};
+    for (int b = 0; b < (backends ? backends->n_items : 1); b++)
+        for (int i = 0; i < (models ? models->n_items : 1); i++) {
+            const char *point[N_RUN_KEYS] = {0};
+            point[K_BACKEND] = backends ? backends->items[b] : NULL;
+            point[K_MODEL] = models ? models->items[i] : NULL;
+            if (expand_model(p, model_at(models, i), point, &l) != 0) {
+                profile_configs_free(l.v, l.n);
+                return -1;
+            }
+        }
+    *out = l.v;
+    *n = l.n;
+    return 0;
 }

@@ -5,9 +5,11 @@
  * Keys are run's config flags in snake_case (micro_batch = --micro-batch),
  * the plural aliases `models` and `strategies`, and the sweep's own keys
  * `engines`, `repeat`, `repeat_max`, `timeout`, `shuffle`. A value may be a comma-separated
- * list; the lists of run flags form a cartesian product. Every value is
- * checked by run's own parser (cli_parse), so a profile accepts exactly what
- * the command line does. Errors are one line, "FILE:LINE: key: reason". */
+ * list; the lists of run flags form a cartesian product per model. A run
+ * flag's key prefixed by a model, `MODEL.KEY` (gpt.micro_batch = 1, 2),
+ * replaces KEY for that model only. Every value is checked by run's own
+ * parser (cli_parse), so a profile accepts exactly what the command line
+ * does. Errors are one line, "FILE:LINE: key: reason". */
 #ifndef ACCUMBENCH_PROFILE_H
 #define ACCUMBENCH_PROFILE_H
 
@@ -23,6 +25,7 @@
 
 typedef struct {
     int key;                    /* index into the key table (profile.c) */
+    int model;                  /* -1, or the model_kind of a `MODEL.KEY` line */
     int line;
     int n_items;
     char items[PROFILE_MAX_ITEMS][PROFILE_VALUE_LEN];
@@ -70,10 +73,12 @@ int profile_load(profile *p, const char *path, const char *name, char *err, size
 int profile_parse(profile *p, const char *path, const char *name, const char *text, char *err, size_t err_len);
 void profile_free(profile *p);
 
-/* Expands the product into *out (malloc'ed, *n entries, in profile order,
- * duplicates removed: among them strategy full's splits of one effective
- * batch). Warns on stderr, once per key, about a key that applies to none
- * of the profile's models or backends. 0 ok, -1 out of host memory. */
+/* Expands each model's product into *out (malloc'ed, *n entries, in profile
+ * order: backend, then model, then the other keys in argv order, the last
+ * fastest; duplicates removed: among them strategy full's splits of one
+ * effective batch). Warns on stderr, once per key, about a key that applies
+ * to none of the profile's models or backends, or that every model it
+ * applies to overrides. 0 ok, -1 out of host memory. */
 int profile_expand(const profile *p, profile_config **out, int *n);
 void profile_configs_free(profile_config *v, int n);
 
