@@ -267,9 +267,11 @@ static void check_sides(plan_candidate *c, size_t n, int rec_m, int rec_r, const
             CHECK(side[r] == -1, "%s: nothing of recompute %d fits", what, r);
             continue;
         }
-        CHECK(side[r] >= 0 && c[side[r]].micro_batch == side_m[r] && (int)c[side[r]].recompute == r && c[side[r]].feasible,
-              "%s: side %d is micro-batch %d", what, r, side[r] >= 0 ? c[side[r]].micro_batch : -1);
-        if (rec >= 0 && (int)c[rec].recompute == r) CHECK(side[r] == rec, "%s: the recommendation's side is itself", what);
+        const plan_candidate *s = side[r] >= 0 ? &c[side[r]] : NULL;
+        CHECK(s && s->micro_batch == side_m[r] && (int)s->recompute == r && s->feasible,
+              "%s: side %d is micro-batch %d", what, r, s ? s->micro_batch : -1);
+        if (rec >= 0 && (int)c[rec].recompute == r)
+            CHECK(side[r] == rec, "%s: the recommendation's side is itself", what);
     }
 }
 

@@ -98,7 +98,8 @@ static void usage(FILE *f)
           "  --effective-batch B     samples per optimizer step\n"
           "  --results DIR           fit from a sweep's DIR/results.csv (rows of this model)\n"
           "  --measure               fit from runs started now: micro-batches 1, 2, 4 at iter-size 1 and 2,\n"
-          "                          per strategy and recompute value\n"
+          "                          per strategy and recompute value (beyond 4 throughput is held flat:\n"
+          "                          a larger micro-batch shows its speed only from --results rows that ran it)\n"
           "  --save DIR              with --measure: write those runs to DIR/results.csv for --results\n"
           "  --margin F              predictions must fit in budget x (1 - F): 5% (default), 0.1, 0\n"
           "  --context SIZE          added to every prediction: the CUDA context and library handles the\n"
@@ -543,10 +544,13 @@ static int gather_points(const plan_opts *o, const char *self, measured *ms, cha
     if (!ms->pts.n) {
         char md[160];
         plan_describe_model(&o->cfg, md, sizeof md);
-        snprintf(err, err_len, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s", src, md,
+        /* the recompute value when only one was asked for */
+        const char *only = o->use_recompute[RECOMPUTE_BLOCKS] ? "blocks" : "none";
+        int one = o->use_recompute[RECOMPUTE_NONE] != o->use_recompute[RECOMPUTE_BLOCKS];
+        snprintf(err, err_len, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s%s%s", src, md,
                  optimizer_name(o->cfg.optimizer), o->cfg.math_tf32 ? "tf32" : "fp32",
                  o->cfg.conv_algo_find ? "find" : "heuristic", strcmp(o->cfg.backend, "auto") ? ", backend " : "",
-                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "");
+                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "", one ? ", recompute " : "", one ? only : "");
         return o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
     }
     return 0;

@@ -257,7 +257,9 @@ void plan_print_json(const plan_report *r)
         }
     printf("}");
     if (r->verified)
-        printf(",\n \"verify\": {\"status\": \"%s\", \"measured_peak_bytes\": %.17g, \"measured_samples_per_s\": %.17g}",
-               r->verify_oom ? "oom" : "ok", r->verify_oom ? -1.0 : r->verify_peak, r->verify_oom ? -1.0 : r->verify_rate);
+        printf(",\n \"verify\": {\"status\": \"%s\", \"measured_peak_bytes\": %.17g, "
+               "\"measured_samples_per_s\": %.17g}",
+               r->verify_oom ? "oom" : "ok", r->verify_oom ? -1.0 : r->verify_peak,
+               r->verify_oom ? -1.0 : r->verify_rate);
     printf("}\n");
 }
