@@ -1,13 +1,16 @@
 /* tests/test_plan.c — the planner's pure parts: the memory fit recovers a
  * known fixed part and scale and predicts other splits; the throughput fit
  * recovers a per-step overhead and per-micro-batch rates and holds them flat
- * outside the measured range; the candidate micro-batches (powers of two,
- * ragged ceil(B/k)); the choice rule; the flat JSON reader. */
+ * outside the measured range; recompute none and blocks fit apart, each on
+ * its own model's structure; the candidate micro-batches (powers of two,
+ * ragged ceil(B/k)); the choice rule and the option of each recompute value;
+ * the flat JSON reader. */
 #include "check.h"
 #include "memory_model.h"
 #include "plan_fit.h"
 #include "plan_points.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +19,7 @@ static plan_point point(strategy_kind s, int m, int k, double mem, double step_n
     plan_point p;
     memset(&p, 0, sizeof p);
     p.strategy = s;
+    p.recompute = RECOMPUTE_NONE;
     p.micro_batch = m;
     p.iter_size = k;
     p.effective_batch = m * k;
@@ -75,8 +79,8 @@ static void test_fit(void)
         CHECK_CLOSE(f.scale, SCALE, 0, 1e-9, "scale");
         CHECK(f.max_rel_residual < 1e-9, "residual %g", f.max_rel_residual);
         /* held out: 32 x 8, and a ragged 48 + 48 + 32 */
-        CHECK_CLOSE(plan_predict_peak(&f, &mdl, 32, 8, 32), true_peak(&mdl, ss[si], 32, 8, 32), 0, 1e-9, "32 x 8");
-        CHECK_CLOSE(plan_predict_peak(&f, &mdl, 48, 3, 32), true_peak(&mdl, ss[si], 48, 3, 32), 0, 1e-9, "ragged");
+        CHECK_CLOSE(plan_predict_peak(&f, 32, 8, 32), true_peak(&mdl, ss[si], 32, 8, 32), 0, 1e-9, "32 x 8");
+        CHECK_CLOSE(plan_predict_peak(&f, 48, 3, 32), true_peak(&mdl, ss[si], 48, 3, 32), 0, 1e-9, "ragged");
         /* throughput: overhead and rates recovered; a micro-batch of 2 at k = 4
          * takes 100 us + 4 ms for 8 samples */
         CHECK_CLOSE(f.overhead_ns, OVERHEAD_NS, 1e-3, 1e-9, "overhead");
@@ -112,7 +116,7 @@ static void test_fit(void)
           err);
     CHECK(f.scale_assumed && f.scale == 1.0, "scale assumed");
     CHECK_CLOSE(f.fixed_bytes, FIXED, 1e-6, 0, "fixed alone");
-    CHECK_CLOSE(plan_predict_peak(&f, &narrow, 32, 8, 32),
+    CHECK_CLOSE(plan_predict_peak(&f, 32, 8, 32),
                 FIXED + plan_structure_bytes(&narrow, STRATEGY_ACCUMULATE, 32, 8, 32), 1e-6, 0, "narrow 32 x 8");
     /* no points of the strategy: an error, not a fit */
     CHECK(plan_fit_strategy(STRATEGY_FULL, flat, nf, PLAN_FIG_TRACKED, &narrow, &f, err, sizeof err) != 0,
@@ -147,10 +151,15 @@ static void test_micro_batches(void)
     free(v);
 }
 
+static plan_candidate cand_r(strategy_kind s, recompute_kind r, int m, int k, double peak, double rate, int feasible)
+{
+    plan_candidate c = {s, r, m, k, m, peak, rate, 0, feasible};
+    return c;
+}
+
 static plan_candidate cand(strategy_kind s, int m, int k, double peak, double rate, int feasible)
 {
-    plan_candidate c = {s, m, k, m, peak, rate, 0, feasible};
-    return c;
+    return cand_r(s, RECOMPUTE_NONE, m, k, peak, rate, feasible);
 }
 
 static void test_choose(void)
@@ -178,6 +187,121 @@ static void test_choose(void)
     CHECK(plan_choose(none, 1) == -1, "nothing feasible");
 }
 
+// ----------------------------------------------------------------------------
+// recompute: none and blocks fit apart
+
+/* a made-up device where blocks costs 30% more per micro-batch (about one
+ * forward more) and its own fixed part and scale */
+#define FIXED_BLOCKS 1.5e6
+#define SCALE_BLOCKS 1.5
+
+static void test_recompute_fit(void)
+{
+    model_config mc = {MODEL_MLP, 64, 128, 2, 16, 3, 3, NORM_BATCH, 0, 0, 0, 0, RECOMPUTE_NONE};
+    model mdl[PLAN_RECOMPUTES];
+    for (int r = 0; r < PLAN_RECOMPUTES; r++) {
+        mc.recompute = (recompute_kind)r;
+        CHECK(model_build(&mdl[r], &mc) == 0, "model_build");
+    }
+    /* blocks holds less: each layer keeps its ReLU output, not the Linear's */
+    double s_none = plan_structure_bytes(&mdl[RECOMPUTE_NONE], STRATEGY_RETAIN, 32, 8, 32);
+    double s_blocks = plan_structure_bytes(&mdl[RECOMPUTE_BLOCKS], STRATEGY_RETAIN, 32, 8, 32);
+    CHECK(s_blocks < s_none, "blocks structure %.0f < none %.0f", s_blocks, s_none);
+
+    const double fixed[2] = {FIXED, FIXED_BLOCKS}, scale[2] = {SCALE, SCALE_BLOCKS}, per_mb_ns[2] = {1e6, 1.3e6};
+    plan_point pts[12];
+    size_t n = 0;
+    for (int r = 0; r < PLAN_RECOMPUTES; r++)
+        for (int m = 1; m <= 4; m *= 2)
+            for (int k = 1; k <= 2; k++) {
+                double s = plan_structure_bytes(&mdl[r], STRATEGY_ACCUMULATE, m, k, m);
+                pts[n] = point(STRATEGY_ACCUMULATE, m, k, fixed[r] + scale[r] * s, OVERHEAD_NS + k * per_mb_ns[r]);
+                pts[n++].recompute = (recompute_kind)r;
+            }
+    char err[256];
+    plan_fit f[PLAN_RECOMPUTES];
+    for (int r = 0; r < PLAN_RECOMPUTES; r++) {
+        CHECK(plan_fit_strategy(STRATEGY_ACCUMULATE, pts, n, PLAN_FIG_TRACKED, &mdl[r], &f[r], err, sizeof err) == 0,
+              "fit %d: %s", r, err);
+        /* six points each: a fit over both would have twelve and residuals */
+        CHECK(f[r].recompute == (recompute_kind)r && f[r].n_points == 6, "recompute %d: %d points", r, f[r].n_points);
+        CHECK_CLOSE(f[r].fixed_bytes, fixed[r], 1e-3, 1e-9, "fixed");
+        CHECK_CLOSE(f[r].scale, scale[r], 0, 1e-9, "scale");
+        CHECK(f[r].max_rel_residual < 1e-9, "residual %g", f[r].max_rel_residual);
+        CHECK_CLOSE(f[r].overhead_ns, OVERHEAD_NS, 1e-3, 1e-9, "overhead");
+        /* a micro-batch of 4: 4 samples in 1 ms (none), 1.3 ms (blocks) */
+        CHECK_CLOSE(f[r].rate[2], 4e9 / per_mb_ns[r], 0, 1e-9, "rate at m = 4");
+        /* held out: 32 x 8 on the fit's own model */
+        double want = fixed[r] + scale[r] * plan_structure_bytes(&mdl[r], STRATEGY_ACCUMULATE, 32, 8, 32);
+        CHECK_CLOSE(plan_predict_peak(&f[r], 32, 8, 32), want, 0, 1e-9, "32 x 8");
+    }
+    /* every candidate carries its fit's recompute value and prediction */
+    plan_request rq = {64, 0, NULL, 0, 1e12, 0};
+    plan_candidate *c = NULL;
+    size_t nc = plan_candidates(f, PLAN_RECOMPUTES, &rq, &c);
+    CHECK(nc == 14, "7 micro-batches x 2 recompute values: %zu", nc);
+    for (size_t i = 0; i < nc; i++) {
+        int r = (int)c[i].recompute;
+        CHECK(r == (i < 7 ? 0 : 1), "candidate %zu: recompute %d", i, r);
+        CHECK_CLOSE(c[i].peak_bytes, plan_predict_peak(&f[r], c[i].micro_batch, c[i].iter_size, c[i].micro_batch), 0,
+                    0, "candidate peak");
+    }
+    free(c);
+    /* blocks' model but only none's points: no fit */
+    CHECK(plan_fit_strategy(STRATEGY_ACCUMULATE, pts, 6, PLAN_FIG_TRACKED, &mdl[RECOMPUTE_BLOCKS], &f[1], err,
+                            sizeof err) != 0, "blocks without blocks points");
+    for (int r = 0; r < PLAN_RECOMPUTES; r++) model_free(&mdl[r]);
+}
+
+/* sorts c, then checks the recommendation and each side against the
+ * expected (strategy-agnostic) micro-batch and recompute value; -1: none */
+static void check_sides(plan_candidate *c, size_t n, int rec_m, int rec_r, const int side_m[PLAN_RECOMPUTES],
+                        const char *what)
+{
+    long rec = plan_choose(c, n), side[PLAN_RECOMPUTES];
+    plan_sides(c, n, rec, side);
+    if (rec_m < 0) CHECK(rec == -1, "%s: nothing fits", what);
+    else CHECK(rec >= 0 && c[rec].micro_batch == rec_m && (int)c[rec].recompute == rec_r, "%s: recommendation", what);
+    for (int r = 0; r < PLAN_RECOMPUTES; r++) {
+        if (side_m[r] < 0) {
+            CHECK(side[r] == -1, "%s: nothing of recompute %d fits", what, r);
+            continue;
+        }
+        const plan_candidate *s = side[r] >= 0 ? &c[side[r]] : NULL;
+        CHECK(s && s->micro_batch == side_m[r] && (int)s->recompute == r && s->feasible,
+              "%s: side %d is micro-batch %d", what, r, s ? s->micro_batch : -1);
+        if (rec >= 0 && (int)c[rec].recompute == r)
+            CHECK(side[r] == rec, "%s: the recommendation's side is itself", what);
+    }
+}
+
+static void test_sides(void)
+{
+    const strategy_kind A = STRATEGY_ACCUMULATE;
+    const recompute_kind N = RECOMPUTE_NONE, R = RECOMPUTE_BLOCKS;
+    /* blocks fits 16 where none fits only 8, and 16 is faster */
+    plan_candidate buys[] = {cand_r(A, N, 8, 32, 100, 1000, 1), cand_r(A, N, 16, 16, 150, 1100, 0),
+                             cand_r(A, R, 16, 16, 95, 1200, 1), cand_r(A, R, 8, 32, 80, 900, 1)};
+    check_sides(buys, 4, 16, R, (const int[]){8, 16}, "blocks buys a larger micro-batch");
+    /* blocks fits more but is slower than none everywhere: none wins, and
+     * blocks' side is its fastest (850 is more than 3% below 900) */
+    plan_candidate nothing[] = {cand_r(A, N, 16, 16, 100, 1100, 1), cand_r(A, R, 16, 16, 80, 850, 1),
+                                cand_r(A, R, 32, 8, 95, 900, 1)};
+    check_sides(nothing, 3, 16, N, (const int[]){16, 32}, "blocks buys nothing");
+    /* the tie window is the fastest overall's (blocks 4 x 64 at 1010): within
+     * none alone 32 x 8 (975) would tie with 8 x 32 (1000) and win on fewer
+     * micro-batches, but it is not as fast as the recommendation, so none's
+     * side stays the recommendation */
+    plan_candidate window[] = {cand_r(A, N, 8, 32, 100, 1000, 1), cand_r(A, N, 32, 8, 120, 975, 1),
+                               cand_r(A, R, 4, 64, 50, 1010, 1)};
+    check_sides(window, 3, 8, N, (const int[]){8, 4}, "tie window of the recommendation");
+    /* only blocks fits */
+    plan_candidate only[] = {cand_r(A, N, 1, 64, 200, 500, 0), cand_r(A, R, 1, 64, 90, 400, 1)};
+    check_sides(only, 2, 1, R, (const int[]){-1, 1}, "only blocks fits");
+    plan_candidate none_fits[] = {cand_r(A, N, 1, 64, 200, 500, 0), cand_r(A, R, 1, 64, 190, 400, 0)};
+    check_sides(none_fits, 2, -1, 0, (const int[]){-1, -1}, "nothing fits");
+}
+
 static void test_json(void)
 {
     plan_json o;
@@ -191,6 +315,23 @@ static void test_json(void)
     CHECK(plan_json_number(&o, "b", &v) == -1, "text is not a number");
     CHECK(plan_json_get(&o, "missing") == NULL, "missing");
     plan_json_free(&o);
+    /* a run's row: strategy and recompute name the fit it belongs to */
+    plan_point p;
+    char err[256];
+    const char *row = "{\"strategy\": \"retain\", \"recompute\": \"%s\", \"micro_batch\": 4, \"iter_size\": 2, "
+                      "\"effective_batch\": 8, \"last_micro_batch\": 4, \"mem_tracked_bytes\": 1000, "
+                      "\"step_median_ns\": 5e6, \"status\": \"ok\"}";
+    const char *values[] = {"blocks", "none", "all"};
+    const int want[] = {0, 0, -1};
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof text, row, values[i]);
+        CHECK(plan_json_parse(text, &o) == 0, "row parses");
+        int rc = plan_point_from_json(&o, &p, err, sizeof err);
+        CHECK(rc == want[i], "recompute '%s': %d", values[i], rc);
+        if (rc == 0) CHECK(!strcmp(recompute_name(p.recompute), values[i]) && p.strategy == STRATEGY_RETAIN, "point");
+        plan_json_free(&o);
+    }
     const char *bad[] = {"", "{", "{\"a\" 1}", "{\"a\": 01}", "{\"a\": 1,}", "{\"a\": [1]}", "{\"a\": 1} x",
                          "{\"a\": \"unterminated}", "{\"a\": nul}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -204,6 +345,8 @@ int main(void)
     test_fit();
     test_micro_batches();
     test_choose();
+    test_recompute_fit();
+    test_sides();
     test_json();
     return CHECK_DONE();
 }

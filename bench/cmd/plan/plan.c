@@ -14,15 +14,20 @@
  *
  * Points come from a sweep's results directory (--results DIR: one point per
  * configuration, the medians of its repeats) or from small runs started here
- * (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per
- * strategy (full: effective batches 1, 2, 4, 8), each `accumbench run --json`
- * in its own process with short stopping settings. */
+ * (--measure): micro-batches 1, 2, 4 at iter_size 1 and 2 per strategy and
+ * recompute value (full: effective batches 1, 2, 4, 8), each
+ * `accumbench run --json` in its own process with short stopping settings.
+ * Recompute none and blocks are searched side by side (--recompute LIST):
+ * each has its own fits and its own model (the size functions follow
+ * model_config.recompute), and --verify runs the recommendation with its
+ * recompute value. */
 #include "cli.h"
 #include "commands.h"
 #include "ops.h"
 #include "parse.h"
 #include "plan_fit.h"
 #include "plan_points.h"
+#include "plan_print.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -37,7 +42,7 @@
 #define PLAN_CHILD_TIMEOUT_S 300.0
 /* the verify child stops by its own rules well before this */
 #define PLAN_VERIFY_TIMEOUT_S 600.0
-#define PLAN_MAX_POINTS 64
+#define PLAN_MAX_POINTS (16 * PLAN_RECOMPUTES)
 
 /* short measuring runs: memory needs one step, throughput a stable median of
  * a few; the CPU backend's small steps stop by noise well inside 2 s */
@@ -46,17 +51,18 @@ static const char *const measure_settings[] = {"--warmup", "1", "--min-steps", "
 static const char *const verify_settings[] = {"--warmup", "2", "--min-steps", "5", "--max-time", "10"};
 
 /* run's flags that describe the model and where it runs: passed to run
- * children as given */
+ * children as given (--recompute is plan's own list: each child gets one) */
 static const char *const model_flags[] = {"--backend", "--model", "--input-dim", "--hidden", "--layers",
-                                          "--width", "--stages", "--blocks", "--norm", "--optimizer", "--math",
-                                          "--conv-algo", "--seed", "--loss-norm"};
+                                          "--width", "--stages", "--blocks", "--norm", "--vocab", "--seq",
+                                          "--d-model", "--heads", "--optimizer", "--math", "--conv-algo", "--seed",
+                                          "--loss-norm"};
 #define N_MODEL_FLAGS (sizeof model_flags / sizeof model_flags[0])
 
 static const char *const plan_flags[] = {"--budget", "--effective-batch", "--margin", "--results", "--save",
-                                         "--context", "--strategies", "--micro-batches", "--measure", "--verify",
-                                         "--json", "--ragged"};
+                                         "--context", "--strategies", "--recompute", "--micro-batches", "--measure",
+                                         "--verify", "--json", "--ragged"};
 #define N_PLAN_FLAGS (sizeof plan_flags / sizeof plan_flags[0])
-#define FIRST_BOOL_FLAG 8   /* plan_flags[8..] take no value */
+#define FIRST_BOOL_FLAG 9   /* plan_flags[9..] take no value */
 
 typedef struct {
     uint64_t budget_bytes;
@@ -66,6 +72,7 @@ typedef struct {
     const char *results_dir, *save_dir;
     int measure, verify, json, ragged;
     int use[STRATEGY_COUNT];
+    int use_recompute[PLAN_RECOMPUTES];
     int *micro_batches;
     size_t n_micro_batches;
     char *fwd[2 * N_MODEL_FLAGS];       /* model flags and values, in the order given */
@@ -79,27 +86,33 @@ typedef struct {
 static void usage(FILE *f)
 {
     fputs("usage: accumbench plan --budget SIZE --effective-batch B [model flags] (--results DIR | --measure)\n"
-          "                       [--margin 5%] [--verify] [--json]\n\n"
-          "Fits, per strategy, peak memory = fixed + scale x the activation bytes the split holds (from the\n"
-          "model's shapes) and throughput per micro-batch size, from measured configurations; lists every\n"
-          "split of B that fits the budget with its predicted peak and samples/s, and recommends the fastest\n"
-          "(as fast within 3%: fewer micro-batches, then less memory). Exit 1 when nothing fits.\n\n"
+          "                       [--recompute none,blocks] [--margin 5%] [--verify] [--json]\n\n"
+          "Fits, per strategy and recompute value, peak memory = fixed + scale x the activation bytes the\n"
+          "split holds (from the model's shapes) and throughput per micro-batch size, from measured\n"
+          "configurations; lists every split of B that fits the budget with its predicted peak and samples/s,\n"
+          "and recommends the fastest (as fast within 3%: fewer micro-batches, then less memory). Beside it,\n"
+          "the option with and without recomputation: what recompute blocks buys at this budget (a larger\n"
+          "micro-batch that outruns a smaller one, or nothing). Exit 1 when nothing fits.\n\n"
           "  --budget SIZE           the whole process's memory (GPU: context included, see --context);\n"
           "                          bytes, K/M/G/T (1024^n), KB/MB/GB/TB (1000^n)\n"
           "  --effective-batch B     samples per optimizer step\n"
           "  --results DIR           fit from a sweep's DIR/results.csv (rows of this model)\n"
-          "  --measure               fit from runs started now: micro-batches 1, 2, 4 at iter-size 1 and 2\n"
+          "  --measure               fit from runs started now: micro-batches 1, 2, 4 at iter-size 1 and 2,\n"
+          "                          per strategy and recompute value (beyond 4 throughput is held flat:\n"
+          "                          a larger micro-batch shows its speed only from --results rows that ran it)\n"
           "  --save DIR              with --measure: write those runs to DIR/results.csv for --results\n"
           "  --margin F              predictions must fit in budget x (1 - F): 5% (default), 0.1, 0\n"
           "  --context SIZE          added to every prediction: the CUDA context and library handles the\n"
           "                          GPU figures leave out (0; nvidia-smi shows a process's whole use)\n"
           "  --strategies LIST       of full,retain,accumulate (all three; full runs B as one batch)\n"
+          "  --recompute LIST        of none,blocks (both; results rows made before the column are none)\n"
           "  --micro-batches LIST    micro-batches to consider (powers of two up to B)\n"
           "  --ragged                also every ceil(B/k): the smallest micro-batch for each iter-size\n"
-          "  --verify                run the recommendation (--mem-limit budget on the CPU) and compare\n"
+          "  --verify                run the recommendation (its recompute value; --mem-limit budget on the CPU)\n"
+          "                          and compare\n"
           "  --json                  print the whole plan as one JSON object\n"
           "model flags (as run): --backend --model --input-dim --hidden --layers --width --stages --blocks\n"
-          "  --norm --optimizer --math --conv-algo --seed --loss-norm\n",
+          "  --norm --vocab --seq --d-model --heads --optimizer --math --conv-algo --seed --loss-norm\n",
           f);
 }
 
@@ -110,44 +123,55 @@ static int index_of(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
+/* LIST of names (strategies, recompute values): use[i] set for each */
+static int parse_names(const char *flag, const char *v, const char *(*name)(int), int n_names, int *use, char *err,
+                       size_t err_len)
+{
+    char buf[4096], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = -1;
+        for (int i = 0; i < n_names; i++)
+            if (!strcmp(tok, name(i))) k = i;
+        if (k < 0 || use[k]) {
+            snprintf(err, err_len, "%s: '%s' is %s (a list of", flag, tok, k < 0 ? "not allowed" : "given twice");
+            for (int i = 0; i < n_names; i++)
+                snprintf(err + strlen(err), err_len - strlen(err), "%s %s", i ? "," : "", name(i));
+            snprintf(err + strlen(err), err_len - strlen(err), ")");
+            return -1;
+        }
+        use[k] = 1;
+    }
+    return 0;
+}
+
+static const char *strategy_at(int i) { return strategy_name((strategy_kind)i); }
+static const char *recompute_at(int i) { return recompute_name((recompute_kind)i); }
+
 static int parse_list(const char *flag, const char *v, plan_opts *o, char *err, size_t err_len)
 {
     char buf[4096], why[256];
-    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf || !*v) {
+    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf || !*v || v[0] == ',' || v[strlen(v) - 1] == ',') {
         snprintf(err, err_len, "%s: must be a comma-separated list (got '%s')", flag, v);
         return -1;
     }
-    int strategies = !strcmp(flag, "--strategies");
+    if (!strcmp(flag, "--strategies")) return parse_names(flag, v, strategy_at, STRATEGY_COUNT, o->use, err, err_len);
+    if (!strcmp(flag, "--recompute"))
+        return parse_names(flag, v, recompute_at, PLAN_RECOMPUTES, o->use_recompute, err, err_len);
     size_t cap = 1;
     for (const char *p = v; *p; p++) cap += *p == ',';
-    if (!strategies && !(o->micro_batches = calloc(cap, sizeof *o->micro_batches))) {
+    if (!(o->micro_batches = calloc(cap, sizeof *o->micro_batches))) {
         snprintf(err, err_len, "out of host memory");
         return -1;
     }
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (strategies) {
-            int s = -1;
-            for (int i = 0; i < STRATEGY_COUNT; i++)
-                if (!strcmp(tok, strategy_name((strategy_kind)i))) s = i;
-            if (s < 0 || o->use[s]) {
-                snprintf(err, err_len, "%s: '%s' is %s (list of full, retain, accumulate)", flag, tok,
-                         s < 0 ? "not a strategy" : "given twice");
-                return -1;
-            }
-            o->use[s] = 1;
-        } else {
-            long m;
-            if (parse_int(tok, 1, PLAN_MAX_EFFECTIVE_BATCH, &m, why, sizeof why)) {
-                snprintf(err, err_len, "%s: %s", flag, why);
-                return -1;
-            }
-            o->micro_batches[o->n_micro_batches++] = (int)m;
+        long m;
+        if (parse_int(tok, 1, PLAN_MAX_EFFECTIVE_BATCH, &m, why, sizeof why)) {
+            snprintf(err, err_len, "%s: %s", flag, why);
+            return -1;
         }
-    }
-    if (strategies ? !(o->use[0] || o->use[1] || o->use[2]) : !o->n_micro_batches) {
-        snprintf(err, err_len, "%s: must not be empty (got '%s')", flag, v);
-        return -1;
+        o->micro_batches[o->n_micro_batches++] = (int)m;
     }
     return 0;
 }
@@ -256,6 +280,8 @@ static int parse_args(int argc, char **argv, plan_opts *o, int *help, char *err,
         }
     if (!seen_plan[index_of(plan_flags, N_PLAN_FLAGS, "--strategies")])
         for (int s = 0; s < STRATEGY_COUNT; s++) o->use[s] = 1;
+    if (!seen_plan[index_of(plan_flags, N_PLAN_FLAGS, "--recompute")])
+        for (int r = 0; r < PLAN_RECOMPUTES; r++) o->use_recompute[r] = 1;
     return 0;
 }
 
@@ -283,6 +309,14 @@ static char **child_argv(const char *self, const char *backend, const plan_opts 
     return v;
 }
 
+/* one configuration to run: micro-batch m and iter-size k, or (by_effective)
+ * the effective batch k */
+typedef struct {
+    strategy_kind s;
+    recompute_kind r;
+    int m, k, by_effective;
+} child_job;
+
 typedef struct {
     int exit_code;
     plan_json row;          /* parsed when the child printed one */
@@ -291,21 +325,23 @@ typedef struct {
 } child_result;
 
 /* Runs one configuration; 0 when a JSON row came back (whatever its status). */
-static int run_child(const char *self, const char *backend, const plan_opts *o, strategy_kind s, int m, int k_or_b,
-                     int by_effective, const char *mem_limit, const char *const *settings, int n_settings,
-                     double timeout_s, child_result *r)
+static int run_child(const char *self, const char *backend, const plan_opts *o, const child_job *j,
+                     const char *mem_limit, const char *const *settings, int n_settings, double timeout_s,
+                     child_result *r)
 {
     char sm[16], sk[16];
     char *extra[24];
     int n = 0;
     memset(r, 0, sizeof *r);
-    snprintf(sm, sizeof sm, "%d", m);
-    snprintf(sk, sizeof sk, "%d", k_or_b);
+    snprintf(sm, sizeof sm, "%d", j->m);
+    snprintf(sk, sizeof sk, "%d", j->k);
     extra[n++] = "--strategy";
-    extra[n++] = (char *)strategy_name(s);
+    extra[n++] = (char *)strategy_name(j->s);
+    extra[n++] = "--recompute";
+    extra[n++] = (char *)recompute_name(j->r);
     extra[n++] = "--micro-batch";
     extra[n++] = sm;
-    extra[n++] = by_effective ? "--effective-batch" : "--iter-size";
+    extra[n++] = j->by_effective ? "--effective-batch" : "--iter-size";
     extra[n++] = sk;
     if (mem_limit) {
         extra[n++] = "--mem-limit";
@@ -352,40 +388,46 @@ static int measure_sizes(const model_config *mc, int out[3])
 }
 
 typedef struct {
-    strategy_kind s;
-    int m, k;
-} measure_job;
-
-typedef struct {
     plan_points pts;
     plan_json *rows;        /* --save */
     size_t n_rows;
     int runs;
 } measured;
 
-static int measure(const plan_opts *o, const char *self, measured *ms, char *err, size_t err_len)
+/* the runs --measure starts: per recompute value and strategy asked for,
+ * micro-batches of measure_sizes at iter-size 1 and 2 (full: each of those
+ * effective batches once); returns the count */
+static int measure_jobs(const plan_opts *o, child_job todo[PLAN_MAX_POINTS])
 {
     int sizes[3];
-    int n_sizes = measure_sizes(&o->cfg.model, sizes);
-    char backend[8];
-    snprintf(backend, sizeof backend, "%s", o->cfg.backend);
-    measure_job todo[PLAN_MAX_POINTS];
-    int n_todo = 0;
-    for (int s = 0; s < STRATEGY_COUNT; s++) {
-        if (!o->use[s]) continue;
-        if (s == STRATEGY_FULL) {
-            int bs[8], nb = 0;
+    int n_sizes = measure_sizes(&o->cfg.model, sizes), n_todo = 0;
+    for (int r = 0; r < PLAN_RECOMPUTES; r++)
+        for (int s = 0; o->use_recompute[r] && s < STRATEGY_COUNT; s++) {
+            if (!o->use[s]) continue;
+            if (s != STRATEGY_FULL) {
+                for (int i = 0; i < n_sizes; i++)
+                    for (int k = 1; k <= 2; k++)
+                        todo[n_todo++] = (child_job){(strategy_kind)s, (recompute_kind)r, sizes[i], k, 0};
+                continue;
+            }
+            int bs[6], nb = 0;
             for (int i = 0; i < n_sizes; i++)
                 for (int k = 1; k <= 2; k++) {
                     int b = sizes[i] * k, j = 0;
                     while (j < nb && bs[j] != b) j++;
                     if (j == nb) bs[nb++] = b;
                 }
-            for (int j = 0; j < nb; j++) todo[n_todo++] = (measure_job){STRATEGY_FULL, bs[j], 1};
-        } else
-            for (int i = 0; i < n_sizes; i++)
-                for (int k = 1; k <= 2; k++) todo[n_todo++] = (measure_job){(strategy_kind)s, sizes[i], k};
-    }
+            for (int j = 0; j < nb; j++) todo[n_todo++] = (child_job){STRATEGY_FULL, (recompute_kind)r, bs[j], 1, 0};
+        }
+    return n_todo;
+}
+
+static int measure(const plan_opts *o, const char *self, measured *ms, char *err, size_t err_len)
+{
+    char backend[8];
+    snprintf(backend, sizeof backend, "%s", o->cfg.backend);
+    child_job todo[PLAN_MAX_POINTS];
+    int n_todo = measure_jobs(o, todo);
     ms->rows = calloc((size_t)n_todo, sizeof *ms->rows);
     if (!ms->rows) {
         snprintf(err, err_len, "out of host memory");
@@ -393,12 +435,14 @@ static int measure(const plan_opts *o, const char *self, measured *ms, char *err
     }
     for (int t = 0; t < n_todo; t++) {
         child_result r;
-        run_child(self, backend, o, todo[t].s, todo[t].m, todo[t].k, 0, NULL, measure_settings,
+        run_child(self, backend, o, &todo[t], NULL, measure_settings,
                   (int)(sizeof measure_settings / sizeof measure_settings[0]), PLAN_CHILD_TIMEOUT_S, &r);
         ms->runs++;
         if (!r.have_row) {
-            snprintf(err, err_len, "--measure: run --strategy %s --micro-batch %d --iter-size %d failed (exit %d): %s",
-                     strategy_name(todo[t].s), todo[t].m, todo[t].k, r.exit_code, r.why[0] ? r.why : "no output");
+            snprintf(err, err_len,
+                     "--measure: run --strategy %s --recompute %s --micro-batch %d --iter-size %d failed (exit %d): %s",
+                     strategy_name(todo[t].s), recompute_name(todo[t].r), todo[t].m, todo[t].k, r.exit_code,
+                     r.why[0] ? r.why : "no output");
             return r.exit_code == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_CHECK;
         }
         /* later children run where the first one did (auto resolves once) */
@@ -413,8 +457,9 @@ static int measure(const plan_opts *o, const char *self, measured *ms, char *err
             return CLI_EXIT_CHECK;
         }
         if (rc == 0) {
-            fprintf(stderr, "accumbench plan: measured %s %d x %d: %.0f bytes, %.0f samples/s\n",
-                    strategy_name(p.strategy), p.micro_batch, p.iter_size, p.mem_bytes[PLAN_FIG_TRACKED],
+            fprintf(stderr, "accumbench plan: measured %s %d x %d, recompute %s: %.0f bytes, %.0f samples/s\n",
+                    strategy_name(p.strategy), p.micro_batch, p.iter_size, recompute_name(p.recompute),
+                    p.mem_bytes[PLAN_FIG_TRACKED],
                     p.step_ns > 0 ? p.effective_batch * 1e9 / p.step_ns : 0.0);
             if (plan_points_add(&ms->pts, &p)) {
                 plan_json_free(&r.row);
@@ -423,173 +468,13 @@ static int measure(const plan_opts *o, const char *self, measured *ms, char *err
             }
         } else {
             ms->pts.not_ok++;
-            fprintf(stderr, "accumbench plan: %s %d x %d did not run: %s\n", strategy_name(todo[t].s), todo[t].m,
-                    todo[t].k, r.why);
+            fprintf(stderr, "accumbench plan: %s %d x %d, recompute %s did not run: %s\n", strategy_name(todo[t].s),
+                    todo[t].m, todo[t].k, recompute_name(todo[t].r), r.why);
         }
         snprintf(ms->pts.backend, sizeof ms->pts.backend, "%s", backend);
         ms->rows[ms->n_rows++] = r.row;
     }
     return 0;
-}
-
-// ----------------------------------------------------------------------------
-// printing
-
-static const char *fmt_bytes(double bytes, char *buf, size_t len)
-{
-    double a = fabs(bytes);
-    if (a >= 1073741824.0) snprintf(buf, len, "%.2f GiB", bytes / 1073741824.0);
-    else if (a >= 1048576.0) snprintf(buf, len, "%.2f MiB", bytes / 1048576.0);
-    else snprintf(buf, len, "%.2f KiB", bytes / 1024.0);
-    return buf;
-}
-
-static void describe_model(const run_config *c, char *buf, size_t len)
-{
-    if (c->model.kind == MODEL_MLP)
-        snprintf(buf, len, "mlp (input %d, hidden %d x %d layers)", c->model.input_dim, c->model.hidden,
-                 c->model.layers);
-    else
-        snprintf(buf, len, "cnn (width %d, %d stages x %d blocks, norm %s)", c->model.width, c->model.stages,
-                 c->model.blocks, norm_name(c->model.norm));
-}
-
-typedef struct {
-    const plan_opts *o;
-    const char *backend;
-    plan_figure fig;
-    double limit;
-    const plan_fit *fits;
-    size_t n_fits;
-    plan_candidate *cand;
-    size_t n_cand;
-    long rec, smallest;
-    const char *source;     /* "measured now" or the results path */
-    size_t n_points, not_ok;
-    /* --verify */
-    int verified, verify_oom;
-    double verify_peak, verify_rate;
-} plan_report;
-
-static void print_candidate_line(const plan_candidate *c, int mark)
-{
-    char pk[32];
-    printf("  %c %-11s %11d %9d %6d %14s %12.1f%s\n", mark ? '*' : ' ', strategy_name(c->strategy), c->micro_batch,
-           c->iter_size, c->last_micro_batch, fmt_bytes(c->peak_bytes, pk, sizeof pk), c->samples_per_s,
-           c->extrapolated ? "  extrapolated" : "");
-}
-
-static void print_human(const plan_report *r)
-{
-    const plan_opts *o = r->o;
-    char md[160], b1[32], b2[32], b3[32];
-    describe_model(&o->cfg, md, sizeof md);
-    printf("accumbench plan: backend %s, model %s, optimizer %s, effective batch %d\n", r->backend, md,
-           optimizer_name(o->cfg.optimizer), o->effective_batch);
-    printf("  budget %s with a %.1f%% margin: a configuration fits when its predicted peak is <= %s\n",
-           fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin, fmt_bytes(r->limit, b2, sizeof b2));
-    printf("  memory figure %s%s", plan_figure_column(r->fig),
-           backend_host_memory(r->backend) ? " (in host memory every tensor of the run is in it)" : "");
-    if (o->context_bytes) printf(", plus --context %s", fmt_bytes((double)o->context_bytes, b3, sizeof b3));
-    printf("\n  points: %zu ok rows from %s", r->n_points, r->source);
-    if (r->not_ok) printf(" (%zu not ok, left out)", r->not_ok);
-    printf("\n\nfits: peak = fixed + scale x the model's activation bytes (held, plus one backward's temporaries)\n"
-           "      throughput = samples/s of one micro-batch, linear in log2 m, flat beyond; plus a per-step overhead\n");
-    printf("  %-11s %6s %12s %7s %14s %14s %10s %11s  %s\n", "strategy", "points", "fixed", "scale", "act/sample",
-           "backward/m", "max resid", "overhead", "samples/s of a micro-batch of m");
-    for (size_t i = 0; i < r->n_fits; i++) {
-        const plan_fit *f = &r->fits[i];
-        printf("  %-11s %6d %12s %6.3f%s %14s %14s %9.2f%% %8.1f us  ", strategy_name(f->strategy), f->n_points,
-               fmt_bytes(f->fixed_bytes, b1, sizeof b1), f->scale, f->scale_assumed ? "*" : " ",
-               fmt_bytes(f->act_bytes_per_sample, b2, sizeof b2), fmt_bytes(f->transient_bytes_per_sample, b3, sizeof b3),
-               100.0 * f->max_rel_residual, f->overhead_ns / 1e3);
-        for (int j = 0; j < f->n_rates; j++)
-            printf("%s%s=%d %.0f", j ? ", " : "", f->strategy == STRATEGY_FULL ? "B" : "m", f->rate_m[j], f->rate[j]);
-        putchar('\n');
-    }
-    for (size_t i = 0; i < r->n_fits; i++)
-        if (r->fits[i].scale_assumed) {
-            printf("  * the points do not separate scale from fixed (all round alike): scale 1 assumed\n");
-            break;
-        }
-    size_t n_feasible = 0;
-    for (size_t i = 0; i < r->n_cand; i++) n_feasible += r->cand[i].feasible;
-    if (!n_feasible) {
-        printf("\nconfigurations that fit: none of %zu\n", r->n_cand);
-        return;
-    }
-    printf("\nconfigurations that fit (%zu of %zu), fastest first:\n", n_feasible, r->n_cand);
-    printf("  %c %-11s %11s %9s %6s %14s %12s\n", ' ', "strategy", "micro-batch", "iter-size", "last",
-           "predicted peak", "samples/s");
-    for (size_t i = 0; i < r->n_cand; i++)
-        if (r->cand[i].feasible) print_candidate_line(&r->cand[i], (long)i == r->rec);
-    if (r->rec >= 0) {
-        const plan_candidate *c = &r->cand[r->rec];
-        printf("\nrecommendation: %s, micro-batch %d x iter-size %d", strategy_name(c->strategy), c->micro_batch,
-               c->iter_size);
-        if (c->last_micro_batch != c->micro_batch) printf(" (last micro-batch %d)", c->last_micro_batch);
-        printf(": predicted peak %s (%.1f%% of the budget), %.1f samples/s%s\n",
-               fmt_bytes(c->peak_bytes, b1, sizeof b1), 100.0 * c->peak_bytes / (double)o->budget_bytes,
-               c->samples_per_s,
-               c->extrapolated ? " (extrapolated: a micro-batch outside the measured ones, throughput held flat)" : "");
-    }
-    if (r->verified) {
-        const plan_candidate *c = &r->cand[r->rec];
-        if (r->verify_oom) printf("verify: out of memory under --mem-limit %s\n", fmt_bytes((double)o->budget_bytes, b1, sizeof b1));
-        else
-            printf("verify: peak predicted %s, measured %s (%+.2f%%); throughput predicted %.1f, measured %.1f "
-                   "samples/s (%+.2f%%)\n",
-                   fmt_bytes(c->peak_bytes, b1, sizeof b1), fmt_bytes(r->verify_peak, b2, sizeof b2),
-                   100.0 * (c->peak_bytes - r->verify_peak) / r->verify_peak, c->samples_per_s, r->verify_rate,
-                   100.0 * (c->samples_per_s - r->verify_rate) / r->verify_rate);
-    }
-}
-
-static void json_candidate(const plan_candidate *c, double budget)
-{
-    printf("{\"strategy\": \"%s\", \"micro_batch\": %d, \"iter_size\": %d, \"last_micro_batch\": %d, "
-           "\"predicted_peak_bytes\": %.17g, \"predicted_samples_per_s\": %.17g, \"extrapolated\": %s, "
-           "\"feasible\": %s, \"budget_needed_bytes\": %.17g}",
-           strategy_name(c->strategy), c->micro_batch, c->iter_size, c->last_micro_batch, c->peak_bytes,
-           c->samples_per_s, c->extrapolated ? "true" : "false", c->feasible ? "true" : "false", budget);
-}
-
-static void print_json(const plan_report *r)
-{
-    const plan_opts *o = r->o;
-    double keep = 1.0 - o->margin;
-    printf("{\"backend\": \"%s\", \"effective_batch\": %d, \"budget_bytes\": %llu, \"margin\": %.17g, "
-           "\"limit_bytes\": %.17g, \"context_bytes\": %llu, \"memory_figure\": \"%s\", \"points\": %zu, "
-           "\"points_not_ok\": %zu,\n \"fits\": [",
-           r->backend, o->effective_batch, (unsigned long long)o->budget_bytes, o->margin, r->limit,
-           (unsigned long long)o->context_bytes, plan_figure_column(r->fig), r->n_points, r->not_ok);
-    for (size_t i = 0; i < r->n_fits; i++) {
-        const plan_fit *f = &r->fits[i];
-        printf("%s\n  {\"strategy\": \"%s\", \"points\": %d, \"fixed_bytes\": %.17g, \"scale\": %.17g, "
-               "\"scale_assumed\": %s, \"act_bytes_per_sample\": %.17g, \"transient_bytes_per_sample\": %.17g, "
-               "\"max_rel_residual\": %.17g, \"step_overhead_ns\": %.17g, \"rates\": [",
-               i ? "," : "", strategy_name(f->strategy), f->n_points, f->fixed_bytes, f->scale,
-               f->scale_assumed ? "true" : "false", f->act_bytes_per_sample, f->transient_bytes_per_sample,
-               f->max_rel_residual, f->overhead_ns);
-        for (int j = 0; j < f->n_rates; j++)
-            printf("%s{\"micro_batch\": %d, \"samples_per_s\": %.17g}", j ? ", " : "", f->rate_m[j], f->rate[j]);
-        printf("]}");
-    }
-    printf("],\n \"candidates\": [");
-    for (size_t i = 0; i < r->n_cand; i++) {
-        printf("%s\n  ", i ? "," : "");
-        json_candidate(&r->cand[i], r->cand[i].peak_bytes / keep);
-    }
-    printf("],\n \"recommendation\": ");
-    if (r->rec >= 0) json_candidate(&r->cand[r->rec], r->cand[r->rec].peak_bytes / keep);
-    else printf("null");
-    printf(",\n \"smallest\": ");
-    if (r->smallest >= 0) json_candidate(&r->cand[r->smallest], r->cand[r->smallest].peak_bytes / keep);
-    else printf("null");
-    if (r->verified)
-        printf(",\n \"verify\": {\"status\": \"%s\", \"measured_peak_bytes\": %.17g, \"measured_samples_per_s\": %.17g}",
-               r->verify_oom ? "oom" : "ok", r->verify_oom ? -1.0 : r->verify_peak, r->verify_oom ? -1.0 : r->verify_rate);
-    printf("}\n");
 }
 
 // ----------------------------------------------------------------------------
@@ -602,9 +487,9 @@ static int verify(const plan_opts *o, const char *self, plan_report *r, char *er
     char limit[32];
     snprintf(limit, sizeof limit, "%llu", (unsigned long long)o->budget_bytes);
     child_result cr;
+    child_job job = {c->strategy, c->recompute, c->micro_batch, o->effective_batch, 1};
     /* the cap is on tracked memory: on the CPU that is the whole run */
-    run_child(self, r->backend, o, c->strategy, c->micro_batch, o->effective_batch, 1,
-              backend_host_memory(r->backend) ? limit : NULL, verify_settings,
+    run_child(self, r->backend, o, &job, r->host_memory ? limit : NULL, verify_settings,
               (int)(sizeof verify_settings / sizeof verify_settings[0]), PLAN_VERIFY_TIMEOUT_S, &cr);
     if (!cr.have_row) {
         snprintf(err, err_len, "--verify: the run failed (exit %d): %s", cr.exit_code, cr.why);
@@ -652,26 +537,31 @@ static int gather_points(const plan_opts *o, const char *self, measured *ms, cha
         }
         snprintf(src, src_len, "%d runs measured now", ms->runs);
     } else {
-        if (plan_read_results(o->results_dir, &o->cfg, &ms->pts, err, err_len) != 0) return CLI_EXIT_USAGE;
+        if (plan_read_results(o->results_dir, &o->cfg, o->use_recompute, &ms->pts, err, err_len) != 0)
+            return CLI_EXIT_USAGE;
         snprintf(src, src_len, "%s/results.csv", o->results_dir);
     }
     if (!ms->pts.n) {
         char md[160];
-        describe_model(&o->cfg, md, sizeof md);
-        snprintf(err, err_len, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s", src, md,
+        plan_describe_model(&o->cfg, md, sizeof md);
+        /* the recompute value when only one was asked for */
+        const char *only = o->use_recompute[RECOMPUTE_BLOCKS] ? "blocks" : "none";
+        int one = o->use_recompute[RECOMPUTE_NONE] != o->use_recompute[RECOMPUTE_BLOCKS];
+        snprintf(err, err_len, "%s: no ok rows for model %s, optimizer %s, math %s, conv-algo %s%s%s%s%s", src, md,
                  optimizer_name(o->cfg.optimizer), o->cfg.math_tf32 ? "tf32" : "fp32",
                  o->cfg.conv_algo_find ? "find" : "heuristic", strcmp(o->cfg.backend, "auto") ? ", backend " : "",
-                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "");
+                 strcmp(o->cfg.backend, "auto") ? o->cfg.backend : "", one ? ", recompute " : "", one ? only : "");
         return o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
     }
     return 0;
 }
 
-/* one fit per strategy asked for that the points determine; 0, or an exit
- * status with err */
+/* one fit per strategy and recompute value asked for that the points
+ * determine, with mdl[r] the model built with recompute value r; 0, or an
+ * exit status with err */
 static int fit_strategies(const plan_opts *o, const plan_points *pts, const char *backend, const char *src,
-                          const model *mdl, plan_fit *fits, size_t *n_fits, plan_figure *fig, char *err,
-                          size_t err_len)
+                          const model mdl[PLAN_RECOMPUTES], plan_fit *fits, size_t *n_fits, plan_figure *fig,
+                          char *err, size_t err_len)
 {
     int f = plan_pick_figure(pts->v, pts->n, !backend_host_memory(backend));
     if (f < 0) {
@@ -680,13 +570,15 @@ static int fit_strategies(const plan_opts *o, const plan_points *pts, const char
     }
     *fig = (plan_figure)f;
     *n_fits = 0;
-    for (int s = STRATEGY_ACCUMULATE; s >= 0; s--) {     /* accumulate, retain, full */
-        if (!o->use[s]) continue;
-        char why[512];
-        if (plan_fit_strategy((strategy_kind)s, pts->v, pts->n, *fig, mdl, &fits[*n_fits], why, sizeof why) == 0)
-            (*n_fits)++;
-        else fprintf(stderr, "accumbench plan: note: %s: no fit: %s\n", src, why);
-    }
+    for (int r = 0; r < PLAN_RECOMPUTES; r++)
+        for (int s = STRATEGY_ACCUMULATE; o->use_recompute[r] && s >= 0; s--) {     /* accumulate, retain, full */
+            if (!o->use[s]) continue;
+            char why[512];
+            if (plan_fit_strategy((strategy_kind)s, pts->v, pts->n, *fig, &mdl[r], &fits[*n_fits], why, sizeof why) ==
+                0)
+                (*n_fits)++;
+            else fprintf(stderr, "accumbench plan: note: %s: no fit: %s\n", src, why);
+        }
     if (!*n_fits) {
         snprintf(err, err_len, "%s: no strategy has points enough to fit (two sizes or more, with step times)", src);
         return o->measure ? CLI_EXIT_CHECK : CLI_EXIT_USAGE;
@@ -702,10 +594,56 @@ static void report_nothing_fits(const plan_opts *o, const plan_candidate *c, dou
     char b1[32], b2[32], b3[32], b4[32];
     double need = ceil(c->peak_bytes / (1.0 - o->margin));
     cli_error("plan: nothing fits in %s with a %.1f%% margin (predicted peaks must be <= %s); the smallest "
-              "predicted peak is %s (%s, micro-batch %d x iter-size %d), which needs --budget %.0f (%s)",
-              fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin,
-              fmt_bytes(limit_bytes, b2, sizeof b2), fmt_bytes(c->peak_bytes, b3, sizeof b3),
-              strategy_name(c->strategy), c->micro_batch, c->iter_size, need, fmt_bytes(need, b4, sizeof b4));
+              "predicted peak is %s (%s, micro-batch %d x iter-size %d, recompute %s), which needs --budget %.0f (%s)",
+              plan_fmt_bytes((double)o->budget_bytes, b1, sizeof b1), 100.0 * o->margin,
+              plan_fmt_bytes(limit_bytes, b2, sizeof b2), plan_fmt_bytes(c->peak_bytes, b3, sizeof b3),
+              strategy_name(c->strategy), c->micro_batch, c->iter_size, recompute_name(c->recompute), need,
+              plan_fmt_bytes(need, b4, sizeof b4));
+}
+
+/* the report's request part, from the options */
+static plan_report report_init(const plan_opts *o, const char *backend, plan_figure fig, const char *src,
+                               const measured *ms)
+{
+    plan_report r;
+    memset(&r, 0, sizeof r);
+    r.cfg = &o->cfg;
+    r.effective_batch = o->effective_batch;
+    r.budget_bytes = o->budget_bytes;
+    r.context_bytes = o->context_bytes;
+    r.margin = o->margin;
+    r.limit = (double)o->budget_bytes * (1.0 - o->margin);
+    memcpy(r.searched, o->use_recompute, sizeof r.searched);
+    r.backend = backend;
+    r.host_memory = backend_host_memory(backend);
+    r.fig = fig;
+    r.source = src;
+    r.n_points = ms->pts.n;
+    r.not_ok = ms->pts.not_ok;
+    r.rec = r.smallest = -1;
+    return r;
+}
+
+/* candidates, choice, --verify and the output; returns the exit status */
+static int plan_decide(const plan_opts *o, const char *self, plan_report *r, plan_candidate *cand, size_t n_cand)
+{
+    char err[8192] = "";
+    int rc = 0;
+    r->cand = cand;
+    r->n_cand = n_cand;
+    r->rec = plan_choose(cand, n_cand);
+    r->smallest = plan_smallest(cand, n_cand);
+    plan_sides(cand, n_cand, r->rec, r->side);
+    if (r->rec >= 0 && o->verify) rc = verify(o, self, r, err, sizeof err);
+    if (o->json) plan_print_json(r);
+    else plan_print_text(r);
+    fflush(stdout);
+    if (err[0]) cli_error("%s", err);
+    if (r->rec < 0) {
+        report_nothing_fits(o, &cand[r->smallest], r->limit);
+        rc = CLI_EXIT_CHECK;
+    }
+    return rc;
 }
 
 static int plan_main(plan_opts *o)
@@ -713,52 +651,46 @@ static int plan_main(plan_opts *o)
     char err[8192], self[4096], src[4200];
     measured ms;
     memset(&ms, 0, sizeof ms);
-    plan_fit fits[STRATEGY_COUNT];
-    size_t n_fits = 0;
+    plan_fit fits[STRATEGY_COUNT * PLAN_RECOMPUTES];
+    size_t n_fits = 0, n_built = 0;
     plan_figure fig = PLAN_FIG_TRACKED;
     plan_candidate *cand = NULL;
-    model mdl;
+    model mdl[PLAN_RECOMPUTES];
     if (proc_exe_path(self, sizeof self) != 0) {
         cli_error("plan: cannot find this program's path (/proc/self/exe)");
         return CLI_EXIT_CHECK;
     }
-    /* shapes only: the size functions behind the fit's structure */
-    if (model_build(&mdl, &o->cfg.model) != 0) {
-        cli_error("out of host memory");
-        return CLI_EXIT_OOM;
+    /* shapes only: the size functions behind the fits' structure, one model
+     * per recompute value (they follow model_config.recompute) */
+    for (; n_built < PLAN_RECOMPUTES; n_built++) {
+        model_config mc = o->cfg.model;
+        mc.recompute = (recompute_kind)n_built;
+        if (model_build(&mdl[n_built], &mc) != 0) break;
     }
-    int rc = gather_points(o, self, &ms, src, sizeof src, err, sizeof err);
+    int rc = n_built < PLAN_RECOMPUTES ? CLI_EXIT_OOM : 0;
+    if (rc) snprintf(err, sizeof err, "out of host memory");
+    if (!rc) rc = gather_points(o, self, &ms, src, sizeof src, err, sizeof err);
     const char *backend = ms.pts.backend[0] ? ms.pts.backend : o->cfg.backend;
-    if (!rc) rc = fit_strategies(o, &ms.pts, backend, src, &mdl, fits, &n_fits, &fig, err, sizeof err);
+    if (!rc) rc = fit_strategies(o, &ms.pts, backend, src, mdl, fits, &n_fits, &fig, err, sizeof err);
     if (rc) goto fail;
     plan_request rq = {o->effective_batch, o->ragged, o->micro_batches, o->n_micro_batches,
                        (double)o->budget_bytes * (1.0 - o->margin), (double)o->context_bytes};
-    size_t n_cand = plan_candidates(fits, n_fits, &mdl, &rq, &cand);
+    size_t n_cand = plan_candidates(fits, n_fits, &rq, &cand);
     if (!n_cand) {
         snprintf(err, sizeof err, "--effective-batch: the model accepts no split of %d (see run --help)",
                  o->effective_batch);
         rc = CLI_EXIT_USAGE;
         goto fail;
     }
-    plan_report r = {o, backend, fig, rq.limit_bytes, fits, n_fits, cand, n_cand, -1, -1, src,
-                     ms.pts.n, ms.pts.not_ok, 0, 0, 0, 0};
-    r.rec = plan_choose(cand, n_cand);
-    r.smallest = plan_smallest(cand, n_cand);
-    err[0] = '\0';
-    if (r.rec >= 0 && o->verify) rc = verify(o, self, &r, err, sizeof err);
-    if (o->json) print_json(&r);
-    else print_human(&r);
-    fflush(stdout);
-    if (err[0]) cli_error("%s", err);
-    if (r.rec < 0) {
-        report_nothing_fits(o, &cand[r.smallest], rq.limit_bytes);
-        rc = CLI_EXIT_CHECK;
-    }
+    plan_report r = report_init(o, backend, fig, src, &ms);
+    r.fits = fits;
+    r.n_fits = n_fits;
+    rc = plan_decide(o, self, &r, cand, n_cand);
     goto done;
 fail:
     cli_error("%s", err);
 done:
-    model_free(&mdl);
+    for (size_t i = 0; i < n_built; i++) model_free(&mdl[i]);
     free(cand);
     plan_points_free(&ms.pts);
     for (size_t i = 0; i < ms.n_rows; i++) plan_json_free(&ms.rows[i]);

@@ -1,5 +1,5 @@
 /* bench/cmd/plan/plan_fit.c — the planner's fits, predictions, candidates and choice
- * (see plan.h). Bytes and nanoseconds are doubles: sums of many sizes, fitted
+ * (see plan_fit.h). Bytes and nanoseconds are doubles: sums of many sizes, fitted
  * slopes and predictions are not integers anyway. */
 #include "plan_fit.h"
 #include "memory_model.h"
@@ -69,9 +69,15 @@ static int fit_line(const double *x, const double *y, size_t n, double *a, doubl
  * per-sample figures of the report */
 #define PLAN_REPORT_BATCH 65536
 
-static int fit_memory(strategy_kind s, const plan_point *p, size_t n, plan_figure fig, const model *mdl, plan_fit *f,
-                      char *err, size_t err_len)
+/* the points this fit uses: its strategy and recompute value */
+static int fit_takes(const plan_fit *f, const plan_point *q)
 {
+    return q->strategy == f->strategy && q->recompute == f->recompute;
+}
+
+static int fit_memory(const plan_point *p, size_t n, plan_figure fig, plan_fit *f, char *err, size_t err_len)
+{
+    const model *mdl = f->mdl;
     double *x = calloc(n ? n : 1, sizeof *x), *y = calloc(n ? n : 1, sizeof *y);
     size_t m = 0;
     if (!x || !y) {
@@ -81,13 +87,14 @@ static int fit_memory(strategy_kind s, const plan_point *p, size_t n, plan_figur
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (p[i].strategy != s || p[i].mem_bytes[fig] < 0) continue;
-        x[m] = plan_structure_bytes(mdl, s, p[i].micro_batch, p[i].iter_size, p[i].last_micro_batch);
+        if (!fit_takes(f, &p[i]) || p[i].mem_bytes[fig] < 0) continue;
+        x[m] = plan_structure_bytes(mdl, f->strategy, p[i].micro_batch, p[i].iter_size, p[i].last_micro_batch);
         y[m] = p[i].mem_bytes[fig];
         m++;
     }
     if (m == 0) {
-        snprintf(err, err_len, "%s: no point has %s", strategy_name(s), plan_figure_column(fig));
+        snprintf(err, err_len, "%s, recompute %s: no point has %s", strategy_name(f->strategy),
+                 recompute_name(f->recompute), plan_figure_column(fig));
         free(x);
         free(y);
         return -1;
@@ -129,14 +136,14 @@ static int fit_memory(strategy_kind s, const plan_point *p, size_t n, plan_figur
  * problem in o: o = Σ u·v / Σ v², u = step − k·Sks/Skk, v = 1 − k·Sk/Skk.
  * When every micro-batch was measured at one iter_size only, o is not
  * determined and is 0 (the optimizer then counts as micro-batch work). */
-static int fit_rates(strategy_kind s, const plan_point *p, size_t n, plan_fit *f, char *err, size_t err_len)
+static int fit_rates(const plan_point *p, size_t n, plan_fit *f, char *err, size_t err_len)
 {
     int ms[PLAN_MAX_RATES];
     double sk[PLAN_MAX_RATES] = {0}, skk[PLAN_MAX_RATES] = {0}, sks[PLAN_MAX_RATES] = {0};
     int nm = 0;
     for (size_t i = 0; i < n; i++) {
         const plan_point *q = &p[i];
-        if (q->strategy != s || q->step_ns <= 0 || q->last_micro_batch != q->micro_batch) continue;
+        if (!fit_takes(f, q) || q->step_ns <= 0 || q->last_micro_batch != q->micro_batch) continue;
         int j = 0;
         while (j < nm && ms[j] != q->micro_batch) j++;
         if (j == nm) {
@@ -148,13 +155,14 @@ static int fit_rates(strategy_kind s, const plan_point *p, size_t n, plan_fit *f
         sks[j] += q->iter_size * q->step_ns;
     }
     if (nm == 0) {
-        snprintf(err, err_len, "%s: no evenly split point with a step time", strategy_name(s));
+        snprintf(err, err_len, "%s, recompute %s: no evenly split point with a step time", strategy_name(f->strategy),
+                 recompute_name(f->recompute));
         return -1;
     }
     double suv = 0, svv = 0, min_step = INFINITY;
     for (size_t i = 0; i < n; i++) {
         const plan_point *q = &p[i];
-        if (q->strategy != s || q->step_ns <= 0 || q->last_micro_batch != q->micro_batch) continue;
+        if (!fit_takes(f, q) || q->step_ns <= 0 || q->last_micro_batch != q->micro_batch) continue;
         int j = 0;
         while (j < nm && ms[j] != q->micro_batch) j++;
         if (j == nm) continue;
@@ -188,13 +196,16 @@ int plan_fit_strategy(strategy_kind s, const plan_point *p, size_t n, plan_figur
 {
     memset(out, 0, sizeof *out);
     out->strategy = s;
-    if (fit_memory(s, p, n, fig, mdl, out, err, err_len) != 0) return -1;
-    return fit_rates(s, p, n, out, err, err_len);
+    out->recompute = mdl->cfg.recompute;
+    out->mdl = mdl;
+    if (fit_memory(p, n, fig, out, err, err_len) != 0) return -1;
+    return fit_rates(p, n, out, err, err_len);
 }
 
-double plan_predict_peak(const plan_fit *f, const model *mdl, int micro_batch, int iter_size, int last_micro_batch)
+double plan_predict_peak(const plan_fit *f, int micro_batch, int iter_size, int last_micro_batch)
 {
-    return f->fixed_bytes + f->scale * plan_structure_bytes(mdl, f->strategy, micro_batch, iter_size, last_micro_batch);
+    return f->fixed_bytes +
+           f->scale * plan_structure_bytes(f->mdl, f->strategy, micro_batch, iter_size, last_micro_batch);
 }
 
 /* samples/s of one micro-batch of m, linear in log2 m between measured ones */
@@ -281,18 +292,16 @@ static int push(plan_candidate **v, size_t *n, size_t *cap, plan_candidate c)
     return 0;
 }
 
-static plan_candidate make_candidate(const plan_fit *f, const model *mdl, int m, int k, int last,
-                                     const plan_request *rq)
+static plan_candidate make_candidate(const plan_fit *f, int m, int k, int last, const plan_request *rq)
 {
-    plan_candidate c = {f->strategy, m, k, last, 0, 0, 0, 0};
-    c.peak_bytes = plan_predict_peak(f, mdl, m, k, last) + rq->context_bytes;
+    plan_candidate c = {f->strategy, f->recompute, m, k, last, 0, 0, 0, 0};
+    c.peak_bytes = plan_predict_peak(f, m, k, last) + rq->context_bytes;
     c.samples_per_s = plan_predict_rate(f, m, k, last, &c.extrapolated);
     c.feasible = c.peak_bytes <= rq->limit_bytes;
     return c;
 }
 
-size_t plan_candidates(const plan_fit *fits, size_t n_fits, const model *mdl, const plan_request *rq,
-                       plan_candidate **out)
+size_t plan_candidates(const plan_fit *fits, size_t n_fits, const plan_request *rq, plan_candidate **out)
 {
     int *ms = NULL;
     size_t n_ms = plan_micro_batches(rq, &ms), n = 0, cap = 0;
@@ -304,16 +313,16 @@ size_t plan_candidates(const plan_fit *fits, size_t n_fits, const model *mdl, co
         const plan_fit *f = &fits[fi];
         if (f->strategy == STRATEGY_FULL) {
             int sizes[1] = {b};
-            if (!model_validate(&mdl->cfg, sizes, 1, why, sizeof why) &&
-                push(&v, &n, &cap, make_candidate(f, mdl, b, 1, b, rq)))
+            if (!model_validate(&f->mdl->cfg, sizes, 1, why, sizeof why) &&
+                push(&v, &n, &cap, make_candidate(f, b, 1, b, rq)))
                 goto oom;
             continue;
         }
         for (size_t i = 0; i < n_ms; i++) {
             int m = ms[i], k = (b + m - 1) / m, last = b - (k - 1) * m;
             int sizes[2] = {m, last};
-            if (model_validate(&mdl->cfg, sizes, 2, why, sizeof why)) continue;
-            if (push(&v, &n, &cap, make_candidate(f, mdl, m, k, last, rq))) goto oom;
+            if (model_validate(&f->mdl->cfg, sizes, 2, why, sizeof why)) continue;
+            if (push(&v, &n, &cap, make_candidate(f, m, k, last, rq))) goto oom;
         }
     }
     free(ms);
@@ -343,24 +352,40 @@ static int cmp_candidate(const void *pa, const void *pb)
     if (a->iter_size != b->iter_size) return a->iter_size < b->iter_size ? -1 : 1;
     if (a->peak_bytes != b->peak_bytes) return a->peak_bytes < b->peak_bytes ? -1 : 1;
     if (a->strategy != b->strategy) return a->strategy > b->strategy ? -1 : 1;   /* accumulate, retain, full */
-    return (a->micro_batch > b->micro_batch) - (a->micro_batch < b->micro_batch);
+    if (a->micro_batch != b->micro_batch) return a->micro_batch < b->micro_batch ? -1 : 1;
+    return (a->recompute > b->recompute) - (a->recompute < b->recompute);
 }
 
-long plan_choose(plan_candidate *c, size_t n)
+/* plan_choose's rule among the feasible candidates of recompute value r
+ * (r < 0: all of them) */
+static long choose_among(const plan_candidate *c, size_t n, int r)
 {
-    qsort(c, n, sizeof *c, cmp_candidate);
     double best = -1;
     for (size_t i = 0; i < n; i++)
-        if (c[i].feasible && c[i].samples_per_s > best) best = c[i].samples_per_s;
+        if (c[i].feasible && (r < 0 || (int)c[i].recompute == r) && c[i].samples_per_s > best)
+            best = c[i].samples_per_s;
     if (best < 0) return -1;
     long pick = -1;
     for (size_t i = 0; i < n; i++) {
-        if (!c[i].feasible || c[i].samples_per_s < best * (1.0 - PLAN_TIE_REL)) continue;
+        if (!c[i].feasible || (r >= 0 && (int)c[i].recompute != r) || c[i].samples_per_s < best * (1.0 - PLAN_TIE_REL))
+            continue;
         if (pick < 0 || c[i].iter_size < c[pick].iter_size ||
             (c[i].iter_size == c[pick].iter_size && c[i].peak_bytes < c[pick].peak_bytes))
             pick = (long)i;
     }
     return pick;
+}
+
+long plan_choose(plan_candidate *c, size_t n)
+{
+    qsort(c, n, sizeof *c, cmp_candidate);
+    return choose_among(c, n, -1);
+}
+
+void plan_sides(const plan_candidate *c, size_t n, long rec, long side[PLAN_RECOMPUTES])
+{
+    for (int r = 0; r < PLAN_RECOMPUTES; r++)
+        side[r] = rec >= 0 && (int)c[rec].recompute == r ? rec : choose_among(c, n, r);
 }
 
 long plan_smallest(const plan_candidate *c, size_t n)

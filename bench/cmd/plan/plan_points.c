@@ -85,6 +85,17 @@ static int strategy_from_name(const char *s, strategy_kind *out)
     return -1;
 }
 
+/* "none" or "blocks"; 0, or -1 for anything else */
+static int recompute_from_name(const char *s, recompute_kind *out)
+{
+    for (int r = 0; r < PLAN_RECOMPUTES; r++)
+        if (s && !strcmp(s, recompute_name((recompute_kind)r))) {
+            *out = (recompute_kind)r;
+            return 0;
+        }
+    return -1;
+}
+
 int plan_point_from_json(const plan_json *o, plan_point *p, char *err, size_t err_len)
 {
     static const char *ints[] = {"micro_batch", "iter_size", "effective_batch", "last_micro_batch"};
@@ -92,6 +103,10 @@ int plan_point_from_json(const plan_json *o, plan_point *p, char *err, size_t er
     memset(p, 0, sizeof *p);
     if (strategy_from_name(plan_json_get(o, "strategy"), &p->strategy)) {
         snprintf(err, err_len, "no known 'strategy' in the row");
+        return -1;
+    }
+    if (recompute_from_name(plan_json_get(o, "recompute"), &p->recompute)) {
+        snprintf(err, err_len, "no known 'recompute' in the row (none or blocks)");
         return -1;
     }
     for (int i = 0; i < 4; i++)
@@ -226,22 +241,51 @@ static int key_int(const rundir *d, const rundir_config *c, const char *name, in
     return -1;
 }
 
+/* the key columns that size each model and their values in want */
+static size_t model_dims(const model_config *m, const char *names[5], int values[5])
+{
+    static const char *const mlp[] = {"input_dim", "hidden", "layers"};
+    static const char *const cnn[] = {"width", "stages", "blocks"};
+    static const char *const gpt[] = {"vocab", "seq", "d_model", "heads", "layers"};
+    const int mlp_v[] = {m->input_dim, m->hidden, m->layers}, cnn_v[] = {m->width, m->stages, m->blocks};
+    const int gpt_v[] = {m->vocab, m->seq, m->d_model, m->heads, m->layers};
+    const char *const *n = m->kind == MODEL_MLP ? mlp : m->kind == MODEL_CNN ? cnn : gpt;
+    const int *v = m->kind == MODEL_MLP ? mlp_v : m->kind == MODEL_CNN ? cnn_v : gpt_v;
+    size_t count = m->kind == MODEL_GPT ? 5 : 3;
+    for (size_t i = 0; i < count; i++) {
+        names[i] = n[i];
+        values[i] = v[i];
+    }
+    return count;
+}
+
 /* the model's configurations: engine, model, dimensions, norm, optimizer,
  * math, conv_algo (see plan_points.h) */
 static int same_model(const rundir *d, const rundir_config *c, const run_config *want)
 {
-    int mlp = want->model.kind == MODEL_MLP;
-    static const char *const mlp_dims[] = {"input_dim", "hidden", "layers"};
-    static const char *const cnn_dims[] = {"width", "stages", "blocks"};
     const model_config *m = &want->model;
-    int dims[3] = {mlp ? m->input_dim : m->width, mlp ? m->hidden : m->stages, mlp ? m->layers : m->blocks};
-    if (!key_is(d, c, "engine", "accumbench", 1) || !key_is(d, c, "model", mlp ? "mlp" : "cnn", 0)) return 0;
-    for (int i = 0; i < 3; i++)
-        if (!key_int_is(d, c, mlp ? mlp_dims[i] : cnn_dims[i], dims[i])) return 0;
-    if (!mlp && !key_is(d, c, "norm", norm_name(m->norm), 0)) return 0;
+    const char *names[5];
+    int values[5];
+    size_t n_dims = model_dims(m, names, values);
+    if (!key_is(d, c, "engine", "accumbench", 1) || !key_is(d, c, "model", model_name(m->kind), 0)) return 0;
+    for (size_t i = 0; i < n_dims; i++)
+        if (!key_int_is(d, c, names[i], values[i])) return 0;
+    if (m->kind == MODEL_CNN && !key_is(d, c, "norm", norm_name(m->norm), 0)) return 0;
     return key_is(d, c, "optimizer", optimizer_name(want->optimizer), 0) &&
            key_is(d, c, "math", want->math_tf32 ? "tf32" : "fp32", 1) &&
            key_is(d, c, "conv_algo", want->conv_algo_find ? "find" : "heuristic", 1);
+}
+
+/* the configuration's recompute value: rows made before the column existed
+ * are none (rundir_absent_key_cell); 0 ok, -1 with `file:line: ...` in err */
+static int config_recompute(const rundir *d, const rundir_config *c, recompute_kind *out, char *err, size_t err_len)
+{
+    long i = rundir_key_index(d, "recompute");
+    const char *v = i >= 0 && d->key_col[i] >= 0 ? c->values[i] : rundir_absent_key_cell("recompute");
+    if (recompute_from_name(v, out) == 0) return 0;
+    snprintf(err, err_len, "%s:%zu: column 'recompute': '%.40s' is not none or blocks", d->results.name,
+             csv_row_line(&d->results, c->first_row), v);
+    return -1;
 }
 
 /* one point from a configuration with ok repeats; 0 ok, -1 with err */
@@ -258,6 +302,7 @@ static int config_point(const rundir *d, const rundir_config *c, plan_point *p, 
     }
     for (int i = 0; i < 4; i++)
         if (key_int(d, c, split[i], dst[i], err, err_len)) return -1;
+    if (config_recompute(d, c, &p->recompute, err, err_len)) return -1;
     for (int f = 0; f < PLAN_FIG_COUNT; f++) {
         int m = rundir_mem_index(plan_figure_column((plan_figure)f));
         p->mem_bytes[f] = m >= 0 && !isnan(c->mem[m]) ? c->mem[m] : -1;
@@ -266,7 +311,8 @@ static int config_point(const rundir *d, const rundir_config *c, plan_point *p, 
     return 0;
 }
 
-int plan_read_results(const char *dir, const run_config *c, plan_points *out, char *err, size_t err_len)
+int plan_read_results(const char *dir, const run_config *c, const int use_recompute[PLAN_RECOMPUTES],
+                      plan_points *out, char *err, size_t err_len)
 {
     static const char *const required[] = {"backend", "optimizer", "micro_batch", "iter_size", "effective_batch",
                                            "last_micro_batch", "step_median_ns", "mem_tracked_bytes"};
@@ -285,6 +331,9 @@ int plan_read_results(const char *dir, const run_config *c, plan_points *out, ch
         if (!same_model(&d, cf, c)) continue;
         const char *backend = key_value(&d, cf, "backend");
         if (!auto_backend && strcmp(backend, c->backend)) continue;
+        recompute_kind r;
+        if (config_recompute(&d, cf, &r, err, err_len)) goto fail;
+        if (!use_recompute[r]) continue;
         if (!out->backend[0]) snprintf(out->backend, sizeof out->backend, "%s", backend);
         else if (strcmp(out->backend, backend)) {
             snprintf(err, err_len, "%s:%zu: rows of this model from both backends %s and %s; choose one with --backend",

@@ -33,8 +33,9 @@ const char *plan_json_get(const plan_json *o, const char *key);
 /* a number value; 0 ok, 1 null or missing, -1 not a number */
 int plan_json_number(const plan_json *o, const char *key, double *out);
 
-/* A point from a run's JSON row. 0 ok (status ok), 1 the row is not ok
- * (status in the row), -1 a required key is missing or malformed (err). */
+/* A point from a run's JSON row (strategy and recompute required). 0 ok
+ * (status ok), 1 the row is not ok (status in the row), -1 a required key is
+ * missing or malformed (err). */
 int plan_point_from_json(const plan_json *o, plan_point *p, char *err, size_t err_len);
 
 /* Writes the rows (all with the same keys, in order: run --json's columns)
@@ -58,12 +59,14 @@ typedef struct {
 /* Reads DIR (results.csv through rundir) and keeps the configurations of
  * this run configuration's model: engine accumbench, model and its
  * dimensions, optimizer, math, conv_algo, and backend unless c->backend is
- * auto (then they must all have one backend). The split, loss_norm and seed
- * do not matter to memory or speed. A configuration with at least one ok
- * repeat is one point: the median over its ok repeats of step_median_ns and
- * of each memory figure. 0 ok (possibly with no points), -1 with
- * `file:line: reason` in err. */
-int plan_read_results(const char *dir, const run_config *c, plan_points *out, char *err, size_t err_len);
+ * auto (then they must all have one backend); and of the recompute values
+ * use_recompute marks (rows without the column are none). The split,
+ * loss_norm and seed do not matter to memory or speed. A configuration with
+ * at least one ok repeat is one point: the median over its ok repeats of
+ * step_median_ns and of each memory figure. 0 ok (possibly with no points),
+ * -1 with `file:line: reason` in err. */
+int plan_read_results(const char *dir, const run_config *c, const int use_recompute[PLAN_RECOMPUTES],
+                      plan_points *out, char *err, size_t err_len);
 void plan_points_free(plan_points *p);
 int plan_points_add(plan_points *p, const plan_point *q);
 
