@@ -23,7 +23,8 @@ import tarfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWEEPS = [("gpu-smoke", "gpu-smoke sweep (accumbench, repeats pooled by median)"),
           ("gpu-peer", "gpu-peer sweep (accumbench and the PyTorch peer)")]
-KEY = ("model", "width", "stages", "blocks", "norm", "micro_batch", "iter_size", "strategy")
+KEY = ("model", "width", "stages", "blocks", "norm", "micro_batch", "iter_size", "strategy", "recompute", "seq",
+       "d_model", "layers")
 MIB = 2 ** 20
 
 
@@ -153,8 +154,9 @@ def natural(k):
 
 
 def config_name(k):
-    model = f"{k[1]} w{k[2]}x{k[3]}x{k[4]} {k[5]}" if k[1] == "cnn" else k[1]
-    return f"{model} m={k[6]} k={k[7]}"
+    model = (f"{k[1]} w{k[2]}x{k[3]}x{k[4]} {k[5]}" if k[1] == "cnn" else
+             f"{k[1]} T{k[10]} C{k[11]} L{k[12]}" if k[1] == "gpt" else k[1])
+    return f"{model} m={k[6]} k={k[7]}" + (" recompute blocks" if k[9] == "blocks" else "")
 
 
 def sweep_section(root, name, title):
@@ -180,7 +182,7 @@ def ratio_lines(groups):
     """retain/accumulate tracked peaks, and accumbench/torch throughput, per configuration."""
     lines = []
     for k, rs in sorted(groups.items(), key=lambda kv: natural(kv[0])):
-        acc = groups.get(k[:8] + ("accumulate",))
+        acc = groups.get(k[:8] + ("accumulate",) + k[9:])
         if k[8] == "retain" and acc:
             lines.append(f"- {k[0]} {config_name(k)}: retain / accumulate tracked peak "
                          f"{median(rs, 'mem_tracked_bytes') / median(acc, 'mem_tracked_bytes'):.2f}")

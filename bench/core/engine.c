@@ -179,7 +179,11 @@ ops_status engine_prepare(engine *e, const strategy_kind *strategies, int n_stra
     int find = c->conv_algo_find && ops_can_find_conv(e->b);
     size_t cap = c->mem_limit_bytes ? (size_t)c->mem_limit_bytes : ops_default_cap_bytes(e->b);
     size_t capacity = need + need / 4 + RESERVE_SLACK_BYTES + (find ? ENGINE_FIND_WS_BYTES : 0);
-    if (capacity > cap) capacity = cap;
+    /* On a device the reservation is the memory: the cap bounds it. In host
+     * memory only the live-byte count is capped, so the first-fit arena's
+     * gaps from out-of-order frees cannot turn a peak under the cap into an
+     * OOM (seen at 1.05x a cnn's peak). */
+    if (capacity > cap && !e->b->i->host_memory) capacity = cap;
     TRY(ops_reserve(e->b, capacity, cap));
 
     const model *m = &e->m;
