@@ -4,8 +4,9 @@
 #   scripts/nightly.sh [--baseline DIR] [--root DIR]
 #
 # 1. `accumbench sweep --profile nightly --out ROOT/<UTC date-time>` (the
-#    profile sets repeat = 3; the sweep runs each repeat in its own process,
-#    in shuffled order).
+#    profile sets repeat = 5 and repeat_max = 9; the sweep runs each repeat in
+#    its own process, in shuffled rounds, and more rounds for configurations
+#    whose repeats disagree).
 # 2. `accumbench compare BASELINE RUN` where BASELINE is --baseline DIR if
 #    given, else ROOT/baseline (a symlink you pin) if it exists, else the last
 #    run whose compare passed (its name is in ROOT/last-pass). The first run
