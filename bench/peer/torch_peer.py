@@ -29,6 +29,16 @@ run
     accumulate  forward, backward of w_i * meanCE_i per micro-batch;
     then SGD (momentum 0.9, lr 0.01) or AdamW (torch defaults), as
     bench/core/engine.c optimizer_step.
+  --recompute blocks runs each block (an mlp Linear+ReLU layer, a cnn basic
+  block, a gpt transformer block; not the stem, embeddings or head) through
+  torch.utils.checkpoint.checkpoint(use_reentrant=False, preserve_rng_state=
+  False: the models draw no random numbers). torch reruns a block's forward
+  inside the backward, when the block's first saved tensor is unpacked; the
+  peer marks that rerun as phase recompute (a range inside the backward's,
+  numbered with the micro-batch whose forward it repeats; retain's backward
+  is 0) and keeps BatchNorm's running statistics as the first pass left
+  them (momentum 0 during the rerun, num_batches_tracked put back), as
+  accumbench does (torch_models.py running_statistics_kept).
   Measurement follows bench/cmd/run.c and bench/measure/stats.c: --warmup
   steps, then timed steps until the 95% CI half-width of the median (order
   statistics n/2 -+ 1.96*sqrt(n)/2) over the median is below --noise once
@@ -54,8 +64,8 @@ run
          cupti_overhead_ratio (profiled median / timed median) as accumbench;
     CPU  the outermost aten:: ops inside each range (torch's CPU profiler here
          has whole-microsecond times).
-  --out DIR writes results.csv (last), steps.csv, kernels.csv and memory.csv
-  in accumbench's formats (bench/peer/peer_formats.py: CRLF, RFC 4180),
+  --out DIR writes results.csv (last; its recompute column from the key
+  columns), steps.csv, kernels.csv and memory.csv in accumbench's formats (bench/peer/peer_formats.py: CRLF, RFC 4180),
   each through a temporary file and os.replace; engine = torch. memory.csv
   holds, on a GPU, torch.cuda.memory_allocated at each phase boundary and the
   phase's max_memory_allocated (data subtracted) over the first profiled step;
@@ -71,6 +81,7 @@ run
 check
   Computes a dump's gradients with torch in float32 from its parameters and
   inputs alone (accumbench's gradient files are not opened until afterwards),
+  with the dump's recompute (manifest.json model.recompute, none if absent),
   optionally saves them (--save, keys STRATEGY/PARAMETER), then compares them
   with the dump's where it has them: exit 1 if any tensor's rel exceeds --tol."""
 import math
@@ -198,8 +209,8 @@ def verify_argv(binary, c, backend, d):
     else:
         a += ["--width", str(c.width), "--stages", str(c.stages), "--blocks", str(c.blocks), "--norm", c.norm]
     # the split as run normalised it (full: one micro-batch of the whole batch)
-    a += ["--loss-norm", c.loss_norm, "--micro-batch", str(c.micro_batch), "--effective-batch",
-          str(c.effective_batch), "--math", c.math, "--seed", str(c.seed), "--dump", d]
+    a += ["--loss-norm", c.loss_norm, "--recompute", c.recompute, "--micro-batch", str(c.micro_batch),
+          "--effective-batch", str(c.effective_batch), "--math", c.math, "--seed", str(c.seed), "--dump", d]
     return a
 
 
@@ -242,6 +253,7 @@ class Peer:
         self.profiled_ns = 0.0
         self.marking = False            # profiled steps: record_function ranges
         self.timeline_on = False        # first profiled step on a GPU: memory at phase boundaries
+        self.open_phases = []           # the timeline's phases now open, outermost first (a recompute nests)
         self.step_t0 = 0
         self.data_bytes = 0
 
@@ -270,6 +282,7 @@ class Peer:
         torch, c = self.torch, self.c
         self.model = self.model_cpu.to(self.device).train()
         self.tm.load_params(self.model, self.params)
+        self.tm.set_recompute(self.model, c.recompute, self.phase)
         ps = list(self.model.parameters())
         if c.optimizer == "sgd":
             self.opt = torch.optim.SGD(ps, lr=0.01, momentum=0.9)
@@ -396,9 +409,13 @@ class Peer:
         starts = [r[0] for r in ranges]
 
         def phase_at(t):
+            """the innermost range holding t: a recompute nests in its
+            backward, and after it ends the backward holds t again"""
             import bisect
             i = bisect.bisect_right(starts, t) - 1
-            return ranges[i][2] if i >= 0 and t <= ranges[i][1] else "other"
+            while i >= 0 and t > ranges[i][1]:
+                i -= 1
+            return ranges[i][2] if i >= 0 else "other"
 
         if self.cuda:
             launch = {e.id: e.time_range.start for e in evs
@@ -468,29 +485,40 @@ _NOOP = _Noop()
 class _Phase:
     """A profiled step's phase: a record_function range `ab::PHASE#MB`; on the
     first profiled GPU step also the allocator's bytes at its start, its peak
-    inside, and at its end (data subtracted)."""
+    inside, and at its end (data subtracted). A recompute opens inside its
+    backward and resets the allocator's peak, so the peak seen until then
+    is carried to the enclosing phase (peak: the most seen while open)."""
 
     def __init__(self, peer, name, mb):
         self.peer, self.name, self.mb = peer, name, mb
+        self.peak = 0
 
     def _sample(self, nbytes):
         p = self.peer
         p.timeline.append((time.perf_counter_ns() - p.step_t0, nbytes - p.data_bytes, self.name, self.mb))
 
     def __enter__(self):
-        torch = self.peer.torch
-        if self.peer.timeline_on:
+        torch, p = self.peer.torch, self.peer
+        if p.timeline_on:
             self._sample(torch.cuda.memory_allocated())
+            if p.open_phases:
+                outer = p.open_phases[-1]
+                outer.peak = max(outer.peak, torch.cuda.max_memory_allocated())
             torch.cuda.reset_peak_memory_stats()
+            p.open_phases.append(self)
         self.rf = torch.profiler.record_function(f"ab::{self.name}#{self.mb}")
         self.rf.__enter__()
         return self
 
     def __exit__(self, *exc):
         self.rf.__exit__(*exc)
-        torch = self.peer.torch
-        if self.peer.timeline_on:
-            self._sample(torch.cuda.max_memory_allocated())
+        torch, p = self.peer.torch, self.peer
+        if p.timeline_on and p.open_phases and p.open_phases[-1] is self:
+            p.open_phases.pop()
+            self.peak = max(self.peak, torch.cuda.max_memory_allocated())
+            if p.open_phases:
+                p.open_phases[-1].peak = max(p.open_phases[-1].peak, self.peak)
+            self._sample(self.peak)
             self._sample(torch.cuda.memory_allocated())
         return False
 
@@ -565,8 +593,8 @@ def print_human(row, c, peer, torch, threads):
                             "layers)"}[c.model]()
     print(f"torch_peer run: torch {torch.__version__}, backend {dev}, model {model}, {peer.n_params} parameters")
     last = f" (last micro-batch {c.last_micro_batch})" if c.last_micro_batch != c.micro_batch else ""
-    print(f"  strategy {c.strategy}, loss-norm {c.loss_norm}, optimizer {c.optimizer}: micro-batch {c.micro_batch} "
-          f"x iter-size {c.iter_size} = effective batch {c.effective_batch}{last}")
+    print(f"  strategy {c.strategy}, recompute {c.recompute}, loss-norm {c.loss_norm}, optimizer {c.optimizer}: "
+          f"micro-batch {c.micro_batch} x iter-size {c.iter_size} = effective batch {c.effective_batch}{last}")
     print(f"  steps: {c.warmup} warm-up, {row['steps_timed']} timed, stopped by {row['stop_reason']} "
           f"(noise {100 * row['noise_rel']:.2f}%)")
     print(f"  step time: median {row['step_median_ns'] / 1e6:.3f} ms (p10 {row['step_p10_ns'] / 1e6:.3f}, "
@@ -740,7 +768,8 @@ def cmd_check(argv):
         say(f"--dump: {e}")
         return EXIT_USAGE
     width = max(len(n) for n in names) + 2
-    print(f"{a.dump}: rel = max|torch - accumbench| / max|accumbench|, float32 on {device.type}, tol {a.tol:g}")
+    print(f"{a.dump}: recompute {man['model'].get('recompute', 'none')}; rel = max|torch - accumbench| / "
+          f"max|accumbench|, float32 on {device.type}, tol {a.tol:g}")
     print(f"  {'parameter':{width}s}" + "".join(f"{s:>12s}  " for s in strategies))
     ok = True
     worst = dict.fromkeys(strategies, 0.0)
