@@ -51,11 +51,17 @@ run
          mem_reserved_bytes = torch.cuda.max_memory_reserved - data;
     CPU  rss_delta_bytes = growth of this process's VmHWM over VmRSS after
          the data is resident (peak reset with /proc/self/clear_refs 5, as
-         accumbench does), over 2 untimed steps after the timed ones, glibc mapping
-         every block >= 128 KiB on its own and the free heap trimmed first:
-         glibc's default keeps freed pages resident, which made identical runs
-         differ by 5-12 MiB; mem_tracked_bytes stays empty: torch's CPU
-         allocator keeps no statistics.
+         accumbench does), over 2 untimed steps after the gradient check and
+         before the warm-up, glibc mapping every block >= 128 KiB on its own
+         from the start of the run and the free heap trimmed first: glibc's
+         default keeps freed pages resident, which made identical runs differ
+         by 5-12 MiB, and a heap that once held large blocks serves later ones
+         from their free chunks, so its peak follows the pages a step touches,
+         not its live bytes (measured after the timed steps, --recompute
+         blocks showed a sixth of its saving); mem_tracked_bytes stays empty:
+         torch's CPU allocator keeps no statistics. The warm-up, timed and
+         profiled steps then take blocks up to 32 MiB from the heap, as
+         glibc's dynamic threshold does once warmed.
   Then 3 profiled steps under torch.profiler, each phase (forward, backward,
   optimizer, other) in a record_function range `ab::PHASE#MICRO_BATCH`:
     GPU  device kernels (CUPTI through torch.profiler), each given the phase
@@ -371,18 +377,16 @@ class Peer:
         return med
 
     def measure_rss(self, row):
-        """CPU: peak RSS over MEMORY_STEPS more steps, run after the timed ones
-        (before the profiled ones, whose records would be counted) with glibc
-        set to map every block of 128 KiB or more on its own, so freed
-        activations leave the resident set at once, and the free heap returned
-        first; the peak is reset just before them. Afterwards blocks up to
-        glibc's dynamic maximum (32 MiB) come from the heap again."""
-        release_free_heap(MMAP_THRESHOLD_BYTES)
+        """CPU: peak RSS over MEMORY_STEPS steps, run before the warm-up and
+        the timed steps while glibc still maps every block of 128 KiB or more
+        on its own (cmd_run sets it first), so freed activations leave the
+        resident set at once and no large free chunk of the heap is reused;
+        the free heap is returned and the peak reset just before them."""
+        release_free_heap()
         reset_peak_rss()
         for _ in range(MEMORY_STEPS):
             self.step()
         row["rss_delta_bytes"] = float(max(0, proc_status_bytes("VmHWM") - self.rss_base))
-        release_free_heap(MMAP_THRESHOLD_MAX_BYTES)
 
     # -- profiled steps
 
@@ -635,8 +639,9 @@ def open_run(c):
 
 
 def run_peer(peer, row, c, torch, tm):
-    """The dump, the gradient check, then warm-up, timed, memory and profiled
-    steps, filling row; the exit status (a failure is a row with its reason)."""
+    """The dump, the gradient check, the memory steps (CPU), then warm-up,
+    timed and profiled steps, filling row; the exit status (a failure is a
+    row with its reason)."""
     when = "setting up"
     dump = tempfile.mkdtemp(prefix="torch_peer-dump-")
     try:
@@ -656,11 +661,12 @@ def run_peer(peer, row, c, torch, tm):
         if peer.cuda:
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
-        when = "warm-up or a timed step"
-        median = peer.measure(row)
-        if not peer.cuda:
+        else:
             when = "a memory step"
             peer.measure_rss(row)
+        release_free_heap(MMAP_THRESHOLD_MAX_BYTES)
+        when = "warm-up or a timed step"
+        median = peer.measure(row)
         when = "a profiled step"
         peer.profile(row, median)
         return EXIT_OK
@@ -686,6 +692,8 @@ def cmd_run(argv):
         return EXIT_OK
     try:
         c = parse_run(argv)
+        # before torch and the dump fill the heap: see measure_rss
+        release_free_heap(MMAP_THRESHOLD_BYTES)
         torch, tm, device = open_run(c)
     except UsageError as e:
         say(str(e))
