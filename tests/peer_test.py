@@ -29,7 +29,8 @@ Usage: peer_test.py ACCUMBENCH WORKDIR   (run with the Python that has torch)
     torch and recompute = none, blocks on a small gpt whose blocks hold most of
     the activations: each row's recompute is its configuration's, step time
     and memory are there, the torch rows' gradients within 1e-4; only the
-    blocks rows have kernels.csv rows in phase recompute; accumbench's
+    blocks rows have kernels.csv rows in phase recompute, the peer's only
+    forward ops there and no backward op counted as other; accumbench's
     tracked peak and the peer's max-RSS delta are both lower with blocks
     (the peer has no tracked peak on the CPU; its RSS by more than half
     the saving expected).
@@ -394,7 +395,8 @@ def test_recompute(bin_, work):
     env = dict(ENV, ACCUMBENCH_PYTHON=sys.executable)
     p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, env=env, timeout=300)
-    check(p.returncode == 0, f"sweep with engines = accumbench, torch and recompute = none, blocks (exit {p.returncode})")
+    check(p.returncode == 0,
+          f"sweep with engines = accumbench, torch and recompute = none, blocks (exit {p.returncode})")
     try:
         rows = {(r["engine"], r["recompute"]): r for r in read_rows(os.path.join(out, "results.csv"))}
         kernels = read_rows(os.path.join(out, "kernels.csv"))
@@ -415,6 +417,14 @@ def test_recompute(bin_, work):
     phases = {(k["engine"], k["recompute"]) for k in kernels if k["phase"] == "recompute"}
     check(phases == {("accumbench", "blocks"), ("torch", "blocks")},
           f"kernels.csv: phase recompute in exactly the blocks rows of both engines ({sorted(phases)})")
+    # the recompute range nests in the backward's: its ops are forward ops, and
+    # the backward's ops after it stay in backward (none leak to other)
+    ops = {(r, ph): {k["name"] for k in kernels if k["engine"] == "torch" and k["recompute"] == r
+                     and k["phase"] == ph} for r in ("none", "blocks") for ph in ("other", "recompute")}
+    check(ops["blocks", "recompute"] and not any("backward" in n for n in ops["blocks", "recompute"])
+          and ops["blocks", "other"] == ops["none", "other"],
+          f"torch kernels.csv: recompute holds forward ops ({len(ops['blocks', 'recompute'])}), other the same "
+          f"ops with and without blocks ({sorted(ops['blocks', 'other'])})")
     ab = {r: float(rows["accumbench", r]["mem_tracked_bytes"]) / MIB for r in ("none", "blocks")}
     check(ab["blocks"] < ab["none"],
           f"accumbench tracked peak: blocks {ab['blocks']:.1f} MiB < none {ab['none']:.1f} MiB")
