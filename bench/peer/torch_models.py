@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 STRATEGIES = ("full", "retain", "accumulate")
 NUM_CLASSES = 10
@@ -83,7 +84,6 @@ class BlockCheckpoint:
         self.recomputed = 0
 
     def __call__(self, block, x):
-        from torch.utils.checkpoint import checkpoint
         passes, micro_batch = 0, self.micro_batch
 
         def run(inp):
