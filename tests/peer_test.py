@@ -25,6 +25,15 @@ Usage: peer_test.py ACCUMBENCH WORKDIR   (run with the Python that has torch)
     --print-config prints, and follows --min-time: with a loose --noise the
     run stops by noise at the first timed step that completes --min-time
     seconds (from its steps.csv).
+(g) --recompute side by side: `accumbench sweep` with engines = accumbench,
+    torch and recompute = none, blocks on a small gpt whose blocks hold most of
+    the activations: each row's recompute is its configuration's, step time
+    and memory are there, the torch rows' gradients within 1e-4; only the
+    blocks rows have kernels.csv rows in phase recompute, the peer's only
+    forward ops there and no backward op counted as other; accumbench's
+    tracked peak and the peer's max-RSS delta are both lower with blocks
+    (the peer has no tracked peak on the CPU; its RSS by more than half
+    the saving expected).
 Missing torch or numpy is a failure, never a skip."""
 import csv
 import json
@@ -343,6 +352,88 @@ def test_sweep(bin_, work):
           "sweep: every torch row has grad_rel_err <= 1e-4")
 
 
+# --- (g) --recompute side by side ----------------------------------------------
+
+# 4 transformer blocks, 32 x 64 tokens of 64 channels: a block's forward keeps
+# about 10 MiB (its input, ln outputs, qkv, the 2 MiB softmax, c_fc and GELU
+# outputs of 2 MiB each, ...), its input is 0.5 MiB, so blocks keeps about 3 x
+# 9.5 MiB less at the peak (accumbench's tracked peak: 47 -> 19 MiB). The
+# peer's max-RSS must show more than half of it (33 MiB measured; identical
+# runs agree to 0.1 MiB since its memory steps run on a heap that never held
+# a large block)
+RECOMPUTE_PROFILE = """backend = cpu
+engines = accumbench, torch
+models = gpt
+vocab = 256
+seq = 64
+d_model = 64
+heads = 4
+layers = 4
+strategies = accumulate
+recompute = none, blocks
+micro_batch = 32
+iter_size = 1
+warmup = 1
+min_steps = 2
+max_steps = 2
+timeout = 120
+"""
+RSS_SAVING_MIN_MIB = 16
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_recompute(bin_, work):
+    prof, out = os.path.join(work, "recompute.profile"), os.path.join(work, "sweep-recompute")
+    with open(prof, "w") as f:
+        f.write(RECOMPUTE_PROFILE)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    env = dict(ENV, ACCUMBENCH_PYTHON=sys.executable)
+    p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    check(p.returncode == 0,
+          f"sweep with engines = accumbench, torch and recompute = none, blocks (exit {p.returncode})")
+    try:
+        rows = {(r["engine"], r["recompute"]): r for r in read_rows(os.path.join(out, "results.csv"))}
+        kernels = read_rows(os.path.join(out, "kernels.csv"))
+    except OSError as e:
+        check(False, f"sweep outputs: {e}: {p.stderr}")
+        return
+    want = {(e, r) for e in ("accumbench", "torch") for r in ("none", "blocks")}
+    if not check(set(rows) == want and all(r["status"] == "ok" for r in rows.values()),
+                 f"sweep: one ok row per engine and recompute, got {sorted(rows)}"):
+        return
+    torch_rows = [rows["torch", r] for r in ("none", "blocks")]
+    check(all(r["step_median_ns"] != "" and float(r["step_median_ns"]) > 0 and r["rss_delta_bytes"] != ""
+              and r["mem_tracked_bytes"] == "" for r in torch_rows),
+          "torch rows: step time and max-RSS delta there, no tracked peak (CPU)")
+    check(all(float(r["grad_rel_err"]) <= TOL for r in torch_rows),
+          "torch rows: grad_rel_err " + ", ".join(f"{r['recompute']} {float(r['grad_rel_err']):.2e}"
+                                                  for r in torch_rows) + f" (<= {TOL:g})")
+    phases = {(k["engine"], k["recompute"]) for k in kernels if k["phase"] == "recompute"}
+    check(phases == {("accumbench", "blocks"), ("torch", "blocks")},
+          f"kernels.csv: phase recompute in exactly the blocks rows of both engines ({sorted(phases)})")
+    # the recompute range nests in the backward's: its ops are forward ops, and
+    # the backward's ops after it stay in backward (none leak to other)
+    ops = {(r, ph): {k["name"] for k in kernels if k["engine"] == "torch" and k["recompute"] == r
+                     and k["phase"] == ph} for r in ("none", "blocks") for ph in ("other", "recompute")}
+    check(ops["blocks", "recompute"] and not any("backward" in n for n in ops["blocks", "recompute"])
+          and ops["blocks", "other"] == ops["none", "other"],
+          f"torch kernels.csv: recompute holds forward ops ({len(ops['blocks', 'recompute'])}), other the same "
+          f"ops with and without blocks ({sorted(ops['blocks', 'other'])})")
+    ab = {r: float(rows["accumbench", r]["mem_tracked_bytes"]) / MIB for r in ("none", "blocks")}
+    check(ab["blocks"] < ab["none"],
+          f"accumbench tracked peak: blocks {ab['blocks']:.1f} MiB < none {ab['none']:.1f} MiB")
+    rss = {r: float(rows["torch", r]["rss_delta_bytes"]) / MIB for r in ("none", "blocks")}
+    check(rss["blocks"] <= rss["none"] - RSS_SAVING_MIN_MIB,
+          f"torch max-RSS delta: blocks {rss['blocks']:.1f} MiB <= none {rss['none']:.1f} - "
+          f"{RSS_SAVING_MIN_MIB} MiB")
+
+
 # --- (d) bad input ------------------------------------------------------------------
 
 BAD = [
@@ -427,6 +518,8 @@ def main():
     test_config_and_min_time(bin_, work)
     print("== (e) sweep with engines = accumbench, torch")
     test_sweep(bin_, work)
+    print("== (g) --recompute side by side")
+    test_recompute(bin_, work)
     print(f"\npeer_test: {'all ok' if not failures else f'{len(failures)} FAILED'} "
           f"({time.monotonic() - t0:.0f} s)")
     return 0 if not failures else 1

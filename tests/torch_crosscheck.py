@@ -12,7 +12,17 @@ compared, never used to compute:
   accumulate  per micro-batch: backward of w_i * meanCE_i, gradients adding up
   w_i: mean 1/k, global m_i/B, sum 1  (k micro-batches, B = sum m_i)
 Per tensor: rel = max|a-b| / max|b| (max|a-b| when max|b| == 0); any rel above
---tol is a failure (exit 1).
+--tol is a failure (exit 1). The float64 reference never recomputes.
+
+A dump made with --recompute blocks is also checked against the peer's own
+recomputation (torch.utils.checkpoint per block, torch_models.py
+set_recompute): torch's float32 gradients with checkpointing must be within
+--tol of float64 as they are without; every block of every forward must have
+been recomputed once (blocks x forwards of the three strategies); and the
+BatchNorm running statistics after the three strategies must equal those
+without checkpointing exactly (updated once per forward). A run with the
+peer's guard on the running statistics removed must differ there, or the
+check could not fail.
 
 Usage:
   torch_crosscheck.py --dump DIR [--tol 1e-4]
@@ -22,6 +32,7 @@ The second form is the ctest test: it runs `accumbench verify --backend cpu
 perturbs one dumped weight in a copy and requires the check to fail. Missing
 torch or numpy is a failure, never a skip."""
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -33,8 +44,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 try:
     import numpy as np
     import torch
+    import torch_models
     from torch_models import (STRATEGIES, CheckError, build_model, load_dump, reference_grads,
-                              rel_err)
+                              rel_err, set_recompute)
 except ImportError as e:  # never a silent skip: CI must have torch and numpy
     print(f"torch_crosscheck: FAIL: cannot import torch and numpy with {sys.executable}: {e}\n"
           "  install python3-torch and python3-numpy (scripts/deps.sh) or set ACCUMBENCH_PYTHON",
@@ -50,6 +62,7 @@ def crosscheck(d, tol, out=sys.stdout):
     except CheckError as e:
         print(f"FAIL {d}: {e}", file=out)
         return False
+    set_recompute(model, "none")
     ref = reference_grads(man, model, params, inputs, targets)
     names = [p["name"] for p in man["params"]]
     mbs = man["micro_batches"]
@@ -60,7 +73,7 @@ def crosscheck(d, tol, out=sys.stdout):
             }[mm["model"]]()
     print(f"{d}: {desc}, loss-norm {man['loss_norm']}, micro-batches {mbs}; "
           f"rel = max|accumbench - torch float64| / max|torch|, tol {tol:g}", file=out)
-    width = max(len(n) for n in names) + 2
+    width = max(max(len(n) for n in names), len("torch f32 checkpoint")) + 2
     print(f"  {'parameter':{width}s}" + "".join(f"{s:>12s}  " for s in STRATEGIES), file=out)
     ok = True
     worst = {s: 0.0 for s in STRATEGIES}
@@ -79,12 +92,77 @@ def crosscheck(d, tol, out=sys.stdout):
         # a yardstick for the failure: how far torch's own float32 gradients
         # are from float64 here (deep BatchNorm over few values is
         # ill-conditioned: float32 itself can be 1e-3 off)
-        ref32 = reference_grads(man, build_model(man["model"]), params, inputs, targets, torch.float32)
+        ref32 = reference_grads(man, plain_model(man), params, inputs, targets, torch.float32)
         own = {s: max(rel_err(a, b) for a, b in zip(ref32[s], ref[s])) for s in STRATEGIES}
         print(f"  {'torch float32':{width}s}" + "".join(f"{own[s]:12.3e}  " for s in STRATEGIES)
               + "  (torch's own float32 error: near accumbench's = float32 conditioning, far below = a bug)",
               file=out)
+    if mm.get("recompute", "none") == "blocks":
+        ok &= check_checkpointing(man, params, inputs, targets, ref, tol, width, out)
     return ok
+
+
+# --- the peer's recomputation (torch.utils.checkpoint) -------------------------
+
+def plain_model(man):
+    model = build_model(man["model"])
+    set_recompute(model, "none")
+    return model
+
+
+def block_count(mm):
+    """blocks recomputed per forward (design.md "Recomputation")"""
+    return int(mm["stages"]) * int(mm["blocks"]) if mm["model"] == "cnn" else int(mm["layers"])
+
+
+def float32_run(man, params, inputs, targets, recompute):
+    """torch float32 gradients per strategy with recompute, the model's
+    buffers after the three strategies, and the blocks it recomputed"""
+    model = build_model(man["model"])
+    ck = set_recompute(model, recompute)
+    grads = reference_grads(man, model, params, inputs, targets, torch.float32)
+    return grads, [b.detach().clone() for b in model.buffers()], (ck.recomputed if ck else 0)
+
+
+def check_checkpointing(man, params, inputs, targets, ref, tol, width, out):
+    """The peer's checkpointed float32 gradients against float64 (as those
+    without), its recompute count and BatchNorm running statistics."""
+    ck32, ck_bufs, recomputed = float32_run(man, params, inputs, targets, "blocks")
+    plain32, plain_bufs, _ = float32_run(man, params, inputs, targets, "none")
+    worst_ck = {s: max(rel_err(a, b) for a, b in zip(ck32[s], ref[s])) for s in STRATEGIES}
+    worst_plain = {s: max(rel_err(a, b) for a, b in zip(plain32[s], ref[s])) for s in STRATEGIES}
+    ok = all(v <= tol for v in worst_ck.values())
+    same = all(np.array_equal(a, b) for s in STRATEGIES for a, b in zip(ck32[s], plain32[s]))
+    print(f"  {'torch f32 checkpoint':{width}s}" + "".join(f"{worst_ck[s]:12.3e}  " for s in STRATEGIES)
+          + ("  ok" if ok else f"  FAIL (> {tol:g})") + (", bit-identical to without" if same else ""), file=out)
+    print(f"  {'torch f32 without':{width}s}" + "".join(f"{worst_plain[s]:12.3e}  " for s in STRATEGIES), file=out)
+    k = len(man["micro_batches"])
+    expected = block_count(man["model"]) * (1 + 2 * k)      # full once, retain and accumulate k forwards each
+    counted = recomputed == expected
+    print(f"  {'ok  ' if counted else 'FAIL'} blocks recomputed: {recomputed} (expected {expected} = "
+          f"{block_count(man['model'])} blocks x {1 + 2 * k} forwards)", file=out)
+    ok &= counted
+    if man["model"]["model"] == "cnn" and man["model"]["norm"] == "batch":
+        ok &= check_running_statistics(man, params, inputs, targets, ck_bufs, plain_bufs, out)
+    return ok
+
+
+def check_running_statistics(man, params, inputs, targets, ck_bufs, plain_bufs, out):
+    """BatchNorm buffers equal with and without checkpointing; and differ
+    when the peer's guard (running_statistics_kept) is taken away."""
+    same = all(torch.equal(a, b) for a, b in zip(ck_bufs, plain_bufs))
+    print(f"  {'ok  ' if same else 'FAIL'} BatchNorm running statistics with checkpointing equal those without "
+          f"({len(ck_bufs)} buffers)", file=out)
+    kept = torch_models.running_statistics_kept
+    torch_models.running_statistics_kept = lambda block: contextlib.nullcontext()
+    try:
+        _, bare_bufs, _ = float32_run(man, params, inputs, targets, "blocks")
+    finally:
+        torch_models.running_statistics_kept = kept
+    caught = not all(torch.equal(a, b) for a, b in zip(bare_bufs, plain_bufs))
+    print(f"  {'ok  ' if caught else 'FAIL'} without the peer's guard torch's recompute updates them again: "
+          f"{'they differ' if caught else 'no difference seen'}", file=out)
+    return same and caught
 
 
 # --- the ctest test -----------------------------------------------------------
@@ -116,6 +194,14 @@ CONFIGS = [
     # all six stages, BatchNorm down to 1x1. Fewer samples per micro-batch
     # make this ill-conditioned: at --micro-batch 2 or 4 torch's own float32
     # gradients are 4e-4..4e-3 off float64, as far as accumbench's are.
+    # --recompute blocks: accumbench's dump, and the peer's torch.utils.checkpoint
+    ("mlp-blocks", f"{MLP_FLAGS} --recompute blocks --loss-norm global --effective-batch 10 --micro-batch 4"),
+    # micro-batches of 8: at 3 (a full batch of 6) torch's own float32 BatchNorm
+    # gradients, checkpointed or not, are 3e-3 off float64 (see test (a) of
+    # peer_test.py), so the comparison with float64 would say nothing
+    ("cnn-batch-blocks", "--model cnn --width 8 --stages 3 --blocks 2 --norm batch --recompute blocks "
+                         "--loss-norm mean --micro-batch 8 --iter-size 2 --seed 5"),
+    ("gpt-blocks", f"{GPT_FLAGS} --recompute blocks --loss-norm sum --micro-batch 2 --iter-size 3"),
     ("cnn-batch-s6", "--model cnn --width 8 --stages 6 --blocks 1 --norm batch --loss-norm mean "
                      "--micro-batch 8 --iter-size 2"),
 ]

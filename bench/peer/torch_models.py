@@ -17,7 +17,19 @@ Conventions (design.md "Models" and "verify --dump DIR"):
 Parameters are registered in canonical order (forward order, weight before
 bias; in a block conv1, norm1, conv2, norm2, proj), so named_parameters()
 lists them exactly as the manifest does.
-Loss of micro-batch i = w_i * mean CE_i, w_i: mean 1/k, global m_i/B, sum 1."""
+Loss of micro-batch i = w_i * mean CE_i, w_i: mean 1/k, global m_i/B, sum 1.
+
+Recomputation (--recompute blocks, design.md "Recomputation"): each block
+(an mlp Linear+ReLU layer, a cnn basic block, a gpt transformer block; not
+the stem, embeddings or head) runs through torch.utils.checkpoint.checkpoint
+(use_reentrant=False): forward keeps the block's input, and backward reruns
+the block's forward when it first needs a tensor the block saved. That
+rerun is marked as phase `recompute` of the micro-batch whose forward it
+repeats, and its BatchNorm layers normalise with the batch statistics (as
+the first pass did) but leave the running statistics and
+num_batches_tracked alone: torch's checkpoint alone would update them a
+second time. accumbench does the same (momentum 0 on its second pass)."""
+import contextlib
 import json
 import math
 import os
@@ -26,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 STRATEGIES = ("full", "retain", "accumulate")
 NUM_CLASSES = 10
@@ -36,18 +49,97 @@ class CheckError(Exception):
     """The dump cannot be used: malformed manifest, shape or name mismatch."""
 
 
+# --- recomputation ------------------------------------------------------------
+
+@contextlib.contextmanager
+def running_statistics_kept(block):
+    """block's BatchNorm layers normalise with the batch's statistics, as in
+    training, and leave running_mean, running_var and num_batches_tracked as
+    they were: momentum 0 makes the update (1 - 0) * old + 0 * batch = old,
+    and the counter is put back. (Passing no running buffers instead would
+    change what batch_norm saves for backward, which torch's checkpoint
+    requires to match the first pass tensor for tensor.)"""
+    norms = [m for m in block.modules() if isinstance(m, nn.BatchNorm2d)]
+    kept = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, count) in zip(norms, kept):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(count)
+
+
+class BlockCheckpoint:
+    """Runs a block through torch.utils.checkpoint.checkpoint(use_reentrant=
+    False). torch calls the wrapped function once in forward and again in
+    backward (the recompute), which is where it is marked: phase(
+    "recompute", micro_batch). micro_batch is the forward's, set by
+    strategy_passes; recomputed counts the reruns (tests check it)."""
+
+    def __init__(self, phase=None):
+        self.phase = phase or _no_phase
+        self.micro_batch = 0
+        self.recomputed = 0
+
+    def __call__(self, block, x):
+        passes, micro_batch = 0, self.micro_batch
+
+        def run(inp):
+            nonlocal passes
+            passes += 1
+            if passes == 1:
+                return block(inp)
+            self.recomputed += 1
+            with self.phase("recompute", micro_batch), running_statistics_kept(block):
+                return block(inp)
+
+        # the models draw no random numbers: no RNG state to stash and restore
+        return checkpoint(run, x, use_reentrant=False, preserve_rng_state=False)
+
+
+RECOMPUTE = ("none", "blocks")
+
+
+def set_recompute(model, mode, phase=None):
+    """--recompute none|blocks on a built model; phase marks the recompute
+    (as strategy_passes' phase argument)."""
+    if mode not in RECOMPUTE:
+        raise CheckError(f"recompute = {mode!r}: expected none or blocks")
+    model.recompute = BlockCheckpoint(phase) if mode == "blocks" else None
+    return model.recompute
+
+
+class BlockModel(nn.Module):
+    """A model whose forward runs its blocks through run_block, so that
+    set_recompute can checkpoint them."""
+    recompute = None
+
+    def run_block(self, block, x):
+        return block(x) if self.recompute is None else self.recompute(block, x)
+
+
 # --- models, parameter names as in design.md --------------------------------
 
-class MLP(nn.Module):
+class LinearReLU(nn.Linear):
+    """One mlp block; a Linear subclass so its parameters keep the names
+    layers.i.weight and layers.i.bias."""
+
+    def forward(self, x):
+        return F.relu(super().forward(x))
+
+
+class MLP(BlockModel):
     def __init__(self, input_dim, hidden, layers):
         super().__init__()
         dims = [input_dim] + [hidden] * layers
-        self.layers = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
+        self.layers = nn.ModuleList(LinearReLU(dims[i], dims[i + 1]) for i in range(layers))
         self.fc = nn.Linear(dims[-1], NUM_CLASSES)
 
     def forward(self, x):
         for layer in self.layers:
-            x = F.relu(layer(x))
+            x = self.run_block(layer, x)
         return self.fc(x)
 
 
@@ -89,7 +181,7 @@ class BasicBlock(nn.Module):
         return F.relu(out + (self.proj(x) if self.proj is not None else x))
 
 
-class ResNet(nn.Module):
+class ResNet(BlockModel):
     """CIFAR ResNet: stem conv3x3 -> norm -> ReLU; stage s has width w*2^s and
     `blocks` basic blocks, the first block of stage s>0 has stride 2 and a
     projection; global average pool -> Linear(10)."""
@@ -111,7 +203,7 @@ class ResNet(nn.Module):
         x = F.relu(self.stem(x))
         for stage in self.stages:
             for block in stage:
-                x = block(x)
+                x = self.run_block(block, x)
         return self.fc(x.mean(dim=(2, 3)))
 
 
@@ -155,7 +247,7 @@ class GPTBlock(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class GPT(nn.Module):
+class GPT(BlockModel):
     """Logits come back as (m*T, V) so the loss is cross_entropy against the
     targets flattened to (m*T): the mean over every token of the micro-batch."""
 
@@ -172,24 +264,28 @@ class GPT(nn.Module):
         pos = torch.arange(idx.shape[1], device=idx.device)
         x = tr.wte(idx) + tr.wpe(pos)
         for block in tr.h:
-            x = block(x)
+            x = self.run_block(block, x)
         logits = F.linear(tr.ln_f(x), tr.wte.weight)
         return logits.reshape(-1, logits.shape[-1])
 
 
 def build_model(m):
-    """m: the manifest's model object (snake_case model flags)."""
+    """m: the manifest's model object (snake_case model flags); its recompute
+    (none when absent: dumps made before --recompute) is set on the model."""
     kind = m.get("model")
     try:
         if kind == "mlp":
-            return MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
-        if kind == "cnn":
-            return ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
-        if kind == "gpt":
-            return GPT(int(m["vocab"]), int(m["seq"]), int(m["d_model"]), int(m["heads"]), int(m["layers"]))
+            model = MLP(int(m["input_dim"]), int(m["hidden"]), int(m["layers"]))
+        elif kind == "cnn":
+            model = ResNet(int(m["width"]), int(m["stages"]), int(m["blocks"]), m["norm"])
+        elif kind == "gpt":
+            model = GPT(int(m["vocab"]), int(m["seq"]), int(m["d_model"]), int(m["heads"]), int(m["layers"]))
+        else:
+            raise CheckError(f"manifest model.model = {kind!r}: expected mlp, cnn or gpt")
     except KeyError as e:
         raise CheckError(f"manifest model object lacks key {e} for model {kind!r}")
-    raise CheckError(f"manifest model.model = {kind!r}: expected mlp, cnn or gpt")
+    set_recompute(model, m.get("recompute", "none"))
+    return model
 
 
 def sample_shape(m):
@@ -207,8 +303,11 @@ def data_spec(m):
     return np.float32, [], NUM_CLASSES
 
 
-def micro_batch_loss(model, x, y):
-    """mean cross-entropy of one micro-batch: over its samples, or gpt's tokens"""
+def micro_batch_loss(model, x, y, micro_batch=1):
+    """mean cross-entropy of one micro-batch (its 1-based number: what a
+    recompute of its blocks is marked with): over its samples, or gpt's tokens"""
+    if model.recompute is not None:
+        model.recompute.micro_batch = micro_batch
     return F.cross_entropy(model(x), y.reshape(-1))
 
 
@@ -338,7 +437,7 @@ def strategy_passes(model, strategy, xs, ys, weights, phase=None):
         total = None
         for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
             with phase("forward", i + 1):
-                loss = micro_batch_loss(model, x, y)
+                loss = micro_batch_loss(model, x, y, i + 1)
                 if w != 1.0:
                     loss = loss * w
                 total = loss if total is None else total + loss
@@ -348,7 +447,7 @@ def strategy_passes(model, strategy, xs, ys, weights, phase=None):
     elif strategy == "accumulate":
         for i, (w, x, y) in enumerate(zip(weights, xs, ys)):
             with phase("forward", i + 1):
-                loss = micro_batch_loss(model, x, y)
+                loss = micro_batch_loss(model, x, y, i + 1)
                 if w != 1.0:
                     loss = loss * w
             with phase("backward", i + 1):

@@ -29,6 +29,16 @@ run
     accumulate  forward, backward of w_i * meanCE_i per micro-batch;
     then SGD (momentum 0.9, lr 0.01) or AdamW (torch defaults), as
     bench/core/engine.c optimizer_step.
+  --recompute blocks runs each block (an mlp Linear+ReLU layer, a cnn basic
+  block, a gpt transformer block; not the stem, embeddings or head) through
+  torch.utils.checkpoint.checkpoint(use_reentrant=False, preserve_rng_state=
+  False: the models draw no random numbers). torch reruns a block's forward
+  inside the backward, when the block's first saved tensor is unpacked; the
+  peer marks that rerun as phase recompute (a range inside the backward's,
+  numbered with the micro-batch whose forward it repeats; retain's backward
+  is 0) and keeps BatchNorm's running statistics as the first pass left
+  them (momentum 0 during the rerun, num_batches_tracked put back), as
+  accumbench does (torch_models.py running_statistics_kept).
   Measurement follows bench/cmd/run.c and bench/measure/stats.c: --warmup
   steps, then timed steps until the 95% CI half-width of the median (order
   statistics n/2 -+ 1.96*sqrt(n)/2) over the median is below --noise once
@@ -41,11 +51,17 @@ run
          mem_reserved_bytes = torch.cuda.max_memory_reserved - data;
     CPU  rss_delta_bytes = growth of this process's VmHWM over VmRSS after
          the data is resident (peak reset with /proc/self/clear_refs 5, as
-         accumbench does), over 2 untimed steps after the timed ones, glibc mapping
-         every block >= 128 KiB on its own and the free heap trimmed first:
-         glibc's default keeps freed pages resident, which made identical runs
-         differ by 5-12 MiB; mem_tracked_bytes stays empty: torch's CPU
-         allocator keeps no statistics.
+         accumbench does), over 2 untimed steps after the gradient check and
+         before the warm-up, glibc mapping every block >= 128 KiB on its own
+         from the start of the run and the free heap trimmed first: glibc's
+         default keeps freed pages resident, which made identical runs differ
+         by 5-12 MiB, and a heap that once held large blocks serves later ones
+         from their free chunks, so its peak follows the pages a step touches,
+         not its live bytes (measured after the timed steps, --recompute
+         blocks showed a sixth of its saving); mem_tracked_bytes stays empty:
+         torch's CPU allocator keeps no statistics. The warm-up, timed and
+         profiled steps then take blocks up to 32 MiB from the heap, as
+         glibc's dynamic threshold does once warmed.
   Then 3 profiled steps under torch.profiler, each phase (forward, backward,
   optimizer, other) in a record_function range `ab::PHASE#MICRO_BATCH`:
     GPU  device kernels (CUPTI through torch.profiler), each given the phase
@@ -54,8 +70,8 @@ run
          cupti_overhead_ratio (profiled median / timed median) as accumbench;
     CPU  the outermost aten:: ops inside each range (torch's CPU profiler here
          has whole-microsecond times).
-  --out DIR writes results.csv (last), steps.csv, kernels.csv and memory.csv
-  in accumbench's formats (bench/peer/peer_formats.py: CRLF, RFC 4180),
+  --out DIR writes results.csv (last; its recompute column from the key
+  columns), steps.csv, kernels.csv and memory.csv in accumbench's formats (bench/peer/peer_formats.py: CRLF, RFC 4180),
   each through a temporary file and os.replace; engine = torch. memory.csv
   holds, on a GPU, torch.cuda.memory_allocated at each phase boundary and the
   phase's max_memory_allocated (data subtracted) over the first profiled step;
@@ -71,6 +87,7 @@ run
 check
   Computes a dump's gradients with torch in float32 from its parameters and
   inputs alone (accumbench's gradient files are not opened until afterwards),
+  with the dump's recompute (manifest.json model.recompute, none if absent),
   optionally saves them (--save, keys STRATEGY/PARAMETER), then compares them
   with the dump's where it has them: exit 1 if any tensor's rel exceeds --tol."""
 import math
@@ -198,8 +215,8 @@ def verify_argv(binary, c, backend, d):
     else:
         a += ["--width", str(c.width), "--stages", str(c.stages), "--blocks", str(c.blocks), "--norm", c.norm]
     # the split as run normalised it (full: one micro-batch of the whole batch)
-    a += ["--loss-norm", c.loss_norm, "--micro-batch", str(c.micro_batch), "--effective-batch",
-          str(c.effective_batch), "--math", c.math, "--seed", str(c.seed), "--dump", d]
+    a += ["--loss-norm", c.loss_norm, "--recompute", c.recompute, "--micro-batch", str(c.micro_batch),
+          "--effective-batch", str(c.effective_batch), "--math", c.math, "--seed", str(c.seed), "--dump", d]
     return a
 
 
@@ -242,6 +259,7 @@ class Peer:
         self.profiled_ns = 0.0
         self.marking = False            # profiled steps: record_function ranges
         self.timeline_on = False        # first profiled step on a GPU: memory at phase boundaries
+        self.open_phases = []           # the timeline's phases now open, outermost first (a recompute nests)
         self.step_t0 = 0
         self.data_bytes = 0
 
@@ -270,6 +288,7 @@ class Peer:
         torch, c = self.torch, self.c
         self.model = self.model_cpu.to(self.device).train()
         self.tm.load_params(self.model, self.params)
+        self.tm.set_recompute(self.model, c.recompute, self.phase)
         ps = list(self.model.parameters())
         if c.optimizer == "sgd":
             self.opt = torch.optim.SGD(ps, lr=0.01, momentum=0.9)
@@ -358,18 +377,16 @@ class Peer:
         return med
 
     def measure_rss(self, row):
-        """CPU: peak RSS over MEMORY_STEPS more steps, run after the timed ones
-        (before the profiled ones, whose records would be counted) with glibc
-        set to map every block of 128 KiB or more on its own, so freed
-        activations leave the resident set at once, and the free heap returned
-        first; the peak is reset just before them. Afterwards blocks up to
-        glibc's dynamic maximum (32 MiB) come from the heap again."""
-        release_free_heap(MMAP_THRESHOLD_BYTES)
+        """CPU: peak RSS over MEMORY_STEPS steps, run before the warm-up and
+        the timed steps while glibc still maps every block of 128 KiB or more
+        on its own (cmd_run sets it first), so freed activations leave the
+        resident set at once and no large free chunk of the heap is reused;
+        the free heap is returned and the peak reset just before them."""
+        release_free_heap()
         reset_peak_rss()
         for _ in range(MEMORY_STEPS):
             self.step()
         row["rss_delta_bytes"] = float(max(0, proc_status_bytes("VmHWM") - self.rss_base))
-        release_free_heap(MMAP_THRESHOLD_MAX_BYTES)
 
     # -- profiled steps
 
@@ -396,9 +413,13 @@ class Peer:
         starts = [r[0] for r in ranges]
 
         def phase_at(t):
+            """the innermost range holding t: a recompute nests in its
+            backward, and after it ends the backward holds t again"""
             import bisect
             i = bisect.bisect_right(starts, t) - 1
-            return ranges[i][2] if i >= 0 and t <= ranges[i][1] else "other"
+            while i >= 0 and t > ranges[i][1]:
+                i -= 1
+            return ranges[i][2] if i >= 0 else "other"
 
         if self.cuda:
             launch = {e.id: e.time_range.start for e in evs
@@ -468,29 +489,40 @@ _NOOP = _Noop()
 class _Phase:
     """A profiled step's phase: a record_function range `ab::PHASE#MB`; on the
     first profiled GPU step also the allocator's bytes at its start, its peak
-    inside, and at its end (data subtracted)."""
+    inside, and at its end (data subtracted). A recompute opens inside its
+    backward and resets the allocator's peak, so the peak seen until then
+    is carried to the enclosing phase (peak: the most seen while open)."""
 
     def __init__(self, peer, name, mb):
         self.peer, self.name, self.mb = peer, name, mb
+        self.peak = 0
 
     def _sample(self, nbytes):
         p = self.peer
         p.timeline.append((time.perf_counter_ns() - p.step_t0, nbytes - p.data_bytes, self.name, self.mb))
 
     def __enter__(self):
-        torch = self.peer.torch
-        if self.peer.timeline_on:
+        torch, p = self.peer.torch, self.peer
+        if p.timeline_on:
             self._sample(torch.cuda.memory_allocated())
+            if p.open_phases:
+                outer = p.open_phases[-1]
+                outer.peak = max(outer.peak, torch.cuda.max_memory_allocated())
             torch.cuda.reset_peak_memory_stats()
+            p.open_phases.append(self)
         self.rf = torch.profiler.record_function(f"ab::{self.name}#{self.mb}")
         self.rf.__enter__()
         return self
 
     def __exit__(self, *exc):
         self.rf.__exit__(*exc)
-        torch = self.peer.torch
-        if self.peer.timeline_on:
-            self._sample(torch.cuda.max_memory_allocated())
+        torch, p = self.peer.torch, self.peer
+        if p.timeline_on and p.open_phases and p.open_phases[-1] is self:
+            p.open_phases.pop()
+            self.peak = max(self.peak, torch.cuda.max_memory_allocated())
+            if p.open_phases:
+                p.open_phases[-1].peak = max(p.open_phases[-1].peak, self.peak)
+            self._sample(self.peak)
             self._sample(torch.cuda.memory_allocated())
         return False
 
@@ -565,8 +597,8 @@ def print_human(row, c, peer, torch, threads):
                             "layers)"}[c.model]()
     print(f"torch_peer run: torch {torch.__version__}, backend {dev}, model {model}, {peer.n_params} parameters")
     last = f" (last micro-batch {c.last_micro_batch})" if c.last_micro_batch != c.micro_batch else ""
-    print(f"  strategy {c.strategy}, loss-norm {c.loss_norm}, optimizer {c.optimizer}: micro-batch {c.micro_batch} "
-          f"x iter-size {c.iter_size} = effective batch {c.effective_batch}{last}")
+    print(f"  strategy {c.strategy}, recompute {c.recompute}, loss-norm {c.loss_norm}, optimizer {c.optimizer}: "
+          f"micro-batch {c.micro_batch} x iter-size {c.iter_size} = effective batch {c.effective_batch}{last}")
     print(f"  steps: {c.warmup} warm-up, {row['steps_timed']} timed, stopped by {row['stop_reason']} "
           f"(noise {100 * row['noise_rel']:.2f}%)")
     print(f"  step time: median {row['step_median_ns'] / 1e6:.3f} ms (p10 {row['step_p10_ns'] / 1e6:.3f}, "
@@ -607,8 +639,9 @@ def open_run(c):
 
 
 def run_peer(peer, row, c, torch, tm):
-    """The dump, the gradient check, then warm-up, timed, memory and profiled
-    steps, filling row; the exit status (a failure is a row with its reason)."""
+    """The dump, the gradient check, the memory steps (CPU), then warm-up,
+    timed and profiled steps, filling row; the exit status (a failure is a
+    row with its reason)."""
     when = "setting up"
     dump = tempfile.mkdtemp(prefix="torch_peer-dump-")
     try:
@@ -628,11 +661,12 @@ def run_peer(peer, row, c, torch, tm):
         if peer.cuda:
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
-        when = "warm-up or a timed step"
-        median = peer.measure(row)
-        if not peer.cuda:
+        else:
             when = "a memory step"
             peer.measure_rss(row)
+        release_free_heap(MMAP_THRESHOLD_MAX_BYTES)
+        when = "warm-up or a timed step"
+        median = peer.measure(row)
         when = "a profiled step"
         peer.profile(row, median)
         return EXIT_OK
@@ -658,6 +692,8 @@ def cmd_run(argv):
         return EXIT_OK
     try:
         c = parse_run(argv)
+        # before torch and the dump fill the heap: see measure_rss
+        release_free_heap(MMAP_THRESHOLD_BYTES)
         torch, tm, device = open_run(c)
     except UsageError as e:
         say(str(e))
@@ -740,7 +776,8 @@ def cmd_check(argv):
         say(f"--dump: {e}")
         return EXIT_USAGE
     width = max(len(n) for n in names) + 2
-    print(f"{a.dump}: rel = max|torch - accumbench| / max|accumbench|, float32 on {device.type}, tol {a.tol:g}")
+    print(f"{a.dump}: recompute {man['model'].get('recompute', 'none')}; rel = max|torch - accumbench| / "
+          f"max|accumbench|, float32 on {device.type}, tol {a.tol:g}")
     print(f"  {'parameter':{width}s}" + "".join(f"{s:>12s}  " for s in strategies))
     ok = True
     worst = dict.fromkeys(strategies, 0.0)
