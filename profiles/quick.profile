@@ -18,18 +18,20 @@
 # multiply it; full keeps one configuration per effective batch): mlp 16,
 # cnn 2 norms x 16, gpt 2 x 9 (its micro-batch 16 made room for recompute).
 # iter_size 8 was dropped to make room for the repeats: its runs were the
-# slowest (effective batch up to 128). repeat_max = 6: a configuration whose
-# 3 repeats disagree gets up to 3 more runs (the sweep decides which).
+# slowest (effective batch up to 128). repeat_max = 5: a configuration whose
+# 3 repeats disagree gets up to 2 more runs (the sweep decides which); the
+# median of 5 outvotes a slow spell that caught 2 of them, as one of 6
+# would, for a third fewer extra runs.
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
-# profiled steps. Duration on an idle 2-vCPU VM: 140-250 s for the sweep in
-# four runs of the 192-run profile before recompute (measured 2026-12-04;
-# the 6 runs more, and the recompute runs' steps, shorter than the
-# micro-batch-16 ones they replace, leave that about the same), under 1 s
-# for the report; the extra repeats add about 1 s each. The 2 s cap bounds
-# it under load: 198 x (2 s + under 0.5 s of setup and untimed steps) =
-# 8 minutes at the very worst, before extra repeats.
+# profiled steps. Duration on a 2-vCPU VM with nothing else running, five
+# sweeps with repeat_max = 6 (2026-12-05): 165, 220, 248, 285 and 312 s for
+# 237 to 375 runs; the more the machine's speed wanders between processes,
+# the more configurations take their extra repeats (about 0.8 s each).
+# repeat_max = 5 bounds the sweep at 66 x 5 = 330 runs, about 270 s; the
+# report takes under 1 s. The 2 s cap bounds it under load: 330 x (2 s +
+# under 0.5 s of setup and untimed steps) = 14 minutes at the very worst.
 
 backend = cpu
 engines = accumbench
@@ -59,7 +61,7 @@ micro_batch = 8, 16
 iter_size = 1, 2, 4
 
 repeat = 3
-repeat_max = 6
+repeat_max = 5
 warmup = 2
 min_steps = 10
 max_steps = 500
