@@ -97,6 +97,15 @@ def crosscheck(d, tol, out=sys.stdout):
         print(f"  {'torch float32':{width}s}" + "".join(f"{own[s]:12.3e}  " for s in STRATEGIES)
               + "  (torch's own float32 error: near accumbench's = float32 conditioning, far below = a bug)",
               file=out)
+        if mm["model"] == "cnn":
+            # oneDNN's direct convolution can be far more accurate than
+            # im2col + GEMM, the algorithm accumbench's CPU backend uses;
+            # torch without oneDNN runs im2col + GEMM too (slow_conv2d)
+            with torch.backends.mkldnn.flags(enabled=False):
+                ref_i2c = reference_grads(man, plain_model(man), params, inputs, targets, torch.float32)
+            own = {s: max(rel_err(a, b) for a, b in zip(ref_i2c[s], ref[s])) for s in STRATEGIES}
+            print(f"  {'torch f32 im2col':{width}s}" + "".join(f"{own[s]:12.3e}  " for s in STRATEGIES)
+                  + "  (the same with torch's im2col + GEMM convolution, accumbench's algorithm)", file=out)
     if mm.get("recompute", "none") == "blocks":
         ok &= check_checkpointing(man, params, inputs, targets, ref, tol, width, out)
     return ok
