@@ -21,7 +21,10 @@
 # slowest (effective batch up to 128). repeat_max = 5: a configuration whose
 # 3 repeats disagree gets up to 2 more runs (the sweep decides which); the
 # median of 5 outvotes a slow spell that caught 2 of them, as one of 6
-# would, for a third fewer extra runs.
+# would, for a third fewer extra runs. calm_wait = 15: before each run the
+# sweep probes the round trip of a cache line between its two CPUs (~70 ns;
+# ~350 ns in the VM's slow spells, when two-thread runs go 1.6x slower) and
+# waits up to 15 s for a spell to pass; a longer one is waited for once.
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
@@ -62,6 +65,7 @@ iter_size = 1, 2, 4
 
 repeat = 3
 repeat_max = 5
+calm_wait = 15
 warmup = 2
 min_steps = 10
 max_steps = 500

@@ -9,7 +9,8 @@ of them did not end ok (status error), and C's agree (spread 0.2%). With
 repeat_max raised to 4 in the directory's saved profile, --resume --dry-run
 lists the repeat-3 runs as `extra`, and --resume runs exactly A's repeat 3:
 results.csv then has 10 rows and meta.json counts 10 runs. A second
---resume with nothing left to decide runs nothing.
+--resume with nothing left to decide runs nothing. A sweep with calm_wait
+records the CPUs' round trip in meta.json, and none under one CPU.
 
 Usage: sweep_extra.py ACCUMBENCH WORKDIR"""
 import csv, io, json, os, shutil, subprocess, sys
@@ -94,6 +95,29 @@ check("[10/10]" in p.stderr, "progress counts the extra run into the plan: [10/1
 p = sweep("--resume", out)
 check(p.returncode == 0 and "10 of 10 runs done" in p.stdout and not any(d.endswith("-r4") for d in os.listdir(frag)),
       f"a second --resume has nothing to run: {p.stdout.strip()!r}")
+
+# calm_wait: the probe before each run finds the CPUs' round trip (a
+# nanosecond figure, not a timeout's) and the sweep records it; with one CPU
+# there is nothing to probe and nothing is waited for
+calm = os.path.join(work, "calm.profile")
+with open(calm, "w") as f:
+    f.write("backend = cpu\nmodels = mlp\ninput_dim = 32\nhidden = 16\nlayers = 1\nstrategies = accumulate\n"
+            "micro_batch = 2\niter_size = 1\nrepeat = 2\nwarmup = 1\nmin_steps = 3\nmax_steps = 3\n"
+            "min_time = 0\ncalm_wait = 5\n")
+for cpus, what in ((None, "two CPUs"), ("0", "one CPU")):
+    d = os.path.join(work, "calm-" + (cpus or "all"))
+    cmd = [bin_, "sweep", "--profile", calm, "--out", d]
+    p = subprocess.run((["taskset", "-c", cpus] if cpus else []) + cmd, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    with open(os.path.join(d, "meta.json")) as f:
+        c = json.load(f)["profile"].get("calm", {})
+    best = c.get("best_round_trip_ns")
+    if cpus:
+        check(p.returncode == 0 and best is None and c.get("waited_s", 1) < 1 and c.get("wait_limit_s") == 5,
+              f"calm_wait on {what}: nothing to probe, nothing waited ({c})")
+    else:
+        check(p.returncode == 0 and best is not None and 1 < best < 1e6 and c.get("runs_started_disturbed") == 0,
+              f"calm_wait on {what}: the round trip is measured ({c})")
 
 print(f"{len(failures)} failure(s)" if failures else "all passed")
 sys.exit(1 if failures else 0)

@@ -349,6 +349,7 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
 {
     char dir[4400], err_path[4600], why[512] = "", last[400], status[32];
     pid_t pid;
+    sweep_wait_calm(s);
     if (s->tty) progress_line(s, j, clock_now_ns());
     if (start_child(s, j, &pid, fatal, fatal_len) != 0) return JOB_FATAL;
     outcome o = wait_child(s, j, pid);

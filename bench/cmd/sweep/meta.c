@@ -10,6 +10,7 @@
 #include "jsonwrite.h"
 #include "proc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,14 @@ static void write_profile(jsonw *w, const sweep *s)
     jsonw_int(w, "shuffle", s->prof.shuffle);
     if (s->prof.shuffle) jsonw_int(w, "shuffle_seed", (long long)s->shuffle_seed);
     if (s->python[0]) jsonw_str(w, "peer_python", s->python);
+    if (s->prof.calm_wait_s > 0) {
+        jsonw_object(w, "calm");
+        jsonw_num(w, "wait_limit_s", s->prof.calm_wait_s);
+        jsonw_num(w, "waited_s", s->calm_waited_s);
+        jsonw_int(w, "runs_started_disturbed", s->calm_disturbed);
+        if (!isnan(s->calm_best_ns)) jsonw_num(w, "best_round_trip_ns", s->calm_best_ns);
+        jsonw_end(w, '}');
+    }
     jsonw_end(w, '}');
 }
 

@@ -46,6 +46,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,6 +468,7 @@ int cmd_sweep(int argc, char **argv)
         cli_error("out of host memory");
         return CLI_EXIT_OOM;
     }
+    s->calm_best_ns = NAN;
     rc = setup(s, &a);
     if (rc == EXIT_CONTINUE) rc = a.dry ? dry_run(s) : execute(s);
     free(s->jobs);

@@ -33,6 +33,10 @@ typedef struct {
     uint64_t shuffle_seed;      /* the profile's seed (meta.json says it) */
     char start_utc[32];
     char python[4096];          /* what runs engine torch; empty when no torch run is pending */
+    /* calm.c: the waits for a calm machine, runs started after calm_wait
+     * ran out, the lowest CPU round trip seen (NAN: none) */
+    double calm_waited_s, calm_best_ns;
+    int calm_disturbed, calm_gave_up;
     /* progress */
     int tty, done, run_s_n;
     double run_s_sum;
@@ -58,6 +62,13 @@ int sweep_jobs_plan(sweep *s);
 int sweep_job_wanted(const sweep *s, int ji);
 /* the runs round `round` will start: wanted and not complete */
 int sweep_round_new_runs(const sweep *s, int round);
+
+// ----------------------------------------------------------------------------
+// calm.c
+
+/* With calm_wait: probes the machine and waits, up to calm_wait seconds,
+ * while a slow spell lasts. Nothing without it. */
+void sweep_wait_calm(sweep *s);
 
 // ----------------------------------------------------------------------------
 // jobs.c
