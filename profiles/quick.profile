@@ -33,9 +33,9 @@
 # 237 to 375 runs; the more the machine's speed wanders between processes,
 # the more configurations take their extra repeats (about 0.8 s each).
 # repeat_max = 5 bounds the sweep at 66 x 5 = 330 runs, about 270 s; the
-# report takes under 1 s. With calm_wait = 15, two sweeps (2026-12-05):
-# 234 s (76 s of it waiting for spells to pass, 222 runs) and 190 s (44 s,
-# 207 runs): fewer disturbed runs, so fewer extra repeats. The 2 s cap bounds it under load: 330 x (2 s +
+# report takes under 1 s. With calm_wait = 15, four sweeps (2026-12-05):
+# 234, 190, 271 and 170 s, of which 76, 44, 89 and 20 s waiting for spells
+# to pass: fewer disturbed runs, so fewer extra repeats. The 2 s cap bounds it under load: 330 x (2 s +
 # under 0.5 s of setup and untimed steps) = 14 minutes at the very worst.
 
 backend = cpu
