@@ -326,15 +326,21 @@ timeout = 120
 """
 
 
-def test_sweep(bin_, work):
-    prof, out = os.path.join(work, "engines.profile"), os.path.join(work, "sweep-engines")
+def run_sweep(bin_, work, name, profile_text):
+    """a fresh sweep of profile_text with this Python as the peer's: (process, its directory)"""
+    prof, out = os.path.join(work, name + ".profile"), os.path.join(work, "sweep-" + name)
     with open(prof, "w") as f:
-        f.write(SWEEP_PROFILE)
+        f.write(profile_text)
     if os.path.exists(out):
         shutil.rmtree(out)
     env = dict(ENV, ACCUMBENCH_PYTHON=sys.executable)
     p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    return p, out
+
+
+def test_sweep(bin_, work):
+    p, out = run_sweep(bin_, work, "engines", SWEEP_PROFILE)
     check(p.returncode == 0, f"sweep with engines = accumbench, torch (exit {p.returncode})")
     try:
         with open(os.path.join(out, "results.csv"), newline="") as f:
@@ -387,14 +393,7 @@ def read_rows(path):
 
 
 def test_recompute(bin_, work):
-    prof, out = os.path.join(work, "recompute.profile"), os.path.join(work, "sweep-recompute")
-    with open(prof, "w") as f:
-        f.write(RECOMPUTE_PROFILE)
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    env = dict(ENV, ACCUMBENCH_PYTHON=sys.executable)
-    p = subprocess.run([bin_, "sweep", "--profile", prof, "--out", out], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    p, out = run_sweep(bin_, work, "recompute", RECOMPUTE_PROFILE)
     check(p.returncode == 0,
           f"sweep with engines = accumbench, torch and recompute = none, blocks (exit {p.returncode})")
     try:

@@ -193,41 +193,45 @@ def kernel_rows(key, s, m, k):
     return out
 
 
-def memory_rows(key, s, m, k):
-    """live bytes at each allocation/free of one step, in the strategy's order"""
-    rows, live, t = [], BASE, 0.0
-    acts = [m * ACT // 6] * 6
+def step_timeline(key, s, k, fwd, bwd):
+    """memory.csv rows of one step: fwd(ev, i) and bwd(ev, i) give micro-batch
+    i's events through ev(delta, phase, micro_batch, dt), run in the
+    strategy's order between the step's other and optimizer events"""
+    rows, state = [], {"live": BASE, "t": 0.0}
 
     def ev(delta, phase, mb, dt):
-        nonlocal live, t
-        live += delta
-        t += dt
+        state["live"] += delta
+        state["t"] += dt
         # a list: memory.csv has micro_batch twice (the key's size, then the event's index)
-        rows.append([key[h] for h in KEYS] + ["%.0f" % t, live, phase, mb])
+        rows.append([key[h] for h in KEYS] + ["%.0f" % state["t"], state["live"], phase, mb])
 
-    def fwd(i):
+    ev(0, "other", 0, 1e3)
+    if s == "retain":
+        order = [(fwd, i) for i in range(1, k + 1)] + [(bwd, i) for i in range(k, 0, -1)]
+    else:
+        order = [(f, i) for i in range(1, k + 1) for f in (fwd, bwd)]
+    for f, i in order:
+        f(ev, i)
+    ev(4096, "optimizer", 0, 1.2e6)
+    ev(-4096, "optimizer", 0, 5e3)
+    return rows
+
+
+def memory_rows(key, s, m, k):
+    """live bytes at each allocation/free of one step, in the strategy's order"""
+    acts = [m * ACT // 6] * 6
+
+    def fwd(ev, i):
         for a in acts:
             ev(a, "forward", i, 40e3 * m)
 
-    def bwd(i):
+    def bwd(ev, i):
         ev(m * TRANSIENT, "backward", i, 60e3 * m)
         for a in acts:
             ev(-a, "backward", i, 50e3 * m)
         ev(-m * TRANSIENT, "backward", i, 10e3)
 
-    ev(0, "other", 0, 1e3)
-    if s == "retain":
-        for i in range(1, k + 1):
-            fwd(i)
-        for i in range(k, 0, -1):
-            bwd(i)
-    else:
-        for i in range(1, k + 1):
-            fwd(i)
-            bwd(i)
-    ev(4096, "optimizer", 0, 1.2e6)
-    ev(-4096, "optimizer", 0, 5e3)
-    return rows
+    return step_timeline(key, s, k, fwd, bwd)
 
 
 # ----------------------------------------------------------------------------
@@ -1235,33 +1239,19 @@ def memory_rows_blocks(key, s, m, k):
     """live bytes of a step with recompute = blocks: forward keeps each
     block's input, backward recomputes the block (phase recompute) and then
     frees it"""
-    rows, live, t = [], BASE, 0.0
     inputs = [m * ACT_BLOCKS // 3] * 3
 
-    def ev(delta, phase, mb, dt):
-        nonlocal live, t
-        live += delta
-        t += dt
-        rows.append([key[h] for h in KEYS] + ["%.0f" % t, live, phase, mb])
-
-    def fwd(i):
+    def fwd(ev, i):
         for a in inputs:
             ev(a, "forward", i, 40e3 * m)
 
-    def bwd(i):
+    def bwd(ev, i):
         for a in inputs:
             ev(m * BLOCK_INSIDE, "recompute", i, 40e3 * m)
             ev(m * TRANSIENT, "backward", i, 60e3 * m)
             ev(-m * (BLOCK_INSIDE + TRANSIENT) - a, "backward", i, 50e3 * m)
 
-    ev(0, "other", 0, 1e3)
-    order = [("f", i) for i in range(1, k + 1)] + [("b", i) for i in range(k, 0, -1)] if s == "retain" else \
-        [x for i in range(1, k + 1) for x in (("f", i), ("b", i))]
-    for what, i in order:
-        (fwd if what == "f" else bwd)(i)
-    ev(4096, "optimizer", 0, 1.2e6)
-    ev(-4096, "optimizer", 0, 5e3)
-    return rows
+    return step_timeline(key, s, k, fwd, bwd)
 
 
 def make_recompute_results(d):

@@ -6,42 +6,24 @@
  * hand-derived tiny mlp and the measured peaks of every model and strategy. */
 #include "check.h"
 #include "test_config.h"
-#include "engine.h"
+#include "test_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const strategy_kind all3[] = {STRATEGY_FULL, STRATEGY_RETAIN, STRATEGY_ACCUMULATE};
 
-static const char *status_text(ops_status st)
-{
-    return st == OPS_ERR_OOM ? "out of memory" : st == OPS_ERR_INVALID ? "invalid arguments" : ops_last_error();
-}
-
 /* the CPU backend and an engine for flags (+ --recompute r), prepared for s; 0 ok */
 static int open_engine(const char *flags, recompute_kind r, strategy_kind s, ops_backend *b, engine *e)
 {
     run_config c;
-    char why[256];
     if (config_from(flags, &c) != 0) {
         CHECK(0, "%s: bad test flags", flags);
         return -1;
     }
     c.model.recompute = r;
     c.strategy = s;
-    if (ops_open(b, "cpu", why, sizeof why) != OPS_OK) {
-        CHECK(0, "ops_open(cpu): %s", why);
-        return -1;
-    }
-    ops_status st = engine_open(e, &c, b);
-    if (st == OPS_OK) st = engine_prepare(e, &s, 1);
-    if (st != OPS_OK) {
-        CHECK(0, "%s: engine setup failed: %s", flags, status_text(st));
-        engine_close(e);
-        ops_close(b);
-        return -1;
-    }
-    return 0;
+    return open_prepared(&c, s, b, e, flags);
 }
 
 static void close_engine(ops_backend *b, engine *e)

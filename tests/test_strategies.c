@@ -5,8 +5,8 @@
  * sub-allocator's measured peaks. */
 #include "check.h"
 #include "test_config.h"
+#include "test_engine.h"
 #include "cli.h"
-#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,34 +27,6 @@ static int grads_of(const char *flags, ops_backend *b, engine *e, float *grads[3
         if (!grads[s] || engine_step(e, all3[s], 0) != OPS_OK ||
             ops_download(b, grads[s], e->st.grads, pf * sizeof(float)) != OPS_OK)
             return -1;
-    }
-    return 0;
-}
-
-static const char *status_text(ops_status st)
-{
-    return st == OPS_ERR_OOM ? "out of memory" : st == OPS_ERR_INVALID ? "invalid arguments" : ops_last_error();
-}
-
-/* Opens the CPU backend and an engine for c prepared for strategy s; 0 ok,
- * else -1 after a failed CHECK naming the step and its status, so a setup
- * failure is reported as one, not as a wrong number later. On failure
- * nothing is left open. */
-static int open_prepared(const run_config *c, strategy_kind s, ops_backend *b, engine *e, const char *what)
-{
-    char why[256];
-    ops_status st = ops_open(b, "cpu", why, sizeof why);
-    if (st != OPS_OK) {
-        CHECK(0, "%s: ops_open(cpu) failed: %s", what, why);
-        return -1;
-    }
-    st = engine_open(e, c, b);
-    if (st == OPS_OK) st = engine_prepare(e, &s, 1);
-    if (st != OPS_OK) {
-        CHECK(0, "%s: engine setup failed: %s", what, status_text(st));
-        engine_close(e);
-        ops_close(b);
-        return -1;
     }
     return 0;
 }

@@ -183,6 +183,18 @@ static void engines_columns(doc *d, const char *an, const char *bn)
     doc_col_add(d, COL_TEXT, "%s status", bn);
 }
 
+/* A row setting configuration a beside b (another engine, allocator or
+ * recompute setting): shaded unless both have ok repeats, then a's engine
+ * when asked, label, strategy and split. */
+static void pair_row_begin(doc *d, const report_config *a, const report_config *b, int engine_cell)
+{
+    doc_row_begin(d, a->n_ok && b->n_ok ? "ok" : "bad");
+    if (engine_cell) doc_cell(d, "%s", a->engine);
+    doc_cell(d, "%s", a->label);
+    doc_cell(d, "%s", a->strategy);
+    doc_cell(d, "%lld × %lld", a->mb, a->k);
+}
+
 /* one configuration both engines ran. The memory figure follows the
  * backend's capability: on a device, a's tracked peak against b's allocated
  * peak (and b's reserved); in host memory, each process's RSS growth. */
@@ -193,10 +205,7 @@ static void engines_row(const report *rp, doc *d, const report_config *a, const 
     char sa[64], sbs[64];
     cfg_status(rp, a, sa, sizeof sa);
     cfg_status(rp, b, sbs, sizeof sbs);
-    doc_row_begin(d, a->n_ok && b->n_ok ? "ok" : "bad");
-    doc_cell(d, "%s", a->label);
-    doc_cell(d, "%s", a->strategy);
-    doc_cell(d, "%lld × %lld", a->mb, a->k);
+    pair_row_begin(d, a, b, 0);
     doc_num(d, a->step_ns * 1e-6, "%.4g");
     doc_num(d, b->step_ns * 1e-6, "%.4g");
     doc_num(d, a->step_ns / b->step_ns, "%.3g");
@@ -289,10 +298,7 @@ static void summary_allocators(const report *rp, doc *d)
         const report_config *p = &rp->cfgs[i];
         const report_config *a = strcmp(p->rc->values[ai], "pool") ? NULL : allocator_twin(rp, p, (size_t)ai, "arena");
         if (!a) continue;
-        doc_row_begin(d, p->n_ok && a->n_ok ? "ok" : "bad");
-        doc_cell(d, "%s", p->label);
-        doc_cell(d, "%s", p->strategy);
-        doc_cell(d, "%lld × %lld", p->mb, p->k);
+        pair_row_begin(d, p, a, 0);
         doc_num(d, p->step_ns * 1e-6, "%.4g");
         doc_num(d, a->step_ns * 1e-6, "%.4g");
         doc_num(d, p->step_ns / a->step_ns, "%.3g");
@@ -374,11 +380,7 @@ static void recompute_row(const report *rp, doc *d, const report_config *a, cons
     char sa[64], sbs[64];
     cfg_status(rp, a, sa, sizeof sa);
     cfg_status(rp, b, sbs, sizeof sbs);
-    doc_row_begin(d, a->n_ok && b->n_ok ? "ok" : "bad");
-    if (rp->nengines > 1) doc_cell(d, "%s", a->engine);
-    doc_cell(d, "%s", a->label);
-    doc_cell(d, "%s", a->strategy);
-    doc_cell(d, "%lld × %lld", a->mb, a->k);
+    pair_row_begin(d, a, b, rp->nengines > 1);
     doc_num(d, a->mem[MEM_TRACKED] / MIB, "%.2f");
     doc_num(d, b->mem[MEM_TRACKED] / MIB, "%.2f");
     doc_num(d, a->n_ok && b->n_ok ? b->mem[MEM_TRACKED] / a->mem[MEM_TRACKED] : NAN, "%.3f");
