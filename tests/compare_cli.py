@@ -9,7 +9,7 @@ per-configuration level) so that verdicts do not depend on the load of the
 machine running the test; every other cell is what run wrote.
 
 Checks: against itself -> exit 0, p = 1; two configurations slowed 10% ->
-exit 1 naming exactly those (Student's t on the log repeat medians, p < 0.01);
+exit 1 naming exactly those (Yuen's t on the log repeat medians, p < 0.01);
 +-1% noise -> 0; a 10% change that one slow process makes, or with 2 repeats
 a side -> inconclusive, exit 0; mem_tracked_bytes +10% and mem_analytic_bytes
 +5% -> flagged exactly, exit 1; rss_delta_bytes +10% in every repeat ->
@@ -137,21 +137,21 @@ def metric(js, config, name):
 rc, out, err = compare(base, base, "--json", os.path.join(work, "self.json"), "--csv", os.path.join(work, "self.csv"))
 check(rc == 0, f"against itself: exit {rc} (want 0) {err.strip()}")
 check("0 regressions" in out.splitlines()[-1], f"summary line: {out.splitlines()[-1]!r}")
-check("Student's t-test on their logs" in out and "repeats' medians (one per process)" in out,
+check("Yuen's t-test on their logs trimmed 20% a side" in out and "repeats' medians (one per process)" in out,
       "the table names the step-time method")
 js = json.load(open(os.path.join(work, "self.json")))
 names = {c["key"]["strategy"] + "/" + c["key"]["iter_size"]: c["config"] for c in js["configurations"]}
 check(len(js["configurations"]) == 4 and all(c["verdict"] == "same" for c in js["configurations"]),
       "self: 4 configurations, all same")
-check(all(m["p_value"] == 1 and m["test"] == "t_log_repeat_medians" and m["n_base"] == 3 == m["n_new"]
+check(all(m["p_value"] == 1 and m["test"] == "yuen_t_log_repeat_medians" and m["n_base"] == 3 == m["n_new"]
           for c in js["configurations"] for m in c["metrics"] if m["metric"] == "step_ns"),
       "self: p = 1 from the t-test on 3 repeat medians a side")
 check(js["step_change_median"] == 0, f"self: median change over configurations 0 ({js['step_change_median']})")
-check("Student's t-test" in js["method"]["step_time"] and "exactly" in js["method"]["memory"]
+check("Yuen's t-test" in js["method"]["step_time"] and "exactly" in js["method"]["memory"]
       and js["min_repeats"] == 3, f"--json names the methods: {js['method']}")
 ch, crows = read_csv(os.path.join(work, "self.csv"))
 check(len(crows) == 4 and "new_step_ns" in ch and "verdict" in ch, "--csv: one row per configuration")
-check(all(r[ch.index("step_test")] == "t_log_repeat_medians" for r in crows), "--csv names the step-time test")
+check(all(r[ch.index("step_test")] == "yuen_t_log_repeat_medians" for r in crows), "--csv names the step-time test")
 
 slow = copy(base, "slow")
 slowed = {("retain", "1"), ("accumulate", "2")}

@@ -1,7 +1,9 @@
-/* tests/test_ttest.c — Student's t-test on log values against scipy 1.17.1,
- * computed offline: stats.ttest_ind(log(y), log(x)) (equal_var=True) for
- * hand-made samples shaped like repeat medians, and 2·stats.t.sf(|t|, df)
- * for the distribution alone, from df 1 to 1000 and p from 1 to 4e-16.
+/* tests/test_ttest.c — Yuen's trimmed t-test on log values against scipy
+ * 1.17.1, computed offline: stats.ttest_ind(log(y), log(x), equal_var=False,
+ * trim=0.2) (t, p and df) for hand-made samples shaped like repeat medians,
+ * trimmed (5 and more values) and not (2-4: Welch's test), and
+ * 2·stats.t.sf(|t|, df) for the distribution alone, from df 1 to 1000 and p
+ * from 1 to 4e-16.
  * Tolerance: 1e-9 relative, far inside what a p-value is used for and far
  * outside double rounding of the continued fraction. */
 #include "check.h"
@@ -17,16 +19,16 @@ typedef struct {
     size_t nx;
     const double *y;
     size_t ny;
-    double t, p;                /* scipy's statistic and pvalue */
+    double t, p, df;            /* scipy's statistic, pvalue and df */
 } t_case;
 
 static void check_case(const t_case *c)
 {
     ttest_result r;
-    CHECK(ttest_log(c->x, c->nx, c->y, c->ny, &r) == 0, "%s: test ran", c->name);
+    CHECK(ttest_trimmed_log(c->x, c->nx, c->y, c->ny, 0.2, &r) == 0, "%s: test ran", c->name);
     CHECK_CLOSE(r.t, c->t, 0, 1e-9, c->name);
     CHECK_CLOSE(r.p, c->p, 0, 1e-9, c->name);
-    CHECK(r.df == (double)(c->nx + c->ny - 2), "%s: df %g", c->name, r.df);
+    CHECK_CLOSE(r.df, c->df, 0, 1e-9, c->name);
 }
 
 static void test_against_scipy(void)
@@ -36,12 +38,19 @@ static void test_against_scipy(void)
     static const double c_x[] = {10.1, 10.0, 9.9, 10.2, 10.05}, c_y[] = {10.5, 10.6, 10.4, 10.55, 10.45};
     static const double d_x[] = {20.0, 21.0, 20.5, 19.8}, d_y[] = {18.0, 18.3, 17.9};
     static const double e_x[] = {3.0, 3.1}, e_y[] = {3.05, 3.2};
+    static const double f_x[] = {21.0, 34.6, 20.4, 21.2, 20.9}, f_y[] = {23.1, 22.9, 38.0, 23.3, 22.5};
+    static const double g_x[] = {5.0, 5.1, 5.05, 4.98, 5.2, 5.3, 7.9, 5.02, 5.07},
+                        g_y[] = {5.4, 5.5, 5.45, 5.6, 5.38, 5.9, 5.41};
     const t_case cases[] = {
-        {"3 v 3, 10% slower", a_x, 3, a_y, 3, 6.721680065952108, 0.002551105599551524},
-        {"bimodal 3 v 5", b_x, 3, b_y, 5, -0.3570873831046586, 0.7332498581159842},
-        {"5 v 5, 5% slower", c_x, 5, c_y, 5, 7.295350681060181, 8.426571155251807e-05},
-        {"4 v 3, faster", d_x, 4, d_y, 3, -7.100976642803346, 0.0008582097500806667},
-        {"2 v 2", e_x, 2, e_y, 2, 0.8303997728186251, 0.49365526596011167},
+        {"3 v 3, 10% slower", a_x, 3, a_y, 3, 6.721680065952107, 0.0028508354465415146, 3.877136293438027},
+        {"bimodal 3 v 5", b_x, 3, b_y, 5, -0.9179914049916417, 0.45465621698584086, 2.0212369179996412},
+        {"5 v 5, 5% slower", c_x, 5, c_y, 5, 7.789926068080305, 0.0014762502191661372, 3.992349527549875},
+        {"4 v 3, faster", d_x, 4, d_y, 3, -7.965993723467769, 0.0009900278104280377, 4.299042236151443},
+        {"2 v 2", e_x, 2, e_y, 2, 0.8303997728186251, 0.5034387223998475, 1.7662216552202588},
+        /* one process a side in a slow spell: Student's t-test gives p = 0.53 */
+        {"5 v 5, a slow process each, 10% slower", f_x, 5, f_y, 5, 10.190923629934948, 0.0006154468718247823,
+         3.871849668679292},
+        {"9 v 7, one slow process", g_x, 9, g_y, 7, 5.108056900929433, 0.0004633508169408592, 9.967298730434322},
     };
     for (size_t i = 0; i < N(cases); i++) check_case(&cases[i]);
 }
@@ -79,18 +88,25 @@ static void test_edges(void)
 {
     static const double same[] = {2.0, 2.0, 2.0}, other[] = {3.0, 3.0, 3.0}, bad[] = {1.0, -1.0, 2.0};
     ttest_result r;
-    CHECK(ttest_log(same, 3, same, 3, &r) == 0 && r.t == 0 && r.p == 1.0, "constant, equal: t 0, p 1");
-    CHECK(ttest_log(same, 3, other, 3, &r) == 0 && isinf(r.t) && r.t > 0 && r.p == 0.0,
+    CHECK(ttest_trimmed_log(same, 3, same, 3, 0.2, &r) == 0 && r.t == 0 && r.p == 1.0 && r.df == 4,
+          "constant, equal: t 0, p 1, df 4");
+    CHECK(ttest_trimmed_log(same, 3, other, 3, 0.2, &r) == 0 && isinf(r.t) && r.t > 0 && r.p == 0.0,
           "constant, different: t +inf, p 0");
-    CHECK(ttest_log(other, 3, same, 3, &r) == 0 && isinf(r.t) && r.t < 0, "constant, y smaller: t -inf");
-    CHECK(ttest_log(same, 1, other, 3, &r) == -1, "one value: no test");
-    CHECK(ttest_log(same, 3, bad, 3, &r) == -1, "a value <= 0: no test");
+    CHECK(ttest_trimmed_log(other, 3, same, 3, 0.2, &r) == 0 && isinf(r.t) && r.t < 0, "constant, y smaller: t -inf");
+    CHECK(ttest_trimmed_log(same, 1, other, 3, 0.2, &r) == -1, "one value: no test");
+    CHECK(ttest_trimmed_log(same, 3, bad, 3, 0.2, &r) == -1, "a value <= 0: no test");
+    CHECK(ttest_trimmed_log(same, 3, other, 3, 0.5, &r) == -1, "trim 0.5: no test");
+    /* trim 0.4: of 4 values g = 1 keeps 2; of 3, g = 1 would keep 1 */
+    static const double four[] = {1.0, 1.1, 1.2, 9.0};
+    CHECK(ttest_trimmed_log(four, 4, four, 4, 0.4, &r) == 0 && r.t == 0, "4 values, trim 0.4: 2 kept");
+    CHECK(ttest_trimmed_log(four, 4, other, 3, 0.4, &r) == -1, "3 values, trim 0.4: one kept, no test");
     /* a constant factor on both samples changes nothing (logs: a shift) */
     static const double x[] = {1.0, 1.02, 0.99}, y[] = {1.10, 1.12, 1.08};
     double x7[3], y7[3];
     for (int i = 0; i < 3; i++) x7[i] = 7e6 * x[i], y7[i] = 7e6 * y[i];
     ttest_result a, b;
-    CHECK(ttest_log(x, 3, y, 3, &a) == 0 && ttest_log(x7, 3, y7, 3, &b) == 0, "scaled: ran");
+    CHECK(ttest_trimmed_log(x, 3, y, 3, 0.2, &a) == 0 && ttest_trimmed_log(x7, 3, y7, 3, 0.2, &b) == 0,
+          "scaled: ran");
     CHECK_CLOSE(b.t, a.t, 0, 1e-9, "scale-free t");
 }
 

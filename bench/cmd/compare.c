@@ -40,7 +40,7 @@ int verdict_is_regression(verdict v) { return v == V_REGRESSION || v == V_MISSIN
 
 const char *metric_test_name(metric_test t)
 {
-    static const char *n[] = {"t_log_repeat_medians", "exact", "repeat_ranges", "none"};
+    static const char *n[] = {"yuen_t_log_repeat_medians", "exact", "repeat_ranges", "none"};
     return n[t];
 }
 
@@ -57,10 +57,10 @@ size_t compare_regressions(const comparison *cmp)
 void compare_method_text(const comparison *cmp, char *step, size_t step_len, char *mem, size_t mem_len)
 {
     snprintf(step, step_len,
-             "step time: the repeats' medians (one per process), two-sided Student's t-test on their logs, "
-             "p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
+             "step time: the repeats' medians (one per process), two-sided Yuen's t-test on their logs "
+             "trimmed %g%% a side, p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
              "inconclusive",
-             COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS, COMPARE_ALPHA);
+             100 * COMPARE_TRIM, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS, COMPARE_ALPHA);
     snprintf(mem, mem_len,
              "memory: mem_tracked_bytes and mem_analytic_bytes exactly, change beyond %g%%; rss_delta_bytes, "
              "mem_device_bytes and mem_driver_bytes when the repeats' ranges do not overlap and the change is "
@@ -233,7 +233,7 @@ static void compare_time(const comparison *cmp, config_cmp *cc)
         add_note(cc, "no step_median_ns in %s: throughput not compared", b->n_repeat_step ? "NEW" : "BASE");
         return;
     }
-    metric_cmp *m = new_metric(cc, "step_ns", TEST_T_LOG);
+    metric_cmp *m = new_metric(cc, "step_ns", TEST_YUEN_LOG);
     m->n_base = b->n_repeat_step;
     m->n_new = n->n_repeat_step;
     m->base = b->step_median_ns;
@@ -249,7 +249,7 @@ static void compare_time(const comparison *cmp, config_cmp *cc)
         return;
     }
     ttest_result r;
-    if (ttest_log(b->repeat_step_ns, m->n_base, n->repeat_step_ns, m->n_new, &r) != 0) {
+    if (ttest_trimmed_log(b->repeat_step_ns, m->n_base, n->repeat_step_ns, m->n_new, COMPARE_TRIM, &r) != 0) {
         m->test = TEST_NONE;
         m->v = V_INCONCLUSIVE;
         add_note(cc, "step time: a repeat's step_median_ns is not > 0: not tested");
@@ -440,16 +440,17 @@ static void compare_usage(FILE *f)
             "usage: accumbench compare BASE NEW [--threshold 3%%] [--mem-threshold 1%%] [--json FILE] [--csv FILE]\n\n"
             "BASE and NEW are sweep directories (results.csv, meta.json). Configurations are matched by their\n"
             "key columns. The process is the unit: each side's step time is its repeats' step_median_ns, one\n"
-            "value per process. Step time: two-sided Student's t-test on the logs of those values; a regression\n"
-            "needs p < %.2g and a change of the median over repeats above --threshold; with fewer than %d ok\n"
-            "repeats a side, or a change the repeats' spread does not support, the verdict is 'inconclusive',\n"
-            "never a regression. Memory: mem_tracked_bytes and mem_analytic_bytes (computed) exactly against\n"
-            "--mem-threshold; rss_delta_bytes, mem_device_bytes and mem_driver_bytes (measured) when the\n"
-            "repeats' ranges of the two sides do not overlap and the change is beyond max(--mem-threshold, %g%%)\n"
-            "and each side's spread. A configuration missing from NEW, or failing there (oom, error, crash,\n"
-            "timeout), is a regression. Prints a markdown table; --json/--csv FILE also write it as JSON/CSV.\n"
+            "value per process. Step time: two-sided Yuen's t-test on the logs of those values, trimmed %g%% a\n"
+            "side (one of 5 repeats at each end, none of 3), so one process in a slow spell does not hide a\n"
+            "change; a regression needs p < %.2g and a change of the median over repeats above --threshold;\n"
+            "with fewer than %d ok repeats a side, or a change the repeats' spread does not support, the verdict\n"
+            "is 'inconclusive', never a regression. Memory: mem_tracked_bytes and mem_analytic_bytes (computed)\n"
+            "exactly against --mem-threshold; rss_delta_bytes, mem_device_bytes and mem_driver_bytes (measured)\n"
+            "when the repeats' ranges of the two sides do not overlap and the change is beyond\n"
+            "max(--mem-threshold, %g%%) and each side's spread. A configuration missing from NEW, or failing\n"
+            "there (oom, error, crash, timeout), is a regression. Prints a markdown table; --json/--csv FILE also write it as JSON/CSV.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n",
-            COMPARE_ALPHA, COMPARE_MIN_REPEATS, 100 * COMPARE_MEASURED_MEM_FLOOR);
+            100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS, 100 * COMPARE_MEASURED_MEM_FLOOR);
 }
 
 /* 0 ok, 1 --help, -1 bad input (reported) */

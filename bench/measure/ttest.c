@@ -8,6 +8,7 @@
 #include "ttest.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define CF_MAX_TERMS 300
 #define CF_EPS 1e-15
@@ -60,33 +61,60 @@ double ttest_two_sided_p(double t, double df)
     return incomplete_beta(0.5 * df, 0.5, df / (df + t * t));
 }
 
-/* mean and sum of squared deviations of log v */
-static int log_moments(const double *v, size_t n, double *mean, double *ss)
+/* one side of Yuen's test: the trimmed mean of log v and d = (n − 1)·s_w² /
+ * (h·(h − 1)), with h the values kept */
+typedef struct {
+    double mean, d;
+    size_t h;
+} trimmed_side;
+
+static int cmp_double(const void *a, const void *b)
 {
-    double sum = 0.0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int trimmed_log_side(const double *v, size_t n, double trim, trimmed_side *s)
+{
+    size_t g = (size_t)floor(trim * (double)n);
+    if (n < 2 * g + 2) return -1;
+    double *l = malloc(n * sizeof *l);
+    if (!l) return -1;
     for (size_t i = 0; i < n; i++) {
-        if (!(v[i] > 0) || isinf(v[i])) return -1;
-        sum += log(v[i]);
+        if (!(v[i] > 0) || isinf(v[i])) {
+            free(l);
+            return -1;
+        }
+        l[i] = log(v[i]);
     }
-    *mean = sum / (double)n;
-    *ss = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double e = log(v[i]) - *mean;
-        *ss += e * e;
-    }
+    qsort(l, n, sizeof *l, cmp_double);
+    s->h = n - 2 * g;
+    double sum = 0.0, wsum = 0.0;
+    for (size_t i = g; i < n - g; i++) sum += l[i];
+    s->mean = sum / (double)s->h;
+    /* winsorize: the g lowest become l[g], the g highest l[n − g − 1] */
+    for (size_t i = 0; i < g; i++) l[i] = l[g], l[n - 1 - i] = l[n - g - 1];
+    for (size_t i = 0; i < n; i++) wsum += l[i];
+    double wmean = wsum / (double)n, ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (l[i] - wmean) * (l[i] - wmean);
+    s->d = ss / (double)(s->h * (s->h - 1));    /* (n − 1)·s_w² = ss */
+    free(l);
     return 0;
 }
 
-int ttest_log(const double *x, size_t nx, const double *y, size_t ny, ttest_result *r)
+int ttest_trimmed_log(const double *x, size_t nx, const double *y, size_t ny, double trim, ttest_result *r)
 {
-    double mx, sx, my, sy;
-    if (nx < 2 || ny < 2 || log_moments(x, nx, &mx, &sx) || log_moments(y, ny, &my, &sy)) return -1;
-    r->df = (double)(nx + ny - 2);
-    double pooled = (sx + sy) / r->df;
-    double se = sqrt(pooled * (1.0 / (double)nx + 1.0 / (double)ny));
-    double diff = my - mx;
-    if (se > 0) r->t = diff / se;
-    else r->t = diff > 0 ? INFINITY : diff < 0 ? -INFINITY : 0.0;
+    trimmed_side a, b;
+    if (!(trim >= 0 && trim < 0.5) || trimmed_log_side(x, nx, trim, &a) || trimmed_log_side(y, ny, trim, &b))
+        return -1;
+    double var = a.d + b.d, diff = b.mean - a.mean;
+    if (var > 0) {
+        r->t = diff / sqrt(var);
+        r->df = var * var / (a.d * a.d / (double)(a.h - 1) + b.d * b.d / (double)(b.h - 1));
+    } else {
+        r->t = diff > 0 ? INFINITY : diff < 0 ? -INFINITY : 0.0;
+        r->df = (double)(a.h + b.h - 2);
+    }
     r->p = ttest_two_sided_p(r->t, r->df);
     return 0;
 }

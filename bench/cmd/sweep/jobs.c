@@ -170,10 +170,11 @@ void sweep_hook_parse(sweep *s)
         int n;
         if (sscanf(p, "kill:%d", &n) == 1) s->hook_kill = n;
         else if (sscanf(p, "hang:%d", &n) == 1) s->hook_hang = n;
+        else if (sscanf(p, "disturb:%d", &n) == 1) s->hook_disturb = n;
         p = strchr(p, ',');
         if (p) p++;
     }
-    if (s->hook_kill || s->hook_hang)
+    if (s->hook_kill || s->hook_hang || s->hook_disturb)
         fprintf(stderr, "accumbench: sweep: test hook ACCUMBENCH_SWEEP_TEST_CHILD=%s\n", h);
 }
 
@@ -349,9 +350,10 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
 {
     char dir[4400], err_path[4600], why[512] = "", last[400], status[32];
     pid_t pid;
-    sweep_wait_calm(s);
+    int disturbed = sweep_wait_calm(s);
     if (s->tty) progress_line(s, j, clock_now_ns());
     if (start_child(s, j, &pid, fatal, fatal_len) != 0) return JOB_FATAL;
+    int hooked = s->spawned == s->hook_disturb;
     outcome o = wait_child(s, j, pid);
     job_file(s, j, "run.err", err_path, sizeof err_path);
     last_line(err_path, last, sizeof last);
@@ -373,9 +375,19 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
             return JOB_FATAL;
         }
     }
-    s->done++;
     s->run_s_sum += o.seconds;
     s->run_s_n++;
-    progress_done(s, j, status, o.seconds, strcmp(status, "ok") ? why : "");
+    int ok = strcmp(status, "ok") == 0;
+    disturbed = (sweep_calm_after(s) || disturbed || hooked) && ok;
+    s->calm_disturbed += disturbed;
+    if (disturbed && j->reruns < CALM_RERUNS) {
+        frag_clear(s, j);
+        s->calm_reruns++;
+        s->n_planned++;
+        progress_done(s, j, "again", o.seconds, "ran in a slow spell: again at the end of the round");
+        return JOB_RERUN;
+    }
+    s->done++;
+    progress_done(s, j, status, o.seconds, ok ? "" : why);
     return JOB_DONE;
 }

@@ -107,7 +107,8 @@ static void write_profile(jsonw *w, const sweep *s)
         jsonw_object(w, "calm");
         jsonw_num(w, "wait_limit_s", s->prof.calm_wait_s);
         jsonw_num(w, "waited_s", s->calm_waited_s);
-        jsonw_int(w, "runs_started_disturbed", s->calm_disturbed);
+        jsonw_int(w, "runs_disturbed", s->calm_disturbed);
+        jsonw_int(w, "runs_again", s->calm_reruns);
         if (!isnan(s->calm_best_ns)) jsonw_num(w, "best_round_trip_ns", s->calm_best_ns);
         jsonw_end(w, '}');
     }

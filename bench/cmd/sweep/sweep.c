@@ -33,10 +33,11 @@
  * whatever order they ran in. `run` has no repeat flag, so the merge writes
  * the repeat index into the `repeat` key column of every row.
  *
- * Test hook: ACCUMBENCH_SWEEP_TEST_CHILD="kill:N,hang:M" replaces the N-th
- * (1-based, in spawn order) child with a shell that kills itself with
- * SIGKILL, and the M-th with one that ignores SIGTERM and sleeps. Only
- * tests/sweep.py sets it. */
+ * Test hook: ACCUMBENCH_SWEEP_TEST_CHILD="kill:N,hang:M,disturb:K" replaces
+ * the N-th (1-based, in spawn order) child with a shell that kills itself
+ * with SIGKILL, and the M-th with one that ignores SIGTERM and sleeps; the
+ * K-th runs as it is but counts as disturbed by a slow spell (calm.c). Only
+ * tests/sweep.py and tests/sweep_extra.py set it. */
 #include "sweep.h"
 #include "clock.h"
 #include "commands.h"
@@ -371,36 +372,71 @@ static void print_banner(const sweep *s, int n_skipped, int n_done_before)
                 (unsigned long long)s->shuffle_seed);
 }
 
+/* Runs job index ji; 0 to go on, 1 when the sweep stops (e says why). A
+ * run disturbed by a slow spell is added to again[] instead. */
+static int run_job(sweep *s, rebuilder *rb, sweep_end *e, int ji, int *again, int *n_again)
+{
+    sweep_job *j = &s->jobs[ji];
+    if (sweep_interrupted()) return 1;
+    job_result jr = sweep_job_run(s, j, e->fatal, sizeof e->fatal);
+    if (jr == JOB_INTERRUPTED) return 1;
+    if (jr == JOB_FATAL || jr == JOB_BAD_INPUT) {
+        e->bad_input = jr == JOB_BAD_INPUT;
+        return 1;
+    }
+    if (jr == JOB_RERUN) {
+        j->reruns++;
+        again[(*n_again)++] = ji;
+        return 0;
+    }
+    /* a failure at any point stops the sweep, even if a later rebuild works */
+    if (rebuild(rb, s, rebuild_due(rb), NULL) != 0) {
+        e->write_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* The runs disturbed in the round just ended, again (each at most
+ * CALM_RERUNS times, so this ends); 1 when the sweep stops. */
+static int run_again(sweep *s, rebuilder *rb, sweep_end *e, int *again, int *n_again)
+{
+    while (*n_again > 0) {
+        int ji = again[0];
+        memmove(again, again + 1, (size_t)(--*n_again) * sizeof *again);
+        if (run_job(s, rb, e, ji, again, n_again)) return 1;
+    }
+    return 0;
+}
+
 /* Runs the pending jobs in run order, rebuilding the CSVs after each; an
- * extra round's runs are counted into the plan as the round begins. */
+ * extra round's runs are counted into the plan as the round begins, after
+ * the previous round's disturbed runs have run again. */
 static void run_all(sweep *s, rebuilder *rb, sweep_end *e)
 {
     if (rebuild(rb, s, 1, NULL) != 0) {
         e->write_failed = 1;
         return;
     }
-    int round = 0;
-    for (int i = 0; i < s->n_jobs; i++) {
+    int *again = malloc((size_t)s->n_jobs * sizeof *again), n_again = 0;
+    if (!again) {
+        snprintf(e->fatal, sizeof e->fatal, "sweep: out of host memory");
+        return;
+    }
+    int round = 0, stop = 0;
+    for (int i = 0; i < s->n_jobs && !stop; i++) {
         const sweep_job *j = &s->jobs[s->order[i]];
         if (j->repeat != round) {
+            if ((stop = run_again(s, rb, e, again, &n_again))) break;
             round = j->repeat;
             if (round >= s->prof.repeat) s->n_planned += sweep_round_new_runs(s, round);
         }
         if (sweep_job_complete(s, j)) continue;     /* done before, or skipped (written above) */
         if (!sweep_job_wanted(s, s->order[i])) continue;
-        if (sweep_interrupted()) break;
-        job_result jr = sweep_job_run(s, j, e->fatal, sizeof e->fatal);
-        if (jr == JOB_INTERRUPTED) break;
-        if (jr == JOB_FATAL || jr == JOB_BAD_INPUT) {
-            e->bad_input = jr == JOB_BAD_INPUT;
-            return;
-        }
-        /* a failure at any point stops the sweep, even if a later rebuild works */
-        if (rebuild(rb, s, rebuild_due(rb), NULL) != 0) {
-            e->write_failed = 1;
-            return;
-        }
+        stop = run_job(s, rb, e, s->order[i], again, &n_again);
     }
+    if (!stop) run_again(s, rb, e, again, &n_again);
+    free(again);
 }
 
 /* The last rebuild, meta.json, the summary line; the exit status. */

@@ -16,6 +16,7 @@ typedef struct {
     int config;                 /* index into sweep.configs */
     int repeat;                 /* 0-based: the round it runs in */
     int torch;                  /* engine: the PyTorch peer, not accumbench run */
+    int reruns;                 /* times run again after a disturbed run (calm.c) */
     char id[40];                /* FNV-1a of the flags, then [-torch]-r<repeat> */
 } sweep_job;
 
@@ -33,15 +34,16 @@ typedef struct {
     uint64_t shuffle_seed;      /* the profile's seed (meta.json says it) */
     char start_utc[32];
     char python[4096];          /* what runs engine torch; empty when no torch run is pending */
-    /* calm.c: the waits for a calm machine, runs started after calm_wait
-     * ran out, the lowest CPU round trip seen (NAN: none) */
+    /* calm.c: the waits for a calm machine, the lowest CPU round trip seen
+     * (NAN: none); runs that started or ended in a spell, and how many of
+     * them were run again */
     double calm_waited_s, calm_best_ns;
-    int calm_disturbed, calm_gave_up;
+    int calm_gave_up, calm_disturbed, calm_reruns;
     /* progress */
     int tty, done, run_s_n;
     double run_s_sum;
     /* test hook (sweep.c's opening comment): spawn counter, which to replace */
-    int spawned, hook_kill, hook_hang;
+    int spawned, hook_kill, hook_hang, hook_disturb;
 } sweep;
 
 // ----------------------------------------------------------------------------
@@ -66,9 +68,15 @@ int sweep_round_new_runs(const sweep *s, int round);
 // ----------------------------------------------------------------------------
 // calm.c
 
+/* A run again at the end of its round at most this many times */
+#define CALM_RERUNS 2
+
 /* With calm_wait: probes the machine and waits, up to calm_wait seconds,
- * while a slow spell lasts. Nothing without it. */
-void sweep_wait_calm(sweep *s);
+ * while a slow spell lasts; 1 when the run starts in one anyway. Nothing
+ * (0) without it. */
+int sweep_wait_calm(sweep *s);
+/* With calm_wait: 1 when a probe right after a run finds a slow spell */
+int sweep_calm_after(sweep *s);
 
 // ----------------------------------------------------------------------------
 // jobs.c
@@ -84,9 +92,11 @@ int sweep_job_complete(const sweep *s, const sweep_job *j);
  * the configuration's key columns, status and reason. 0, -1 with errno. */
 int sweep_job_write_row(const sweep *s, const sweep_job *j, const char *status, const char *error);
 
-typedef enum { JOB_DONE, JOB_INTERRUPTED, JOB_FATAL, JOB_BAD_INPUT } job_result;
+typedef enum { JOB_DONE, JOB_RERUN, JOB_INTERRUPTED, JOB_FATAL, JOB_BAD_INPUT } job_result;
 /* Runs j to an outcome (its fragment complete); JOB_FATAL and JOB_BAD_INPUT
- * say why in fatal. */
+ * say why in fatal. JOB_RERUN: it ended ok but in a slow spell (calm.c)
+ * with fewer than CALM_RERUNS reruns behind it, so its fragment is cleared
+ * for the caller to run it again. */
 job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal_len);
 
 /* the test hook's settings from ACCUMBENCH_SWEEP_TEST_CHILD */
