@@ -24,7 +24,9 @@
 # would, for a third fewer extra runs. calm_wait = 15: before each run the
 # sweep probes the round trip of a cache line between its two CPUs (~70 ns;
 # ~350 ns in the VM's slow spells, when two-thread runs go 1.6x slower) and
-# waits up to 15 s for a spell to pass; a longer one is waited for once.
+# waits up to 15 s for a spell to pass; a longer one is waited for once. A
+# run that the probe right after it (or the one before) finds in a spell runs
+# again at the end of its round, up to twice.
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
