@@ -35,10 +35,11 @@
 # 237 to 375 runs; the more the machine's speed wanders between processes,
 # the more configurations take their extra repeats (about 0.8 s each).
 # repeat_max = 5 bounds the sweep at 66 x 5 = 330 runs, about 270 s; the
-# report takes under 1 s. With calm_wait = 15, four sweeps (2026-12-05):
-# 234, 190, 271 and 170 s, of which 76, 44, 89 and 20 s waiting for spells
-# to pass: fewer disturbed runs, so fewer extra repeats. The 2 s cap bounds it under load: 330 x (2 s +
-# under 0.5 s of setup and untimed steps) = 14 minutes at the very worst.
+# report takes under 1 s. With calm_wait = 15 and the runs a spell caught
+# run again, six sweeps on a noisy day (2026-12-05): 355, 304, 265, 299,
+# 275 and 272 s, of which 43-90 s waiting for spells to pass and 15-30 runs
+# run again; the two over 5 minutes were the first two, the noisiest. The 2 s cap bounds it under load: 330 x (2 s + under 0.5 s of
+# setup and untimed steps) = 14 minutes at the very worst, plus the waits.
 
 backend = cpu
 engines = accumbench

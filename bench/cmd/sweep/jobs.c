@@ -383,7 +383,6 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
     if (disturbed && j->reruns < CALM_RERUNS) {
         frag_clear(s, j);
         s->calm_reruns++;
-        s->n_planned++;
         progress_done(s, j, "again", o.seconds, "ran in a slow spell: again at the end of the round");
         return JOB_RERUN;
     }
