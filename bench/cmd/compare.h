@@ -39,7 +39,8 @@
  * reaches compare with 5 or more, and the trimmed test no longer sees the
  * spell. On four quiet quick sweeps scaled by 1.10 it flags 64, 66, 61 and 66
  * of 66 configurations where Student's t-test flagged 58, 61, 39 and 65; its
- * six A/A pairs called 1, 1, 1, 1, 3 and 0 (Student's: 1, 0, 1, 0, 3, 0) */
+ * six A/A pairs called 1, 1, 1, 1, 3 and 0 (Student's: 1, 0, 1, 0, 3, 0),
+ * two later consecutive pairs 0 and 5 (Student's: 1 and 8) */
 #define COMPARE_TRIM 0.2
 /* RSS of one build moved by up to 2.1% between two sweeps whose repeats each
  * agreed within 0.03% (quick profile, CPU, this repo's 2-vCPU VM): a
