@@ -237,6 +237,17 @@ def memory_rows(key, s, m, k):
 # ----------------------------------------------------------------------------
 # expectations, computed from the CSVs alone
 
+def cpu_sweep(exe, work, name, profile_text, out, timeout):
+    """work/NAME.profile holding profile_text, swept into out on one BLAS
+    thread with OpenMP workers that sleep: the finished process"""
+    prof = os.path.join(work, name + ".profile")
+    with open(prof, "w") as f:
+        f.write(profile_text)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    return subprocess.run([exe, "sweep", "--profile", prof, "--out", out], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
 def load(d):
     with open(os.path.join(d, "results.csv"), newline="") as f:
         return list(csv.DictReader(f))
@@ -920,15 +931,11 @@ def check_engines(exe, work):
         check(re.search(r"<tr><td>torch</td><td>\w+</td><td><code>aten::", t), "top kernels: torch's aten ops")
 
     # (2) a real two-engine sweep on the CPU (torch through ACCUMBENCH_PYTHON, or the sweep's default)
-    prof = os.path.join(work, "engines.profile")
-    with open(prof, "w") as f:
-        f.write("backend = cpu\nengines = accumbench, torch\nmodels = mlp\ninput_dim = 256\nhidden = 64\n"
-                "layers = 2\nstrategies = retain, accumulate\nmicro_batch = 4, 8\niter_size = 1, 2\n"
-                "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 120\n")
     d = os.path.join(work, "cpu")
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
-    p = subprocess.run([exe, "sweep", "--profile", prof, "--out", d], capture_output=True, text=True, env=env,
-                       timeout=400)
+    p = cpu_sweep(exe, work, "engines",
+                  "backend = cpu\nengines = accumbench, torch\nmodels = mlp\ninput_dim = 256\nhidden = 64\n"
+                  "layers = 2\nstrategies = retain, accumulate\nmicro_batch = 4, 8\niter_size = 1, 2\n"
+                  "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 120\n", d, 400)
     check(p.returncode == 0, "cpu sweep with engines = accumbench, torch: exit %d: %s" % (p.returncode,
                                                                                           p.stderr[-600:]))
     if p.returncode != 0:
@@ -1525,15 +1532,11 @@ def check_recompute_sweep(exe, work):
     """a real sweep on the CPU, recompute = none, blocks (a tiny mlp, one
     repeat, three steps): the report draws both settings from the engine's
     own CSVs"""
-    prof = os.path.join(work, "recompute.profile")
-    with open(prof, "w") as f:
-        f.write("backend = cpu\nmodels = mlp\ninput_dim = 256\nhidden = 128\nlayers = 3\n"
-                "strategies = retain, accumulate\nrecompute = none, blocks\nmicro_batch = 8\niter_size = 1, 2\n"
-                "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 60\n")
     d = os.path.join(work, "sweep")
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
-    p = subprocess.run([exe, "sweep", "--profile", prof, "--out", d], capture_output=True, text=True, env=env,
-                       timeout=120)
+    p = cpu_sweep(exe, work, "recompute",
+                  "backend = cpu\nmodels = mlp\ninput_dim = 256\nhidden = 128\nlayers = 3\n"
+                  "strategies = retain, accumulate\nrecompute = none, blocks\nmicro_batch = 8\niter_size = 1, 2\n"
+                  "warmup = 1\nmin_steps = 3\nmax_steps = 3\ntimeout = 60\n", d, 120)
     check(p.returncode == 0, "sweep with recompute = none, blocks: exit %d: %s" % (p.returncode, p.stderr[-600:]))
     if p.returncode != 0:
         return

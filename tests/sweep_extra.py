@@ -106,33 +106,40 @@ with open(calm, "w") as f:
     f.write("backend = cpu\nmodels = mlp\ninput_dim = 32\nhidden = 16\nlayers = 1\nstrategies = accumulate\n"
             "micro_batch = 2\niter_size = 1\nrepeat = 2\nwarmup = 1\nmin_steps = 3\nmax_steps = 3\n"
             "min_time = 0\ncalm_wait = 5\n")
-for cpus, what in ((None, "two CPUs"), ("0", "one CPU")):
-    d = os.path.join(work, "calm-" + (cpus or "all"))
-    cmd = [bin_, "sweep", "--profile", calm, "--out", d]
-    p = subprocess.run((["taskset", "-c", cpus] if cpus else []) + cmd, capture_output=True, text=True, timeout=120,
-                       env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+
+
+def calm_sweep(name, cpus=None, hook=None):
+    """the calm profile swept into work/NAME (on CPU list cpus, with the test
+    hook): the process, meta.json's profile object, results.csv's rows"""
+    d = os.path.join(work, name)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    if hook:
+        env["ACCUMBENCH_SWEEP_TEST_CHILD"] = hook
+    cmd = (["taskset", "-c", cpus] if cpus else []) + [bin_, "sweep", "--profile", calm, "--out", d]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     with open(os.path.join(d, "meta.json")) as f:
-        c = json.load(f)["profile"].get("calm", {})
+        prof_meta = json.load(f)["profile"]
+    with open(os.path.join(d, "results.csv"), newline="") as f:
+        return p, prof_meta, list(csv.DictReader(f))
+
+
+for cpus, what in ((None, "two CPUs"), ("0", "one CPU")):
+    p, prof_meta, _ = calm_sweep("calm-" + (cpus or "all"), cpus)
+    c = prof_meta.get("calm", {})
     best = c.get("best_round_trip_ns")
     if cpus:
         check(p.returncode == 0 and best is None and c.get("waited_s", 1) < 1 and c.get("wait_limit_s") == 5,
               f"calm_wait on {what}: nothing to probe, nothing waited ({c})")
     else:
-        runs = json.load(open(os.path.join(d, "meta.json")))["profile"]["runs"]
+        runs = prof_meta["runs"]
         check(p.returncode == 0 and best is not None and 1 < best < 1e6
               and 0 <= c.get("runs_again", -1) <= c.get("runs_disturbed", -1) and runs == 2,
               f"calm_wait on {what}: the round trip is measured, runs run again counted ({c}, {runs} runs)")
 
 # a disturbed run: the first child counts as one (hook), so it runs again
 # before round 1; the machine may add more of its own
-d = os.path.join(work, "calm-disturbed")
-p = subprocess.run([bin_, "sweep", "--profile", calm, "--out", d], capture_output=True, text=True, timeout=120,
-                   env=dict(os.environ, OPENBLAS_NUM_THREADS="1", ACCUMBENCH_SWEEP_TEST_CHILD="disturb:1"))
-with open(os.path.join(d, "meta.json")) as f:
-    prof_meta = json.load(f)["profile"]
+p, prof_meta, res = calm_sweep("calm-disturbed", hook="disturb:1")
 c = prof_meta.get("calm", {})
-with open(os.path.join(d, "results.csv"), newline="") as f:
-    res = list(csv.DictReader(f))
 order = [l for l in p.stderr.splitlines() if l.startswith("[")]
 check(p.returncode == 0 and c.get("runs_again", 0) >= 1 and c.get("runs_disturbed", 0) >= c.get("runs_again", 0)
       and prof_meta.get("runs") == 2,
