@@ -19,6 +19,13 @@ Asserted over every configuration (the design's "Comparing runs"):
     again) compare flagged 61 of 66, and 3 processes cannot tell 10% from
     that spread (README, "Sizing a nightly rig");
   - all three: no memory change and nothing missing or failed.
+Drift (compare.h): quick3-a against itself with every configuration x 0.98
+(a whole sweep 2% faster, within --threshold), the three steadiest
+configurations also x 0.90 and the next three x 0.975: the first three are
+improvements (-11.8%, -10% against the drift), the next three (-4.5%, a
+significant change beyond --threshold on its own) are withdrawn as
+inconclusive (-2.5% against the drift), the rest are unchanged; and the x
+1.10 power checks above are not touched by it (a 10% move is no drift).
 A/A (quick3-a against quick3-b) is a benchmark result of the machine it was
 recorded on, printed: how many configurations are called a regression or an
 improvement (the design's target: at most 1). Asserted: no memory figure is
@@ -45,16 +52,25 @@ def check(cond, msg):
         failures.append(msg)
 
 
-def scaled(name, factor):
-    """a copy of fixture `name` with every step_median_ns times factor"""
-    dst = os.path.join(work, f"{name}-x{factor}")
+NOT_KEY = {"repeat", "status", "steps_timed", "step_median_ns", "samples_per_s", "mem_tracked_bytes",
+           "rss_delta_bytes", "mem_analytic_bytes", "error"}
+
+
+def row_key(header, r):
+    return tuple(v for h, v in zip(header, r) if h not in NOT_KEY)
+
+
+def scaled(name, factor, tag=None, extra=None):
+    """a copy of fixture `name` with every step_median_ns times factor, and
+    the configurations in extra {key: f} also times f"""
+    dst = os.path.join(work, tag or f"{name}-x{factor}")
     os.makedirs(dst, exist_ok=True)
     with open(os.path.join(fixtures, name, "results.csv"), newline="") as f:
         rows = list(csv.reader(f))
     col = rows[0].index("step_median_ns")
     for r in rows[1:]:
         if r[col]:
-            r[col] = repr(float(r[col]) * factor)
+            r[col] = repr(float(r[col]) * factor * (extra or {}).get(row_key(rows[0], r), 1.0))
     with open(os.path.join(dst, "results.csv"), "w", newline="") as f:
         csv.writer(f, lineterminator="\r\n").writerows(rows)
     return dst
@@ -99,6 +115,39 @@ def power(name, factor, want, label):
                    if m["metric"] != "step_ns")
     check(mem_same and not any(c["verdict"] in ("missing", "failed") for c in js["configurations"]),
           f"{label}: no memory change, none missing or failed")
+    check(not js["drift_removed"], f"{label}: a {100 * (factor - 1):.0f}% move is not taken for drift")
+
+
+def drift():
+    """quick3-a x 0.98, its steadiest three x 0.90 more, the next three x 0.975"""
+    path = os.path.join(fixtures, "quick3-a", "results.csv")
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    col, by = rows[0].index("step_median_ns"), {}
+    for r in rows[1:]:
+        if r[col]:
+            by.setdefault(row_key(rows[0], r), []).append(float(r[col]))
+    spread = sorted(by, key=lambda k: (max(by[k]) - min(by[k])) / sorted(by[k])[len(by[k]) // 2])
+    faster, small = spread[:3], spread[3:6]
+    extra = {**{k: 0.90 for k in faster}, **{k: 0.975 for k in small}}
+    js = compare(os.path.join(fixtures, "quick3-a"), scaled("quick3-a", 0.98, "drift", extra), "drift")
+    if js is None:
+        return
+    v = {tuple(c["key"].get(h) or "" for h in rows[0] if h not in NOT_KEY): c for c in js["configurations"]}
+    check(js["drift_removed"] and abs(js["step_change_median"] + 0.02) < 1e-9,
+          f"drift: median change -2% taken for drift ({js['drift_removed']}, {js['step_change_median']:+.4f})")
+    check(all(v[k]["verdict"] == "improvement" for k in faster),
+          f"drift: the three x 0.90 are improvements ({[v[k]['verdict'] for k in faster]})")
+    withdrawn = [v[k] for k in small]
+    check(all(c["verdict"] == "inconclusive" and step_metric(c)["p_value"] < 0.05 and
+              step_metric(c)["p_value_vs_drift"] >= 0.0 and any("whole sweep moved" in n for n in c["notes"])
+              for c in withdrawn),
+          f"drift: the three -4.5% ones (p {[round(step_metric(c)['p_value'], 4) for c in withdrawn]}) withdrawn, "
+          f"{[c['verdict'] for c in withdrawn]}")
+    others = [c["verdict"] for k, c in v.items() if k not in faster and k not in small]
+    check(js["calls_withdrawn_for_drift"] == 3 and others.count("improvement") == 0 and
+          others.count("regression") == 0,
+          f"drift: 3 calls withdrawn ({js['calls_withdrawn_for_drift']}), none of the other 60 called")
 
 
 shutil.rmtree(work, ignore_errors=True)
@@ -106,12 +155,14 @@ os.makedirs(work)
 power("quick5", 1.10, 0.95, "power, x1.10, 5 repeats (up to 9)")
 power("quick5", 1.05, 0.80, "power, x1.05, 5 repeats (up to 9)")
 power("quick3-a", 1.10, 0.90, "power, x1.10, 3 repeats (up to 5)")
+drift()
 
 js = compare(os.path.join(fixtures, "quick3-a"), os.path.join(fixtures, "quick3-b"), "aa")
 if js is not None:
     n, reg, imp, inc = summary(js)
     print(f"  A/A quick3-a vs quick3-b (a benchmark result of the recording machine): {reg + imp} of {n} called "
-          f"a regression or an improvement, {inc} inconclusive, median change {100 * js['step_change_median']:+.1f}%")
+          f"a regression or an improvement, {inc} inconclusive, median change {100 * js['step_change_median']:+.1f}% "
+          f"({js['calls_withdrawn_for_drift']} calls withdrawn for drift)")
     called_mem = [(c["config"], m["metric"]) for c in js["configurations"] for m in c["metrics"]
                   if m["metric"] != "step_ns" and m["verdict"] != "same"]
     broken = any(c["verdict"] in ("missing", "failed") for c in js["configurations"])

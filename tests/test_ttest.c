@@ -110,10 +110,38 @@ static void test_edges(void)
     CHECK_CLOSE(b.t, a.t, 0, 1e-9, "scale-free t");
 }
 
+/* the shifted test is the test of y·e^−shift: computed here both ways */
+static void test_shifted(void)
+{
+    static const double x[] = {5.0, 5.1, 5.05, 4.98, 5.2, 5.3, 7.9, 5.02, 5.07}, y[] = {5.4, 5.5, 5.45, 5.6, 5.38, 5.9, 5.41};
+    const double shifts[] = {0.0, log(1.05), log(1.08), -log(1.02)};
+    for (size_t k = 0; k < N(shifts); k++) {
+        double ys[N(y)];
+        for (size_t i = 0; i < N(y); i++) ys[i] = y[i] * exp(-shifts[k]);
+        ttest_result r, s, direct;
+        CHECK(ttest_trimmed_log(x, N(x), y, N(y), 0.2, &r) == 0 && ttest_trimmed_log(x, N(x), ys, N(y), 0.2, &direct) == 0,
+              "shift %g: ran", shifts[k]);
+        ttest_shifted(&r, shifts[k], &s);
+        CHECK_CLOSE(s.t, direct.t, 1e-12, 1e-9, "shifted t");
+        CHECK_CLOSE(s.p, direct.p, 1e-15, 1e-9, "shifted p");
+        CHECK_CLOSE(s.df, direct.df, 0, 1e-12, "shifted df");
+    }
+    /* constant sides 1.5x apart: shifted by exactly that, no difference */
+    static const double two[] = {2.0, 2.0, 2.0}, three[] = {3.0, 3.0, 3.0};
+    ttest_result r, s;
+    CHECK(ttest_trimmed_log(two, 3, three, 3, 0.2, &r) == 0, "constant: ran");
+    CHECK_CLOSE(r.diff, log(1.5), 0, 1e-12, "constant: diff is the log ratio");
+    ttest_shifted(&r, r.diff, &s);
+    CHECK(s.t == 0 && s.p == 1.0, "constant, shifted by their ratio: t %g", s.t);
+    ttest_shifted(&r, log(1.2), &s);
+    CHECK(isinf(s.t) && s.t > 0 && s.p == 0.0, "constant, shifted by less: still +inf");
+}
+
 int main(void)
 {
     test_against_scipy();
     test_distribution();
     test_edges();
+    test_shifted();
     return CHECK_DONE();
 }

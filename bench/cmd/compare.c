@@ -59,8 +59,10 @@ void compare_method_text(const comparison *cmp, char *step, size_t step_len, cha
     snprintf(step, step_len,
              "step time: the repeats' medians (one per process), two-sided Yuen's t-test on their logs "
              "trimmed %g%% a side, p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
-             "inconclusive",
-             100 * COMPARE_TRIM, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS, COMPARE_ALPHA);
+             "inconclusive; when the median change over %d or more tested configurations is within %g%%, it is the "
+             "machine's drift and a call must also hold against it",
+             100 * COMPARE_TRIM, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS, COMPARE_ALPHA,
+             COMPARE_DRIFT_MIN_CONFIGS, 100 * cmp->threshold);
     snprintf(mem, mem_len,
              "memory: mem_tracked_bytes and mem_analytic_bytes exactly, change beyond %g%%; rss_delta_bytes, "
              "mem_device_bytes and mem_driver_bytes when the repeats' ranges do not overlap and the change is "
@@ -220,6 +222,7 @@ static metric_cmp *new_metric(config_cmp *cc, const char *metric, metric_test te
     m->metric = metric;
     m->test = test;
     m->p = NAN;
+    m->p_drift = NAN;
     return m;
 }
 
@@ -256,6 +259,7 @@ static void compare_time(const comparison *cmp, config_cmp *cc)
         return;
     }
     m->p = r.p;
+    m->test_result = r;
     if (fabs(m->change) <= cmp->threshold) {
         m->v = V_SAME;
     } else if (r.p < COMPARE_ALPHA && (r.t > 0) == (m->change > 0)) {
@@ -336,32 +340,67 @@ static verdict combine(const config_cmp *cc)
     return cc->n_m ? V_SAME : V_NO_DATA;
 }
 
+static verdict config_verdict(const config_cmp *cc)
+{
+    if (!cc->n) return V_MISSING;
+    if (!cc->b) return V_NEW;
+    if (cc->b->n_ok == 0) return cc->n->n_ok ? V_FIXED : V_STILL_FAILING;
+    /* ok -> oom (or any failure) is a regression whatever the figures say */
+    return cc->n->n_ok < cc->n->n_rows && cc->b->n_ok == cc->b->n_rows ? V_FAILED : combine(cc);
+}
+
 static void compare_config(const comparison *cmp, config_cmp *cc)
 {
     status_text(cc->b, cc->status_base, sizeof cc->status_base);
     status_text(cc->n, cc->status_new, sizeof cc->status_new);
-    if (!cc->n) {
-        cc->v = V_MISSING;
-        return;
-    }
-    if (!cc->b) {
-        cc->v = V_NEW;
-        return;
-    }
     rundir_config *b = cc->b, *n = cc->n;
-    if (!isnan(n->throttled) && n->throttled > 0 && !(b->throttled == n->throttled))
+    if (b && n && !isnan(n->throttled) && n->throttled > 0 && !(b->throttled == n->throttled))
         snprintf(cc->throttle, sizeof cc->throttle, "throttled steps %.0f → %.0f",
                  isnan(b->throttled) ? 0.0 : b->throttled, n->throttled);
-    if (b->n_ok == 0) {
-        cc->v = n->n_ok ? V_FIXED : V_STILL_FAILING;
-        return;
-    }
-    if (n->n_ok > 0) {
+    if (b && n && b->n_ok > 0 && n->n_ok > 0) {
         compare_time(cmp, cc);
         compare_memory(cmp, cc);
     }
-    /* ok -> oom (or any failure) is a regression whatever the figures say */
-    cc->v = n->n_ok < n->n_rows && b->n_ok == b->n_rows ? V_FAILED : combine(cc);
+    cc->v = config_verdict(cc);
+}
+
+/* a step-time call that the sweep's drift explains is withdrawn: 1 if so */
+static int hold_against_drift(const comparison *cmp, config_cmp *cc, double drift)
+{
+    metric_cmp *m = &cc->m[0];
+    if (cc->n_m == 0 || strcmp(m->metric, "step_ns") || (m->v != V_REGRESSION && m->v != V_IMPROVEMENT)) return 0;
+    ttest_result r;
+    ttest_shifted(&m->test_result, log1p(drift), &r);
+    m->p_drift = r.p;
+    double own = (1.0 + m->change) / (1.0 + drift) - 1.0;
+    if (r.p < COMPARE_ALPHA && (r.t > 0) == (m->change > 0) && fabs(own) > cmp->threshold) return 0;
+    m->v = V_INCONCLUSIVE;
+    add_note(cc, "step time %+.1f%%, but the whole sweep moved %+.1f%%: %+.1f%% against it (p = %.2g)",
+             100 * m->change, 100 * drift, 100 * own, r.p);
+    cc->v = config_verdict(cc);
+    return 1;
+}
+
+/* the median move of the tested configurations; within --threshold it is
+ * the machine's drift between the sweeps (compare.h) */
+static int judge_drift(comparison *cmp)
+{
+    double *changes = malloc((cmp->n ? cmp->n : 1) * sizeof *changes);
+    if (!changes) return -1;
+    for (size_t i = 0; i < cmp->n; i++) {
+        const config_cmp *cc = &cmp->c[i];
+        if (cc->n_m && !strcmp(cc->m[0].metric, "step_ns") && cc->m[0].test == TEST_YUEN_LOG &&
+            isfinite(cc->m[0].change))
+            changes[cmp->n_step_changes++] = cc->m[0].change;
+    }
+    cmp->step_change_median = stats_median(changes, cmp->n_step_changes);
+    free(changes);
+    cmp->drift_removed = cmp->n_step_changes >= COMPARE_DRIFT_MIN_CONFIGS &&
+                         fabs(cmp->step_change_median) <= cmp->threshold;
+    if (cmp->drift_removed)
+        for (size_t i = 0; i < cmp->n; i++)
+            cmp->calls_withdrawn += (size_t)hold_against_drift(cmp, &cmp->c[i], cmp->step_change_median);
+    return 0;
 }
 
 
@@ -416,17 +455,9 @@ static int build(comparison *cmp)
         cc->d = &cmp->now;
     }
     env_diff(cmp);
-    double *changes = malloc((cmp->n ? cmp->n : 1) * sizeof *changes);
-    if (!changes) return -1;
-    for (size_t i = 0; i < cmp->n; i++) {
-        config_cmp *cc = &cmp->c[i];
-        compare_config(cmp, cc);
-        cmp->counts[cc->v]++;
-        if (cc->n_m && !strcmp(cc->m[0].metric, "step_ns") && isfinite(cc->m[0].change))
-            changes[cmp->n_step_changes++] = cc->m[0].change;
-    }
-    cmp->step_change_median = stats_median(changes, cmp->n_step_changes);
-    free(changes);
+    for (size_t i = 0; i < cmp->n; i++) compare_config(cmp, &cmp->c[i]);
+    if (judge_drift(cmp) != 0) return -1;
+    for (size_t i = 0; i < cmp->n; i++) cmp->counts[cmp->c[i].v]++;
     short_names(cmp);
     return 0;
 }

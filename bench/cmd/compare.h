@@ -11,6 +11,19 @@
  *                change beyond --threshold that the repeats' spread does not
  *                support is "inconclusive", as is a side with fewer than
  *                COMPARE_MIN_REPEATS ok repeats: never a regression.
+ *   drift        the median step-time change over the configurations tested
+ *                is the whole sweep's move. Two sweeps of one build on one
+ *                machine move by up to 2.8% (eleven A/A pairs, 2026-12-05),
+ *                and every configuration's test reads that move as its own.
+ *                So when at least COMPARE_DRIFT_MIN_CONFIGS were tested and
+ *                their median moved by no more than --threshold (a change
+ *                compare would not call in one configuration either), it is
+ *                taken for the machine's drift: a call must also hold
+ *                against it (the same test with NEW divided by 1 + drift,
+ *                and a change beyond --threshold relative to it), or it is
+ *                "inconclusive". A median move beyond --threshold is the
+ *                build's or the machine's, and every configuration is tested
+ *                as it is.
  *   memory       mem_tracked_bytes and mem_analytic_bytes are computed, the
  *                same in every repeat of a build: compared exactly against
  *                --mem-threshold. rss_delta_bytes, mem_device_bytes and
@@ -23,6 +36,7 @@
 #define ACCUMBENCH_COMPARE_H
 
 #include "rundir.h"
+#include "ttest.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +61,8 @@
  * sweep-level effect the repeats cannot show, so a measured memory figure
  * needs more than that */
 #define COMPARE_MEASURED_MEM_FLOOR 0.03
+/* a median of fewer configurations is their own noise, not the sweep's */
+#define COMPARE_DRIFT_MIN_CONFIGS 10
 #define COMPARE_MAX_NOTES 4
 #define COMPARE_MAX_ENV 64
 #define COMPARE_MAX_METRICS (1 + RUNDIR_MEM_N)
@@ -70,6 +86,8 @@ typedef struct {
     double base, now, change;       /* medians over ok repeats; change = now / base − 1 */
     double spread_base, spread_new; /* (max − min) / median of the repeats; NAN under 2 */
     double p;                       /* the t-test's; NAN when not tested */
+    double p_drift;                 /* the test against the drift; NAN when not run */
+    ttest_result test_result;       /* step time: what p came from */
     size_t n_base, n_new;           /* repeats with this figure */
     verdict v;
 } metric_cmp;
@@ -105,10 +123,14 @@ typedef struct {
     int n_env_notes;
     char env_short[400];            /* the compact list set beside regressions */
     size_t counts[V_COUNT];
-    /* the median over configurations of the step-time change: when every
-     * configuration moves at once it is the machine or the whole build */
+    /* the median over the tested configurations of the step-time change:
+     * when every configuration moves at once it is the machine or the whole
+     * build; drift_removed when it was within --threshold and calls had to
+     * hold against it, calls_withdrawn those that did not */
     double step_change_median;
     size_t n_step_changes;
+    int drift_removed;
+    size_t calls_withdrawn;
 } comparison;
 
 /* what a measured memory figure must move by: max(--mem-threshold, the floor) */

@@ -125,8 +125,13 @@ static void md_config_rows(const comparison *cmp, const config_cmp *cc, FILE *f)
 
 static void md_notes(const comparison *cmp, FILE *f)
 {
-    if (cmp->n_step_changes)
-        fprintf(f, "\nStep time over the %zu configurations compared: median change %+.2f%% (when every "
+    if (cmp->drift_removed)
+        fprintf(f, "\nStep time over the %zu configurations tested: median change %+.2f%%, within --threshold: taken "
+                   "for the machine's drift between the sweeps; %zu call%s did not hold against it.\n",
+                cmp->n_step_changes, 100 * cmp->step_change_median, cmp->calls_withdrawn,
+                cmp->calls_withdrawn == 1 ? "" : "s");
+    else if (cmp->n_step_changes)
+        fprintf(f, "\nStep time over the %zu configurations tested: median change %+.2f%% (when every "
                    "configuration moves together, it is the machine or the whole build).\n",
                 cmp->n_step_changes, 100 * cmp->step_change_median);
     int any_notes = cmp->n_env > 0 || cmp->n_env_notes > 0;
@@ -184,6 +189,9 @@ static void json_head(const comparison *cmp, jsonw *w)
     jsonw_num(w, "alpha", COMPARE_ALPHA);
     jsonw_int(w, "min_repeats", COMPARE_MIN_REPEATS);
     jsonw_num(w, "step_change_median", cmp->n_step_changes ? cmp->step_change_median : NAN);
+    jsonw_int(w, "step_configurations_tested", (long long)cmp->n_step_changes);
+    jsonw_bool(w, "drift_removed", cmp->drift_removed);
+    jsonw_int(w, "calls_withdrawn_for_drift", (long long)cmp->calls_withdrawn);
     jsonw_bool(w, "regression", compare_regressions(cmp) != 0);
     jsonw_object(w, "summary");
     jsonw_int(w, "configurations", (long long)cmp->n);
@@ -224,6 +232,7 @@ static void json_metric(const metric_cmp *m, jsonw *w)
     jsonw_num(w, "spread_base", m->spread_base);
     jsonw_num(w, "spread_new", m->spread_new);
     jsonw_num(w, "p_value", m->p);
+    jsonw_num(w, "p_value_vs_drift", m->p_drift);
     jsonw_int(w, "n_base", (long long)m->n_base);
     jsonw_int(w, "n_new", (long long)m->n_new);
     jsonw_str(w, "verdict", verdict_name(m->v));
@@ -310,7 +319,7 @@ static const metric_cmp *find_metric(const config_cmp *cc, const char *metric)
 int compare_write_csv(FILE *f, void *user)
 {
     const comparison *cmp = user;
-    fputs("config,name,verdict,status_base,status_new,step_test,base_step_ns,new_step_ns,step_change,p_value,"
+    fputs("config,name,verdict,status_base,status_new,step_test,base_step_ns,new_step_ns,step_change,p_value,p_value_vs_drift,"
           "n_base,n_new,base_step_spread,new_step_spread,base_mem_tracked_bytes,new_mem_tracked_bytes,"
           "mem_tracked_change,base_samples_per_s,new_samples_per_s\r\n",
           f);
@@ -329,6 +338,7 @@ int compare_write_csv(FILE *f, void *user)
         csv_num(f, t ? t->now : cc->n ? cc->n->step_median_ns : NAN);
         csv_num(f, t ? t->change : NAN);
         csv_num(f, t ? t->p : NAN);
+        csv_num(f, t ? t->p_drift : NAN);
         csv_num(f, t ? (double)t->n_base : NAN);
         csv_num(f, t ? (double)t->n_new : NAN);
         csv_num(f, t ? t->spread_base : NAN);

@@ -107,14 +107,19 @@ int ttest_trimmed_log(const double *x, size_t nx, const double *y, size_t ny, do
     trimmed_side a, b;
     if (!(trim >= 0 && trim < 0.5) || trimmed_log_side(x, nx, trim, &a) || trimmed_log_side(y, ny, trim, &b))
         return -1;
-    double var = a.d + b.d, diff = b.mean - a.mean;
-    if (var > 0) {
-        r->t = diff / sqrt(var);
-        r->df = var * var / (a.d * a.d / (double)(a.h - 1) + b.d * b.d / (double)(b.h - 1));
-    } else {
-        r->t = diff > 0 ? INFINITY : diff < 0 ? -INFINITY : 0.0;
-        r->df = (double)(a.h + b.h - 2);
-    }
-    r->p = ttest_two_sided_p(r->t, r->df);
+    double var = a.d + b.d;
+    r->diff = b.mean - a.mean;
+    r->se = sqrt(var);
+    r->df = var > 0 ? var * var / (a.d * a.d / (double)(a.h - 1) + b.d * b.d / (double)(b.h - 1))
+                    : (double)(a.h + b.h - 2);
+    ttest_shifted(r, 0.0, r);
     return 0;
+}
+
+void ttest_shifted(const ttest_result *r, double shift, ttest_result *out)
+{
+    double diff = r->diff - shift;
+    *out = *r;
+    out->t = r->se > 0 ? diff / r->se : diff > 0 ? INFINITY : diff < 0 ? -INFINITY : 0.0;
+    out->p = ttest_two_sided_p(out->t, out->df);
 }

@@ -31,12 +31,18 @@ typedef struct {
     double t;       /* > 0: y is larger */
     double df;
     double p;       /* two-sided */
+    double diff;    /* trimmed mean log y − trimmed mean log x */
+    double se;      /* √(d_x + d_y); 0 when both sides are constant */
 } ttest_result;
 
 /* x (nx values) against y (ny values), all finite and > 0, each side
  * keeping h >= 2 values after trimming the fraction trim (0 <= trim < 0.5)
  * from each end. 0 ok; -1 otherwise (r untouched). */
 int ttest_trimmed_log(const double *x, size_t nx, const double *y, size_t ny, double trim, ttest_result *r);
+
+/* the same test of y·e^−shift against x: whether y moved by more than a
+ * common factor e^shift (compare's whole-sweep drift). Only t and p change. */
+void ttest_shifted(const ttest_result *r, double shift, ttest_result *out);
 
 /* 2·P(T_df > |t|) for Student's t with df > 0 degrees of freedom: the
  * regularised incomplete beta I_{df/(df+t²)}(df/2, 1/2). */
