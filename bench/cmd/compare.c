@@ -475,13 +475,16 @@ static void compare_usage(FILE *f)
             "side (one of 5 repeats at each end, none of 3), so one process in a slow spell does not hide a\n"
             "change; a regression needs p < %.2g and a change of the median over repeats above --threshold;\n"
             "with fewer than %d ok repeats a side, or a change the repeats' spread does not support, the verdict\n"
-            "is 'inconclusive', never a regression. Memory: mem_tracked_bytes and mem_analytic_bytes (computed)\n"
+            "is 'inconclusive', never a regression. When the median change over %d or more tested\n"
+            "configurations is within --threshold, it is taken for the machine's drift between the sweeps and\n"
+            "a call must also hold against it (the test with NEW divided by 1 + drift).\nMemory: mem_tracked_bytes and mem_analytic_bytes (computed)\n"
             "exactly against --mem-threshold; rss_delta_bytes, mem_device_bytes and mem_driver_bytes (measured)\n"
             "when the repeats' ranges of the two sides do not overlap and the change is beyond\n"
             "max(--mem-threshold, %g%%) and each side's spread. A configuration missing from NEW, or failing\n"
             "there (oom, error, crash, timeout), is a regression. Prints a markdown table; --json/--csv FILE also write it as JSON/CSV.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n",
-            100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS, 100 * COMPARE_MEASURED_MEM_FLOOR);
+            100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS, COMPARE_DRIFT_MIN_CONFIGS,
+            100 * COMPARE_MEASURED_MEM_FLOOR);
 }
 
 /* 0 ok, 1 --help, -1 bad input (reported) */
