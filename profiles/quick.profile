@@ -30,16 +30,14 @@
 #
 # Each run: 2 warm-up steps, timed steps until the median is within 2% and
 # at least 0.5 s of them ran (at least 10 steps), at most 2 s, then 3
-# profiled steps. Duration on a 2-vCPU VM with nothing else running, five
-# sweeps with repeat_max = 6 (2026-12-05): 165, 220, 248, 285 and 312 s for
-# 237 to 375 runs; the more the machine's speed wanders between processes,
-# the more configurations take their extra repeats (about 0.8 s each).
-# repeat_max = 5 bounds the sweep at 66 x 5 = 330 runs, about 270 s; the
-# report takes under 1 s. With calm_wait = 15 and the runs a spell caught
-# run again, six sweeps on a noisy day (2026-12-05): 355, 304, 265, 299,
-# 275 and 272 s, of which 43-90 s waiting for spells to pass and 15-30 runs
-# run again; the two over 5 minutes were the first two, the noisiest. The 2 s cap bounds it under load: 330 x (2 s + under 0.5 s of
-# setup and untimed steps) = 14 minutes at the very worst, plus the waits.
+# profiled steps, about 0.7 s in all. The three base rounds took 200-254 s
+# on a noisy day (2026-12-05; calm waits included) and the extra rounds and
+# runs run again 20-100 s more: sweeps of 265-355 s. time_budget = 250
+# bounds that: past 250 s no extra repeat starts and a run a spell caught is
+# kept, so the sweep ends by about 250 + 15 (one calm wait) + 2.5 (one run)
+# s, the report under 1 s after, and the base rounds always run. The 2 s cap
+# bounds a run under load: 198 base runs x (2 s + under 0.5 s of setup and
+# untimed steps) = 8 minutes at the very worst, plus the waits.
 
 backend = cpu
 engines = accumbench
@@ -71,6 +69,7 @@ iter_size = 1, 2, 4
 repeat = 3
 repeat_max = 5
 calm_wait = 15
+time_budget = 250
 warmup = 2
 min_steps = 10
 max_steps = 500

@@ -12,7 +12,10 @@ results.csv then has 10 rows and meta.json counts 10 runs. A second
 --resume with nothing left to decide runs nothing. A sweep with calm_wait
 records the CPUs' round trip in meta.json, and none under one CPU; a run
 that counts as disturbed by a slow spell (the test hook) runs again at the
-end of its round, and results.csv keeps only the second run.
+end of its round, and results.csv keeps only the second run. `time_budget`:
+a --resume whose budget is spent before its first run leaves A's extra
+repeat out (meta.json counts it, 9 rows stay), and a disturbed run past the
+budget is kept, not run again.
 
 Usage: sweep_extra.py ACCUMBENCH WORKDIR"""
 import csv, io, json, os, re, shutil, subprocess, sys
@@ -74,6 +77,11 @@ with open(saved) as f:
 with open(saved, "w") as f:
     f.write(text + "repeat_max = 4\n")
 
+spent = os.path.join(work, "out-budget")
+shutil.copytree(out, spent)
+with open(os.path.join(spent, "profile.txt"), "a") as f:
+    f.write("time_budget = 0.000001\n")
+
 p = sweep("--resume", out, "--dry-run")
 lines = [l.split("\t") for l in p.stdout.splitlines()]
 extra = sorted(l[0] for l in lines if l[1] == "extra")
@@ -98,6 +106,19 @@ p = sweep("--resume", out)
 check(p.returncode == 0 and "10 of 10 runs done" in p.stdout and not any(d.endswith("-r4") for d in os.listdir(frag)),
       f"a second --resume has nothing to run: {p.stdout.strip()!r}")
 
+# the same --resume with its time budget spent before it starts: A's extra
+# repeat is left out and counted
+p = sweep("--resume", spent)
+with open(os.path.join(spent, "meta.json")) as f:
+    prof_meta = json.load(f)["profile"]
+tb = prof_meta.get("time_budget", {})
+with open(os.path.join(spent, "results.csv"), newline="") as f:
+    res = list(csv.DictReader(f))
+check(p.returncode == 0 and not any(d.endswith("-r3") for d in os.listdir(os.path.join(spent, "fragments")))
+      and len(res) == 9 and prof_meta.get("runs") == 9 and tb.get("extra_runs_left_out") == 1
+      and tb.get("reached_at_s") is not None and tb.get("limit_s") == 1e-6 and "9 of 9 runs done" in p.stdout,
+      f"time budget spent: the extra repeat left out and counted ({tb}, {len(res)} rows, {p.stdout.strip()!r})")
+
 # calm_wait: the probe before each run finds the CPUs' round trip (a
 # nanosecond figure, not a timeout's) and the sweep records it; with one CPU
 # there is nothing to probe and nothing is waited for
@@ -108,14 +129,20 @@ with open(calm, "w") as f:
             "min_time = 0\ncalm_wait = 5\n")
 
 
-def calm_sweep(name, cpus=None, hook=None):
-    """the calm profile swept into work/NAME (on CPU list cpus, with the test
-    hook): the process, meta.json's profile object, results.csv's rows"""
+def calm_sweep(name, cpus=None, hook=None, also=""):
+    """the calm profile (with the lines `also`) swept into work/NAME (on CPU
+    list cpus, with the test hook): the process, meta.json's profile object,
+    results.csv's rows"""
     d = os.path.join(work, name)
+    prof = calm
+    if also:
+        prof = os.path.join(work, name + ".profile")
+        with open(calm) as f, open(prof, "w") as g:
+            g.write(f.read() + also)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     if hook:
         env["ACCUMBENCH_SWEEP_TEST_CHILD"] = hook
-    cmd = (["taskset", "-c", cpus] if cpus else []) + [bin_, "sweep", "--profile", calm, "--out", d]
+    cmd = (["taskset", "-c", cpus] if cpus else []) + [bin_, "sweep", "--profile", prof, "--out", d]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     with open(os.path.join(d, "meta.json")) as f:
         prof_meta = json.load(f)["profile"]
@@ -150,6 +177,16 @@ check(len(r0) >= 2 and r1 and " again " in order[r0[0]] and order[r0[-1]].split(
       f"disturbed run: repeat 0 again, before repeat 1 ({order})")
 check(sorted(r["repeat"] for r in res) == ["0", "1"] and all(r["status"] == "ok" for r in res),
       f"results.csv: one ok row per repeat ({[(r['repeat'], r['status']) for r in res]})")
+
+# past the time budget a disturbed run is kept: none run again
+p, prof_meta, res = calm_sweep("calm-budget", hook="disturb:1", also="time_budget = 0.000001\n")
+c, tb = prof_meta.get("calm", {}), prof_meta.get("time_budget", {})
+check(p.returncode == 0 and c.get("runs_again") == 0 and tb.get("disturbed_runs_kept", 0) >= 1
+      and c.get("runs_disturbed") == tb.get("disturbed_runs_kept") and prof_meta.get("runs") == 2
+      and "kept: the time budget is spent" in p.stderr,
+      f"time budget spent: the disturbed run kept, none run again ({c}, {tb})")
+check(sorted(r["repeat"] for r in res) == ["0", "1"] and all(r["status"] == "ok" for r in res),
+      f"time budget spent: one ok row per repeat ({[(r['repeat'], r['status']) for r in res]})")
 
 print(f"{len(failures)} failure(s)" if failures else "all passed")
 sys.exit(1 if failures else 0)

@@ -1,5 +1,6 @@
-/* bench/cmd/sweep/extra.c — extra rounds: which configurations get another
- * repeat after the profile's `repeat` rounds.
+/* bench/cmd/sweep/extra.c — the optional runs: which configurations get
+ * another repeat after the profile's `repeat` rounds, and the time budget
+ * that bounds those and the runs run again after a slow spell.
  *
  * A machine that is slow for a while makes every process that runs then
  * slow, each precise on its own (measured on a 2-vCPU VM: spells of 1.7-3x
@@ -12,11 +13,22 @@
  * caught 2. A configuration whose repeats agree, or one with a repeat that
  * did not end ok, gets none. The decision for round r reads only the
  * fragments of rounds before it, all finished by then, so a --resume decides
- * as the interrupted sweep did. */
+ * as the interrupted sweep did.
+ *
+ * `time_budget`: the base rounds always run, since a configuration needs its
+ * `repeat` processes to be compared at all; the extra repeats and the runs
+ * run again are what make a noisy day's sweep long (quick on 2 vCPUs: base
+ * rounds over in 200-254 s, extra ones 20-100 s more). Past the budget no
+ * extra repeat starts and a run a spell caught is kept (meta.json says how
+ * many of each). The budget counts from this process's first run, so a
+ * --resume gets a fresh one and may run extra repeats an earlier process
+ * left out. */
 #include "sweep.h"
+#include "clock.h"
 #include "merge.h"
 #include "stats.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,4 +69,14 @@ int sweep_round_new_runs(const sweep *s, int round)
     for (int i = 0; i < s->n_jobs; i++)
         n += s->jobs[i].repeat == round && !sweep_job_complete(s, &s->jobs[i]) && sweep_job_wanted(s, i);
     return n;
+}
+
+int sweep_over_budget(sweep *s)
+{
+    if (!(s->prof.time_budget_s > 0)) return 0;
+    if (!isnan(s->budget_reached_s)) return 1;
+    double elapsed = (clock_now_ns() - s->t_start_ns) * 1e-9;
+    if (elapsed < s->prof.time_budget_s) return 0;
+    s->budget_reached_s = elapsed;
+    return 1;
 }

@@ -380,13 +380,18 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
     int ok = strcmp(status, "ok") == 0;
     disturbed = (sweep_calm_after(s) || disturbed || hooked) && ok;
     s->calm_disturbed += disturbed;
+    int kept = 0;
     if (disturbed && j->reruns < CALM_RERUNS) {
-        frag_clear(s, j);
-        s->calm_reruns++;
-        progress_done(s, j, "again", o.seconds, "ran in a slow spell: again at the end of the round");
-        return JOB_RERUN;
+        if (!sweep_over_budget(s)) {
+            frag_clear(s, j);
+            s->calm_reruns++;
+            progress_done(s, j, "again", o.seconds, "ran in a slow spell: again at the end of the round");
+            return JOB_RERUN;
+        }
+        s->budget_kept++;
+        kept = 1;
     }
     s->done++;
-    progress_done(s, j, status, o.seconds, ok ? "" : why);
+    progress_done(s, j, status, o.seconds, kept ? "ran in a slow spell; kept: the time budget is spent" : ok ? "" : why);
     return JOB_DONE;
 }

@@ -112,6 +112,14 @@ static void write_profile(jsonw *w, const sweep *s)
         if (!isnan(s->calm_best_ns)) jsonw_num(w, "best_round_trip_ns", s->calm_best_ns);
         jsonw_end(w, '}');
     }
+    if (s->prof.time_budget_s > 0) {
+        jsonw_object(w, "time_budget");
+        jsonw_num(w, "limit_s", s->prof.time_budget_s);
+        jsonw_num(w, "reached_at_s", s->budget_reached_s);
+        jsonw_int(w, "extra_runs_left_out", s->budget_skipped);
+        jsonw_int(w, "disturbed_runs_kept", s->budget_kept);
+        jsonw_end(w, '}');
+    }
     jsonw_end(w, '}');
 }
 

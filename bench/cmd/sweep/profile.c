@@ -38,7 +38,7 @@ enum {
     K_LOSS_NORM, K_MICRO, K_ITER, K_EFFECTIVE, K_OPTIMIZER, K_MATH, K_CONV_ALGO, K_ALLOCATOR, K_SEED, K_MEM_LIMIT, K_NOISE,
     K_MIN_STEPS, K_MAX_STEPS, K_MAX_TIME, K_WARMUP, K_MIN_TIME,
     N_RUN_KEYS,
-    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_REPEAT_MAX, K_TIMEOUT, K_SHUFFLE, K_CALM_WAIT,
+    K_MODELS = N_RUN_KEYS, K_STRATEGIES, K_ENGINES, K_REPEAT, K_REPEAT_MAX, K_TIMEOUT, K_SHUFFLE, K_CALM_WAIT, K_TIME_BUDGET,
     N_KEYS
 };
 
@@ -82,6 +82,7 @@ static const key_spec keys[N_KEYS] = {
     [K_TIMEOUT] = {"timeout", FOR_SWEEP, -1},
     [K_SHUFFLE] = {"shuffle", FOR_SWEEP, -1},
     [K_CALM_WAIT] = {"calm_wait", FOR_SWEEP, -1},
+    [K_TIME_BUDGET] = {"time_budget", FOR_SWEEP, -1},
 };
 
 static int key_base(int k) { return keys[k].alias_of >= 0 ? keys[k].alias_of : k; }
@@ -297,12 +298,13 @@ static int parse_entry(profile_entry *e, const char *path, int lineno, const cha
         if (k == K_ENGINES) {
             if (strcmp(v, "accumbench") != 0 && strcmp(v, "torch") != 0)
                 FAIL("%s: engine '%s' is not available (available: accumbench, torch)", key, v);
-        } else if (k == K_REPEAT || k == K_REPEAT_MAX || k == K_TIMEOUT || k == K_SHUFFLE || k == K_CALM_WAIT) {
+        } else if (k == K_REPEAT || k == K_REPEAT_MAX || k == K_TIMEOUT || k == K_SHUFFLE || k == K_CALM_WAIT ||
+                   k == K_TIME_BUDGET) {
             long n;
             double d;
-            int rc = k == K_TIMEOUT || k == K_CALM_WAIT ? parse_double(v, 0.0, 1e7, &d, why, sizeof why)
-                                    : parse_int(v, k == K_SHUFFLE ? 0 : 1, k == K_SHUFFLE ? 1 : 100000, &n, why,
-                                                sizeof why);
+            int seconds = k == K_TIMEOUT || k == K_CALM_WAIT || k == K_TIME_BUDGET;
+            int rc = seconds ? parse_double(v, 0.0, 1e7, &d, why, sizeof why)
+                             : parse_int(v, k == K_SHUFFLE ? 0 : 1, k == K_SHUFFLE ? 1 : 100000, &n, why, sizeof why);
             if (rc) FAIL("%s: %s", key, why);
         } else if (check_value(k, v, why, sizeof why)) {
             FAIL("%s: %s", key, why);
@@ -321,6 +323,7 @@ static void apply_sweep_key(profile *p, const profile_entry *e)
     if (e->key == K_TIMEOUT) p->timeout_s = strtod(e->items[0], NULL);
     if (e->key == K_SHUFFLE) p->shuffle = atoi(e->items[0]);
     if (e->key == K_CALM_WAIT) p->calm_wait_s = strtod(e->items[0], NULL);
+    if (e->key == K_TIME_BUDGET) p->time_budget_s = strtod(e->items[0], NULL);
     if (e->key == K_ENGINES) {
         p->engines = 0;
         for (int i = 0; i < e->n_items; i++)
@@ -348,7 +351,7 @@ static int parse_key(const char *path, int lineno, const char *key, int *k, int 
     *k = find_key(name);
     if (*k < 0)
         FAIL("%s: unknown key (keys are run's flags in snake_case, e.g. micro_batch, and models, strategies, "
-             "engines, repeat, repeat_max, timeout, shuffle, calm_wait; MODEL.KEY for one model)", key);
+             "engines, repeat, repeat_max, timeout, shuffle, calm_wait, time_budget; MODEL.KEY for one model)", key);
     int base = key_base(*k);
     if (*m >= 0 && (base >= N_RUN_KEYS || base == K_MODEL || base == K_BACKEND))
         FAIL("%s: %s is set for the whole profile, not per model", key, name);

@@ -4,8 +4,8 @@
  *
  * Keys are run's config flags in snake_case (micro_batch = --micro-batch),
  * the plural aliases `models` and `strategies`, and the sweep's own keys
- * `engines`, `repeat`, `repeat_max`, `timeout`, `shuffle`, `calm_wait`. A value may be a comma-separated
- * list; the lists of run flags form a cartesian product per model. A run
+ * `engines`, `repeat`, `repeat_max`, `timeout`, `shuffle`, `calm_wait`,
+ * `time_budget`. A value may be a comma-separated list; the lists of run flags form a cartesian product per model. A run
  * flag's key prefixed by a model, `MODEL.KEY` (gpt.micro_batch = 1, 2),
  * replaces KEY for that model only. Every value is checked by run's own
  * parser (cli_parse), so a profile accepts exactly what the command line
@@ -43,6 +43,9 @@ typedef struct {
     int repeat_max;
     double timeout_s;           /* per configuration and repeat (600) */
     double calm_wait_s;         /* the most a run waits for a calm machine (calm.c; 0: never) */
+    /* past this many seconds of the sweep, no extra repeat and no run again
+     * after a spell starts (sweep.c); 0: no budget */
+    double time_budget_s;
     int shuffle;                /* shuffle each round of repeats (default: repeat > 1) */
     uint64_t seed;              /* the first configuration's run seed: seeds the shuffle */
     int engines;                /* PROFILE_ENGINE_* bits (accumbench when not given) */

@@ -423,16 +423,23 @@ static void run_all(sweep *s, rebuilder *rb, sweep_end *e)
         snprintf(e->fatal, sizeof e->fatal, "sweep: out of host memory");
         return;
     }
-    int round = 0, stop = 0;
+    int round = 0, stop = 0, counted = 0;   /* counted: this extra round's runs are in the plan */
+    s->t_start_ns = clock_now_ns();
     for (int i = 0; i < s->n_jobs && !stop; i++) {
         const sweep_job *j = &s->jobs[s->order[i]];
         if (j->repeat != round) {
             if ((stop = run_again(s, rb, e, again, &n_again))) break;
             round = j->repeat;
-            if (round >= s->prof.repeat) s->n_planned += sweep_round_new_runs(s, round);
+            counted = round >= s->prof.repeat && !sweep_over_budget(s);
+            if (counted) s->n_planned += sweep_round_new_runs(s, round);
         }
         if (sweep_job_complete(s, j)) continue;     /* done before, or skipped (written above) */
         if (!sweep_job_wanted(s, s->order[i])) continue;
+        if (j->repeat >= s->prof.repeat && sweep_over_budget(s)) {
+            s->n_planned -= counted;
+            s->budget_skipped++;
+            continue;
+        }
         stop = run_job(s, rb, e, s->order[i], again, &n_again);
     }
     if (!stop) run_again(s, rb, e, again, &n_again);
@@ -505,6 +512,7 @@ int cmd_sweep(int argc, char **argv)
         return CLI_EXIT_OOM;
     }
     s->calm_best_ns = NAN;
+    s->budget_reached_s = NAN;
     rc = setup(s, &a);
     if (rc == EXIT_CONTINUE) rc = a.dry ? dry_run(s) : execute(s);
     free(s->jobs);

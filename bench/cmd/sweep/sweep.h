@@ -39,6 +39,10 @@ typedef struct {
      * them were run again */
     double calm_waited_s, calm_best_ns;
     int calm_gave_up, calm_disturbed, calm_reruns;
+    /* extra.c: the time budget: when the runs began, when it ran out (NAN:
+     * not), the extra runs it left out and the disturbed runs it kept */
+    double t_start_ns, budget_reached_s;
+    int budget_skipped, budget_kept;
     /* progress */
     int tty, done, run_s_n;
     double run_s_sum;
@@ -64,6 +68,9 @@ int sweep_jobs_plan(sweep *s);
 int sweep_job_wanted(const sweep *s, int ji);
 /* the runs round `round` will start: wanted and not complete */
 int sweep_round_new_runs(const sweep *s, int round);
+/* 1 once the sweep has run for time_budget seconds (since t_start_ns):
+ * from then on no extra repeat starts and a disturbed run is kept */
+int sweep_over_budget(sweep *s);
 
 // ----------------------------------------------------------------------------
 // calm.c
@@ -95,8 +102,8 @@ int sweep_job_write_row(const sweep *s, const sweep_job *j, const char *status, 
 typedef enum { JOB_DONE, JOB_RERUN, JOB_INTERRUPTED, JOB_FATAL, JOB_BAD_INPUT } job_result;
 /* Runs j to an outcome (its fragment complete); JOB_FATAL and JOB_BAD_INPUT
  * say why in fatal. JOB_RERUN: it ended ok but in a slow spell (calm.c)
- * with fewer than CALM_RERUNS reruns behind it, so its fragment is cleared
- * for the caller to run it again. */
+ * with fewer than CALM_RERUNS reruns behind it and the time budget not
+ * spent, so its fragment is cleared for the caller to run it again. */
 job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal_len);
 
 /* the test hook's settings from ACCUMBENCH_SWEEP_TEST_CHILD */
