@@ -188,5 +188,25 @@ check(p.returncode == 0 and c.get("runs_again") == 0 and tb.get("disturbed_runs_
 check(sorted(r["repeat"] for r in res) == ["0", "1"] and all(r["status"] == "ok" for r in res),
       f"time budget spent: one ok row per repeat ({[(r['repeat'], r['status']) for r in res]})")
 
+
+def summary_of(name):
+    d = os.path.join(work, name)
+    subprocess.run([bin_, "report", d], capture_output=True, check=True, timeout=120)
+    with open(os.path.join(d, "summary.md")) as f:
+        return f.read()
+
+
+# the report says what the sweep did: spells waited out, runs run again, the budget
+text = summary_of("calm-budget")
+check(re.search(r"Time budget: 1e-06 s, spent at 0 s; 0 extra repeats left out and %d runs? a slow spell caught kept"
+                % tb.get("disturbed_runs_kept", -1), text) is not None,
+      f"summary.md: the budget spent and the disturbed run kept ({[l for l in text.splitlines() if 'budget' in l]})")
+with open(os.path.join(work, "calm-disturbed", "meta.json")) as f:
+    again = json.load(f)["profile"]["calm"]["runs_again"]
+text = summary_of("calm-disturbed")
+check(re.search(r"Slow spells: the sweep waited \d+ s for the machine to leave them and ran %d runs? again" % again,
+                text) is not None and "Time budget" not in text,
+      f"summary.md: {again} run(s) run again, no budget ({[l for l in text.splitlines() if 'spell' in l]})")
+
 print(f"{len(failures)} failure(s)" if failures else "all passed")
 sys.exit(1 if failures else 0)

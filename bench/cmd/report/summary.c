@@ -1,7 +1,8 @@
 /* bench/cmd/report/summary.c — the summary, built once as a document
  * (doc.h) that summary.md and the top of report.html print: the repeats'
- * stability, peak memory retain vs accumulate, throughput per strategy, each
- * other engine side by side with the primary one, and the unstable
+ * stability and what the sweep did about slow spells and its time budget,
+ * peak memory retain vs accumulate, throughput per strategy, each other
+ * engine side by side with the primary one, and the unstable
  * configurations. Figures are medians over ok repeats, as in the plots. */
 #include "summary.h"
 #include "stats.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* with several engines, the retain/accumulate and throughput summaries are
@@ -24,6 +26,35 @@ static void noise_words(const report *rp, char *out, size_t len)
 {
     if (rp->noise_from_results) snprintf(out, len, "each run's own --noise (results.csv's noise column)");
     else snprintf(out, len, "%g, the run's default --noise (these results record no noise setting)", rp->default_noise);
+}
+
+/* a number in meta.json by dotted path; NAN when absent or null */
+static double meta_num(const report *rp, const char *path)
+{
+    const char *t = rp->run.have_meta ? jsonr_text(&rp->run.meta, jsonr_path(&rp->run.meta, path)) : NULL;
+    char *end;
+    double v = t ? strtod(t, &end) : NAN;
+    return t && end != t ? v : NAN;
+}
+
+/* what the sweep did about slow spells and its time budget (meta.json):
+ * the reader of the spread needs to know which runs were kept anyway */
+static void summary_sweep_rules(const report *rp, doc *d)
+{
+    double waited = meta_num(rp, "profile.calm.waited_s"), again = meta_num(rp, "profile.calm.runs_again");
+    double limit = meta_num(rp, "profile.time_budget.limit_s"), at = meta_num(rp, "profile.time_budget.reached_at_s");
+    double left = meta_num(rp, "profile.time_budget.extra_runs_left_out");
+    double kept = meta_num(rp, "profile.time_budget.disturbed_runs_kept");
+    if (!isnan(waited))
+        doc_text(d, "Slow spells: the sweep waited %.0f s for the machine to leave them and ran %.0f run%s again "
+                    "that one had caught.",
+                 waited, isnan(again) ? 0.0 : again, again == 1 ? "" : "s");
+    if (!isnan(limit) && !isnan(at))
+        doc_text(d, "Time budget: %g s, spent at %.0f s; %.0f extra repeat%s left out and %.0f run%s a slow spell "
+                    "caught kept, so some configurations have fewer repeats than their spread asked for.",
+                 limit, at, left, left == 1 ? "" : "s", kept, kept == 1 ? "" : "s");
+    else if (!isnan(limit))
+        doc_text(d, "Time budget: %g s, not reached.", limit);
 }
 
 static void summary_stability(const report *rp, doc *d)
@@ -466,6 +497,7 @@ void summary_build(const report *rp, const report_view *v, doc *d, const report_
                    const report_config **buf2)
 {
     summary_stability(rp, d);
+    summary_sweep_rules(rp, d);
     summary_memory(rp, d, v->ra_group, buf, buf2);
     summary_throughput(rp, d, v->common, buf);
     summary_recompute(rp, d);

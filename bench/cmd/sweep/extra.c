@@ -19,8 +19,9 @@
  * `repeat` processes to be compared at all; the extra repeats and the runs
  * run again are what make a noisy day's sweep long (quick on 2 vCPUs: base
  * rounds over in 200-254 s, extra ones 20-100 s more). Past the budget no
- * extra repeat starts and a run a spell caught is kept (meta.json says how
- * many of each). The budget counts from this process's first run, so a
+ * extra repeat starts, no run waits for a calm machine and a run a spell
+ * caught is kept (meta.json says how many extra runs were left out and how
+ * many disturbed runs kept). The budget counts from this process's first run, so a
  * --resume gets a fresh one and may run extra repeats an earlier process
  * left out. */
 #include "sweep.h"

@@ -69,7 +69,8 @@ int sweep_job_wanted(const sweep *s, int ji);
 /* the runs round `round` will start: wanted and not complete */
 int sweep_round_new_runs(const sweep *s, int round);
 /* 1 once the sweep has run for time_budget seconds (since t_start_ns):
- * from then on no extra repeat starts and a disturbed run is kept */
+ * from then on no extra repeat starts, no run waits for a calm machine and
+ * a disturbed run is kept */
 int sweep_over_budget(sweep *s);
 
 // ----------------------------------------------------------------------------
