@@ -13,18 +13,18 @@ Asserted over every configuration (the design's "Comparing runs"):
     repeat's step_median_ns x 1.10 (the per-step data scaled moves each
     process's median by exactly that): >= 95% of the configurations are
     regressions; x 1.05: >= 80%;
-  - power with quick's 4 repeats, x 1.10: >= 90%. The design asks 95%; on
-    the day these were recorded (processes of one configuration spread by a
-    median of 5-6% beyond the slow spells the sweep runs again, and the
-    sweep's time budget left 33 extra repeats out) compare flagged 62 of 66,
-    and 64 of 66 on the next sweep (README, "Sizing a nightly rig");
+  - power with quick's 4 repeats (up to 6), x 1.10: >= 95%. On the day
+    these were recorded (processes of one configuration spread by a median
+    of 5-6% beyond the slow spells the sweep runs again, and the sweep's
+    time budget left 33 extra repeats out) compare flagged 64 of 66: a
+    side of 4 repeats leaves its slowest process out (compare.h);
   - all three: no memory change and nothing missing or failed.
 Drift (compare.h): quick-a against itself with every configuration x 0.98
 (a whole sweep 2% faster, within --threshold), the three steadiest
-configurations also x 0.90 and the next three x 0.975: the first three are
-improvements (-11.8%, -10% against the drift), the next three (-4.5%, a
+configurations also x 0.90 and the next three x 0.965: the first three are
+improvements (-11.8%, -10% against the drift), the next three (-5.4%, a
 significant change beyond --threshold on its own) are withdrawn as
-inconclusive (-2.5% against the drift), the rest are unchanged; and the x
+inconclusive (-3.5% against the drift), the rest are unchanged; and the x
 1.10 power checks above are not touched by it (a 10% move is no drift).
 A/A (quick-a against quick-b) is a benchmark result of the machine it was
 recorded on, printed: how many configurations are called a regression or an
@@ -119,7 +119,7 @@ def power(name, factor, want, label):
 
 
 def drift():
-    """quick-a x 0.98, its steadiest three x 0.90 more, the next three x 0.975"""
+    """quick-a x 0.98, its steadiest three x 0.90 more, the next three x 0.965"""
     path = os.path.join(fixtures, "quick-a", "results.csv")
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
@@ -129,7 +129,7 @@ def drift():
             by.setdefault(row_key(rows[0], r), []).append(float(r[col]))
     spread = sorted(by, key=lambda k: (max(by[k]) - min(by[k])) / sorted(by[k])[len(by[k]) // 2])
     faster, small = spread[:3], spread[3:6]
-    extra = {**{k: 0.90 for k in faster}, **{k: 0.975 for k in small}}
+    extra = {**{k: 0.90 for k in faster}, **{k: 0.965 for k in small}}
     js = compare(os.path.join(fixtures, "quick-a"), scaled("quick-a", 0.98, "drift", extra), "drift")
     if js is None:
         return
@@ -142,7 +142,7 @@ def drift():
     check(all(c["verdict"] == "inconclusive" and step_metric(c)["p_value"] < 0.05 and
               step_metric(c)["p_value_vs_drift"] >= 0.0 and any("whole sweep moved" in n for n in c["notes"])
               for c in withdrawn),
-          f"drift: the three -4.5% ones (p {[round(step_metric(c)['p_value'], 4) for c in withdrawn]}) withdrawn, "
+          f"drift: the three -5.4% ones (p {[round(step_metric(c)['p_value'], 4) for c in withdrawn]}) withdrawn, "
           f"{[c['verdict'] for c in withdrawn]}")
     others = [c["verdict"] for k, c in v.items() if k not in faster and k not in small]
     check(js["calls_withdrawn_for_drift"] == 3 and others.count("improvement") == 0 and
@@ -154,7 +154,7 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 power("quick5", 1.10, 0.95, "power, x1.10, 5 repeats (up to 9)")
 power("quick5", 1.05, 0.80, "power, x1.05, 5 repeats (up to 9)")
-power("quick-a", 1.10, 0.90, "power, x1.10, 4 repeats (up to 6)")
+power("quick-a", 1.10, 0.95, "power, x1.10, 4 repeats (up to 6)")
 drift()
 
 js = compare(os.path.join(fixtures, "quick-a"), os.path.join(fixtures, "quick-b"), "aa")

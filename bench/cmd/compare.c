@@ -58,11 +58,11 @@ void compare_method_text(const comparison *cmp, char *step, size_t step_len, cha
 {
     snprintf(step, step_len,
              "step time: the repeats' medians (one per process), two-sided Yuen's t-test on their logs "
-             "trimmed %g%% a side, p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
+             "trimmed %g%% a side (a side of %d without its slowest process), p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
              "inconclusive; when the median change over %d or more tested configurations is within %g%%, it is the "
              "machine's drift and a call must also hold against it",
-             100 * COMPARE_TRIM, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS, COMPARE_ALPHA,
-             COMPARE_DRIFT_MIN_CONFIGS, 100 * cmp->threshold);
+             100 * COMPARE_TRIM, COMPARE_DROP_SLOWEST_MIN, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS,
+             COMPARE_ALPHA, COMPARE_DRIFT_MIN_CONFIGS, 100 * cmp->threshold);
     snprintf(mem, mem_len,
              "memory: mem_tracked_bytes and mem_analytic_bytes exactly, change beyond %g%%; rss_delta_bytes, "
              "mem_device_bytes and mem_driver_bytes when the repeats' ranges do not overlap and the change is "
@@ -229,6 +229,32 @@ static metric_cmp *new_metric(config_cmp *cc, const char *metric, metric_test te
 /* beyond the threshold: slower/bigger is a regression, else an improvement */
 static verdict direction(double change) { return change > 0 ? V_REGRESSION : V_IMPROVEMENT; }
 
+/* v without its slowest value when the trim leaves a side of n untouched
+ * though n >= COMPARE_DROP_SLOWEST_MIN (compare.h); the count kept */
+static size_t drop_slowest(const double *v, size_t n, double *out)
+{
+    size_t slowest = 0;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] > v[slowest]) slowest = i;
+    int drop = n >= COMPARE_DROP_SLOWEST_MIN && (size_t)floor(COMPARE_TRIM * (double)n) == 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!drop || i != slowest) out[k++] = v[i];
+    return k;
+}
+
+/* Yuen's test on the repeats, a side of 4 without its slowest process */
+static int spell_robust_test(const double *x, size_t nx, const double *y, size_t ny, ttest_result *r)
+{
+    double *bx = malloc((nx + ny) * sizeof *bx);
+    if (!bx) return -1;
+    double *by = bx + nx;
+    size_t kx = drop_slowest(x, nx, bx), ky = drop_slowest(y, ny, by);
+    int rc = ttest_trimmed_log(bx, kx, by, ky, COMPARE_TRIM, r);
+    free(bx);
+    return rc;
+}
+
 static void compare_time(const comparison *cmp, config_cmp *cc)
 {
     const rundir_config *b = cc->b, *n = cc->n;
@@ -252,7 +278,7 @@ static void compare_time(const comparison *cmp, config_cmp *cc)
         return;
     }
     ttest_result r;
-    if (ttest_trimmed_log(b->repeat_step_ns, m->n_base, n->repeat_step_ns, m->n_new, COMPARE_TRIM, &r) != 0) {
+    if (spell_robust_test(b->repeat_step_ns, m->n_base, n->repeat_step_ns, m->n_new, &r) != 0) {
         m->test = TEST_NONE;
         m->v = V_INCONCLUSIVE;
         add_note(cc, "step time: a repeat's step_median_ns is not > 0: not tested");
@@ -468,12 +494,12 @@ static int build(comparison *cmp)
 static void compare_usage(FILE *f)
 {
     fprintf(f,
-            "usage: accumbench compare BASE NEW [--threshold 3%%] [--mem-threshold 1%%] [--json FILE] [--csv FILE]\n\n"
+            "usage: accumbench compare BASE NEW [--threshold 4%%] [--mem-threshold 1%%] [--json FILE] [--csv FILE]\n\n"
             "BASE and NEW are sweep directories (results.csv, meta.json). Configurations are matched by their\n"
             "key columns. The process is the unit: each side's step time is its repeats' step_median_ns, one\n"
             "value per process. Step time: two-sided Yuen's t-test on the logs of those values, trimmed %g%% a\n"
-            "side (one of 5 repeats at each end, none of 3), so one process in a slow spell does not hide a\n"
-            "change; a regression needs p < %.2g and a change of the median over repeats above --threshold;\n"
+            "side (one of 5 repeats at each end, none of 3; of 4, the slowest is left out), so one process in\n"
+            "a slow spell does not hide a change; a regression needs p < %.2g and a change of the median over repeats above --threshold;\n"
             "with fewer than %d ok repeats a side, or a change the repeats' spread does not support, the verdict\n"
             "is 'inconclusive', never a regression. When the median change over %d or more tested\n"
             "configurations is within --threshold, it is taken for the machine's drift between the sweeps and\n"
@@ -534,7 +560,7 @@ int cmd_compare(int argc, char **argv)
 {
     comparison cmp;
     memset(&cmp, 0, sizeof cmp);
-    cmp.threshold = 0.03;
+    cmp.threshold = COMPARE_THRESHOLD;
     cmp.mem_threshold = 0.01;
     int parsed = parse_args(argc, argv, &cmp);
     if (parsed) {
