@@ -11,7 +11,8 @@ machine running the test; every other cell is what run wrote.
 Checks: against itself -> exit 0, p = 1; two configurations slowed 10% ->
 exit 1 naming exactly those (Yuen's t on the log repeat medians, p < 0.01);
 +-1% noise -> 0; a 10% change that one slow process makes, or with 2 repeats
-a side -> inconclusive, exit 0; with 4 repeats a side the slowest is left
+a side -> inconclusive, exit 0; a round 20% slower in NEW -> compare and
+report warn that its machine changed speed; with 4 repeats a side the slowest is left
 out and the same 10% is a regression; mem_tracked_bytes +10% and mem_analytic_bytes
 +5% -> flagged exactly, exit 1; rss_delta_bytes +10% in every repeat ->
 flagged, +2% (under the 3% floor) -> same, +10% in two of three repeats
@@ -25,7 +26,7 @@ repetition per results row with unique (name, repetition_index), counters,
 errors, and per configuration the mean/median/stddev/cv aggregates computed
 as google/benchmark's src/statistics.cc does.
 Usage: compare_cli.py ACCUMBENCH WORKDIR"""
-import csv, json, os, random, shutil, subprocess, sys
+import csv, json, os, random, re, shutil, subprocess, sys
 
 bin_, work = sys.argv[1], sys.argv[2]
 failures = []
@@ -153,6 +154,28 @@ check("Yuen's t-test" in js["method"]["step_time"] and "exactly" in js["method"]
 ch, crows = read_csv(os.path.join(work, "self.csv"))
 check(len(crows) == 4 and "new_step_ns" in ch and "verdict" in ch, "--csv: one row per configuration")
 check(all(r[ch.index("step_test")] == "yuen_t_log_repeat_medians" for r in crows), "--csv names the step-time test")
+
+check(js["base_round_span"] < 1.05 and js["new_round_span"] < 1.05 and "changed speed" not in out,
+      f"self: rounds steady ({js['base_round_span']:.3f}), no warning")
+
+# a sweep whose machine ran 20% slower for one round: compare and report say so
+unsteady = copy(base, "unsteady")
+scale_column(unsteady, "step_median_ns", lambda: 1.20, None, {"1"})
+rc, out, err = compare(base, unsteady, "--json", os.path.join(work, "unsteady.json"))
+js = json.load(open(os.path.join(work, "unsteady.json")))
+check(abs(js["new_round_span"] - 1.20) < 0.03 and "NEW's machine changed speed by 2" in out
+      and "BASE's machine" not in out,
+      f"unsteady NEW: round span {js['new_round_span']:.3f}, the warning names NEW")
+p = subprocess.run([bin_, "report", unsteady], capture_output=True, text=True)
+with open(os.path.join(unsteady, "summary.md")) as f:
+    text = f.read()
+check(p.returncode == 0 and re.search(r"The machine's speed moved by 2\d% between rounds", text) is not None,
+      f"report on the unsteady sweep says so (exit {p.returncode})")
+p = subprocess.run([bin_, "report", base], capture_output=True, text=True)
+with open(os.path.join(base, "summary.md")) as f:
+    text = f.read()
+check(p.returncode == 0 and "the machine kept its speed through the sweep" in text,
+      "report on the steady sweep: rounds within a few percent")
 
 slow = copy(base, "slow")
 slowed = {("retain", "1"), ("accumulate", "2")}

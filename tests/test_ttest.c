@@ -113,13 +113,15 @@ static void test_edges(void)
 /* the shifted test is the test of y·e^−shift: computed here both ways */
 static void test_shifted(void)
 {
-    static const double x[] = {5.0, 5.1, 5.05, 4.98, 5.2, 5.3, 7.9, 5.02, 5.07}, y[] = {5.4, 5.5, 5.45, 5.6, 5.38, 5.9, 5.41};
+    static const double x[] = {5.0, 5.1, 5.05, 4.98, 5.2, 5.3, 7.9, 5.02, 5.07},
+                        y[] = {5.4, 5.5, 5.45, 5.6, 5.38, 5.9, 5.41};
     const double shifts[] = {0.0, log(1.05), log(1.08), -log(1.02)};
     for (size_t k = 0; k < N(shifts); k++) {
         double ys[N(y)];
         for (size_t i = 0; i < N(y); i++) ys[i] = y[i] * exp(-shifts[k]);
         ttest_result r, s, direct;
-        CHECK(ttest_trimmed_log(x, N(x), y, N(y), 0.2, &r) == 0 && ttest_trimmed_log(x, N(x), ys, N(y), 0.2, &direct) == 0,
+        CHECK(ttest_trimmed_log(x, N(x), y, N(y), 0.2, &r) == 0 &&
+                  ttest_trimmed_log(x, N(x), ys, N(y), 0.2, &direct) == 0,
               "shift %g: ran", shifts[k]);
         ttest_shifted(&r, shifts[k], &s);
         CHECK_CLOSE(s.t, direct.t, 1e-12, 1e-9, "shifted t");

@@ -58,9 +58,10 @@ void compare_method_text(const comparison *cmp, char *step, size_t step_len, cha
 {
     snprintf(step, step_len,
              "step time: the repeats' medians (one per process), two-sided Yuen's t-test on their logs "
-             "trimmed %g%% a side (a side of %d without its slowest process), p < %.2g and a change of the median beyond %g%%; fewer than %d repeats a side or p >= %.2g: "
-             "inconclusive; when the median change over %d or more tested configurations is within %g%%, it is the "
-             "machine's drift and a call must also hold against it",
+             "trimmed %g%% a side (a side of %d without its slowest process), p < %.2g and a change of the "
+             "median beyond %g%%; fewer than %d repeats a side or p >= %.2g: inconclusive; when the median "
+             "change over %d or more tested configurations is within %g%%, it is the machine's drift and a "
+             "call must also hold against it",
              100 * COMPARE_TRIM, COMPARE_DROP_SLOWEST_MIN, COMPARE_ALPHA, 100 * cmp->threshold, COMPARE_MIN_REPEATS,
              COMPARE_ALPHA, COMPARE_DRIFT_MIN_CONFIGS, 100 * cmp->threshold);
     snprintf(mem, mem_len,
@@ -499,15 +500,17 @@ static void compare_usage(FILE *f)
             "key columns. The process is the unit: each side's step time is its repeats' step_median_ns, one\n"
             "value per process. Step time: two-sided Yuen's t-test on the logs of those values, trimmed %g%% a\n"
             "side (one of 5 repeats at each end, none of 3; of 4, the slowest is left out), so one process in\n"
-            "a slow spell does not hide a change; a regression needs p < %.2g and a change of the median over repeats above --threshold;\n"
-            "with fewer than %d ok repeats a side, or a change the repeats' spread does not support, the verdict\n"
-            "is 'inconclusive', never a regression. When the median change over %d or more tested\n"
-            "configurations is within --threshold, it is taken for the machine's drift between the sweeps and\n"
-            "a call must also hold against it (the test with NEW divided by 1 + drift).\nMemory: mem_tracked_bytes and mem_analytic_bytes (computed)\n"
+            "a slow spell does not hide a change; a regression needs p < %.2g and a change of the median over\n"
+            "repeats above --threshold; with fewer than %d ok repeats a side, or a change the repeats' spread\n"
+            "does not support, the verdict is 'inconclusive', never a regression. When the median change over\n"
+            "%d or more tested configurations is within --threshold, it is taken for the machine's drift\n"
+            "between the sweeps and a call must also hold against it (the test with NEW divided by 1 + drift).\n"
+            "Memory: mem_tracked_bytes and mem_analytic_bytes (computed)\n"
             "exactly against --mem-threshold; rss_delta_bytes, mem_device_bytes and mem_driver_bytes (measured)\n"
             "when the repeats' ranges of the two sides do not overlap and the change is beyond\n"
             "max(--mem-threshold, %g%%) and each side's spread. A configuration missing from NEW, or failing\n"
-            "there (oom, error, crash, timeout), is a regression. Prints a markdown table; --json/--csv FILE also write it as JSON/CSV.\n"
+            "there (oom, error, crash, timeout), is a regression. Prints a markdown table; --json/--csv FILE\n"
+            "also write it as JSON/CSV.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n",
             100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS, COMPARE_DRIFT_MIN_CONFIGS,
             100 * COMPARE_MEASURED_MEM_FLOOR);

@@ -134,6 +134,12 @@ static void md_notes(const comparison *cmp, FILE *f)
         fprintf(f, "\nStep time over the %zu configurations tested: median change %+.2f%% (when every "
                    "configuration moves together, it is the machine or the whole build).\n",
                 cmp->n_step_changes, 100 * cmp->step_change_median);
+    const rundir *side[2] = {&cmp->base, &cmp->now};
+    for (int i = 0; i < 2; i++)
+        if (side[i]->round_span > RUNDIR_ROUND_SPAN_WARN)
+            fprintf(f, "\n%s's machine changed speed by %.0f%% between its rounds (a steady sweep's agree within a few "
+                       "percent): calls against it are less certain than its repeats' spread says; run it again.\n",
+                    i ? "NEW" : "BASE", 100 * (side[i]->round_span - 1));
     int any_notes = cmp->n_env > 0 || cmp->n_env_notes > 0;
     for (size_t i = 0; i < cmp->n; i++) any_notes |= cmp->c[i].n_notes > 0;
     if (any_notes) fputs("\n", f);
@@ -192,6 +198,9 @@ static void json_head(const comparison *cmp, jsonw *w)
     jsonw_int(w, "step_configurations_tested", (long long)cmp->n_step_changes);
     jsonw_bool(w, "drift_removed", cmp->drift_removed);
     jsonw_int(w, "calls_withdrawn_for_drift", (long long)cmp->calls_withdrawn);
+    /* each side's speed between its rounds (rundir.h); NAN: fewer than 2 */
+    jsonw_num(w, "base_round_span", cmp->base.round_span);
+    jsonw_num(w, "new_round_span", cmp->now.round_span);
     jsonw_bool(w, "regression", compare_regressions(cmp) != 0);
     jsonw_object(w, "summary");
     jsonw_int(w, "configurations", (long long)cmp->n);

@@ -301,6 +301,38 @@ static void range_of(const double *v, size_t n, double *lo, double *hi)
     }
 }
 
+/* the machine's speed per round (rundir.h): one pass per round over the ok
+ * rows; 0, -1 out of memory */
+static int round_speeds(rundir *d)
+{
+    size_t nr = d->results.nrows, full = 0;
+    long rcol = d->key_col[d->repeat_key];
+    double *ratio = malloc((nr ? nr : 1) * sizeof *ratio), lo = NAN, hi = NAN;
+    if (!ratio) return -1;
+    d->n_rounds = 0;
+    for (size_t round = 0; round < RUNDIR_MAX_ROUNDS && rcol >= 0; round++) {
+        size_t n = 0;
+        for (size_t r = 0; r < nr; r++) {
+            double rep, x;
+            const rundir_config *cf = &d->configs[d->row_config[r]];
+            if (!row_ok(d, r) || csv_get_double(&d->results, r, rcol, &rep, NULL, 0) || rep != (double)round ||
+                get_num(d, r, "step_median_ns", 1, &x, NULL, 0) || !(x > 0) || !(cf->step_median_ns > 0))
+                continue;
+            ratio[n++] = x / cf->step_median_ns;
+        }
+        if (n == 0) break;
+        d->round_speed[d->n_rounds++] = stats_median(ratio, n);
+        if (2 * n >= d->n_configs) {
+            double v = d->round_speed[d->n_rounds - 1];
+            if (!full++) lo = hi = v;
+            else lo = fmin(lo, v), hi = fmax(hi, v);
+        }
+    }
+    d->round_span = full >= 2 ? hi / lo : NAN;
+    free(ratio);
+    return 0;
+}
+
 /* per configuration, over its ok repeats: the repeat medians, medians and
  * ranges (see rundir.h) */
 static int summarise(rundir *d, char *err, size_t err_len)
@@ -510,6 +542,10 @@ int rundir_load(rundir *d, const char *dir, int with_steps, char *err, size_t er
     strmap_init(&rows);
     int rc = open_results(d, path, err, err_len) || group_rows(d, &rows, path, err, err_len) ||
              (with_steps && read_steps(d, &rows, err, err_len)) || summarise(d, err, err_len);
+    if (rc == 0 && round_speeds(d) != 0) {
+        snprintf(err, err_len, "%s: out of memory", path);
+        rc = -1;
+    }
     strmap_free(&rows);
     if (rc) {
         rundir_free(d);

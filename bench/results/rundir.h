@@ -28,6 +28,11 @@
 #define RUNDIR_MAX_KEYS 32
 #define RUNDIR_MAX_CSV_BYTES ((size_t)1 << 30)
 #define RUNDIR_KEY_MAX 8192     /* bytes of a canonical key, NUL included */
+#define RUNDIR_MAX_ROUNDS 64    /* rounds whose speed is measured (round_speed) */
+/* A steady sweep's base rounds agree within 2.3% (quick on this project's VM,
+ * 12 sweeps); two whose machine changed speed mid-sweep spanned 7.9% and
+ * 17%, and their configurations' repeats spread by a median of 25-31%. */
+#define RUNDIR_ROUND_SPAN_WARN 1.05
 
 typedef enum {
     RUNDIR_MEM_TRACKED, RUNDIR_MEM_ANALYTIC, RUNDIR_MEM_DEVICE, RUNDIR_MEM_DRIVER, RUNDIR_RSS_DELTA, RUNDIR_MEM_N
@@ -81,6 +86,14 @@ typedef struct {
     int have_meta;                              /* meta.json read */
     char meta_note[600];                        /* why not ("" when it was) */
     size_t steps_unmatched;                     /* timed rows of steps.csv without a results row */
+    /* the machine's speed per round (repeat index): the median over the
+     * configurations of that repeat's step_median_ns / the configuration's
+     * median (1: as fast as usual). round_span: the largest over the
+     * smallest among the rounds that at least half the configurations ran
+     * (extra rounds hold only the unsteady ones); NAN under two such rounds */
+    double round_speed[RUNDIR_MAX_ROUNDS];
+    size_t n_rounds;
+    double round_span;
 } rundir;
 
 /* Reads DIR. with_steps: also steps.csv (required then). 0 ok; -1 with a

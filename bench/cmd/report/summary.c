@@ -49,6 +49,22 @@ static void summary_sweep_rules(const report *rp, doc *d)
         doc_text(d, "Slow spells: the sweep waited %.0f s for the machine to leave them and ran %.0f run%s again "
                     "that one had caught.",
                  waited, isnan(again) ? 0.0 : again, again == 1 ? "" : "s");
+    const rundir *run = &rp->run;
+    if (!isnan(run->round_span)) {
+        char speeds[RUNDIR_MAX_ROUNDS * 8] = "";
+        for (size_t r = 0, len = 0; r < run->n_rounds && len + 8 < sizeof speeds; r++)
+            len += (size_t)snprintf(speeds + len, sizeof speeds - len, "%s%.3f", r ? ", " : "", run->round_speed[r]);
+        if (run->round_span > RUNDIR_ROUND_SPAN_WARN)
+            doc_text(d, "The machine's speed moved by %.0f%% between rounds (each round's median of a repeat over its "
+                        "configuration's median: %s; a steady sweep's rounds agree within a few percent): this "
+                        "sweep's figures, and a compare against it, are less certain than their spreads say. Run it "
+                        "again on a quieter machine.",
+                     100 * (run->round_span - 1), speeds);
+        else
+            doc_text(d, "Rounds: each round's median of a repeat over its configuration's median was %s, within "
+                        "%.1f%%: the machine kept its speed through the sweep.",
+                     speeds, 100 * (run->round_span - 1));
+    }
     if (!isnan(limit) && !isnan(at))
         doc_text(d, "Time budget: %g s, spent at %.0f s; %.0f extra repeat%s left out and %.0f run%s a slow spell "
                     "caught kept, so some configurations have fewer repeats than their spread asked for.",

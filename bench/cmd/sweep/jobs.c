@@ -392,6 +392,7 @@ job_result sweep_job_run(sweep *s, const sweep_job *j, char *fatal, size_t fatal
         kept = 1;
     }
     s->done++;
-    progress_done(s, j, status, o.seconds, kept ? "ran in a slow spell; kept: the time budget is spent" : ok ? "" : why);
+    const char *note = kept ? "ran in a slow spell; kept: the time budget is spent" : ok ? "" : why;
+    progress_done(s, j, status, o.seconds, note);
     return JOB_DONE;
 }
