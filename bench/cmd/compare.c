@@ -495,7 +495,7 @@ static int build(comparison *cmp)
 static void compare_usage(FILE *f)
 {
     fprintf(f,
-            "usage: accumbench compare BASE NEW [--threshold 4%%] [--mem-threshold 1%%] [--json FILE] [--csv FILE]\n\n"
+            "usage: accumbench compare BASE NEW [--threshold %g%%] [--mem-threshold 1%%] [--json FILE] [--csv FILE]\n\n"
             "BASE and NEW are sweep directories (results.csv, meta.json). Configurations are matched by their\n"
             "key columns. The process is the unit: each side's step time is its repeats' step_median_ns, one\n"
             "value per process. Step time: two-sided Yuen's t-test on the logs of those values, trimmed %g%% a\n"
@@ -512,8 +512,8 @@ static void compare_usage(FILE *f)
             "there (oom, error, crash, timeout), is a regression. Prints a markdown table; --json/--csv FILE\n"
             "also write it as JSON/CSV.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n",
-            100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS, COMPARE_DRIFT_MIN_CONFIGS,
-            100 * COMPARE_MEASURED_MEM_FLOOR);
+            100 * COMPARE_THRESHOLD, 100 * COMPARE_TRIM, COMPARE_ALPHA, COMPARE_MIN_REPEATS,
+            COMPARE_DRIFT_MIN_CONFIGS, 100 * COMPARE_MEASURED_MEM_FLOOR);
 }
 
 /* 0 ok, 1 --help, -1 bad input (reported) */

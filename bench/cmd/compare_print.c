@@ -328,8 +328,8 @@ static const metric_cmp *find_metric(const config_cmp *cc, const char *metric)
 int compare_write_csv(FILE *f, void *user)
 {
     const comparison *cmp = user;
-    fputs("config,name,verdict,status_base,status_new,step_test,base_step_ns,new_step_ns,step_change,p_value,p_value_vs_drift,"
-          "n_base,n_new,base_step_spread,new_step_spread,base_mem_tracked_bytes,new_mem_tracked_bytes,"
+    fputs("config,name,verdict,status_base,status_new,step_test,base_step_ns,new_step_ns,step_change,p_value,"
+          "p_value_vs_drift,n_base,n_new,base_step_spread,new_step_spread,base_mem_tracked_bytes,new_mem_tracked_bytes,"
           "mem_tracked_change,base_samples_per_s,new_samples_per_s\r\n",
           f);
     for (size_t i = 0; i < cmp->n; i++) {

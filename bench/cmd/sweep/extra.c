@@ -21,9 +21,9 @@
  * rounds over in 200-254 s, extra ones 20-100 s more). Past the budget no
  * extra repeat starts, no run waits for a calm machine and a run a spell
  * caught is kept (meta.json says how many extra runs were left out and how
- * many disturbed runs kept). The budget counts from this process's first run, so a
- * --resume gets a fresh one and may run extra repeats an earlier process
- * left out. */
+ * many disturbed runs kept). The budget counts from this process's first
+ * run, so a --resume gets a fresh one and may run extra repeats an earlier
+ * process left out. */
 #include "sweep.h"
 #include "clock.h"
 #include "merge.h"

@@ -44,7 +44,7 @@ typedef struct {
     double timeout_s;           /* per configuration and repeat (600) */
     double calm_wait_s;         /* the most a run waits for a calm machine (calm.c; 0: never) */
     /* past this many seconds of the sweep, no extra repeat and no run again
-     * after a spell starts (sweep.c); 0: no budget */
+     * after a spell starts (extra.c); 0 when not set: no budget */
     double time_budget_s;
     int shuffle;                /* shuffle each round of repeats (default: repeat > 1) */
     uint64_t seed;              /* the first configuration's run seed: seeds the shuffle */
